@@ -1,0 +1,238 @@
+"""A trained model is one directory with a manifest (meta.json); a store keeps versions and which one is active.
+
+meta.json records the format version, library versions, the training data's hash and row count, the parameters,
+the evaluation metrics and a SHA-256 checksum of every file. Loading verifies all of it before unpickling anything:
+joblib files are pickles, so only files the manifest vouches for are loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import joblib
+
+from models.departments import DepartmentRegistry
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MODEL_FILE = "routing.joblib"
+REGISTRY_FILE = "departments.json"
+META_FILE = "meta.json"
+
+
+class BundleError(RuntimeError):
+    """A bundle that is missing, tampered with, or built by incompatible library versions."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import jieba
+    import numpy
+    import scipy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "jieba": jieba.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+@dataclass
+class Bundle:
+    path: Path
+    meta: dict
+    model: object  # models.classifier.RoutingModel
+    registry: DepartmentRegistry | None
+
+    @property
+    def version(self) -> str:
+        return self.meta.get("version", self.path.name)
+
+    def label_name(self, label: str) -> str:
+        """Display name for a model label (a department id when the bundle has a registry)."""
+        if self.registry is not None and label in self.registry:
+            return self.registry.get(label).name
+        return label
+
+
+def save_bundle(
+    out_dir: str | Path,
+    *,
+    model,
+    registry: DepartmentRegistry | None,
+    data: dict,
+    params: dict,
+    metrics: dict,
+    user_words: list[str],
+    extra: dict | None = None,
+) -> Path:
+    """Write a bundle directory atomically (to a temporary sibling, then renamed). Returns its path."""
+    out = Path(out_dir)
+    if out.exists():
+        raise BundleError(f"{out} already exists; choose another output directory or delete it first")
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    joblib.dump(model, tmp / MODEL_FILE, compress=3)
+    if registry is not None:
+        registry.save(tmp / REGISTRY_FILE)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "version": out.name,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "data": data,
+        "params": params,
+        "metrics": metrics,
+        "user_words": user_words,
+        **(extra or {}),
+    }
+    meta["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.rename(out)
+    logger.info("saved model bundle %s", out)
+    return out
+
+
+def read_meta(path: str | Path) -> dict:
+    path = Path(path)
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise BundleError(f"{path} is not a model bundle (no {META_FILE}); train one with `jiaoban train`")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def verify_bundle(path: str | Path) -> dict:
+    """Check format version, library versions and every file's checksum; return the manifest.
+
+    Raises:
+        BundleError: with what is wrong and what to do.
+    """
+    path = Path(path)
+    meta = read_meta(path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"bundle {path} has format version {meta.get('format_version')}, this program reads {FORMAT_VERSION}: "
+            "retrain with `jiaoban train` using this version"
+        )
+    built = meta.get("libraries", {})
+    here = library_versions()
+    for lib in ("scikit-learn", "numpy"):
+        if _major_minor(built.get(lib, "?")) != _major_minor(here[lib]):
+            raise BundleError(
+                f"bundle {path} was built with {lib} {built.get(lib)}, this environment has {here[lib]}: "
+                f"retrain with `jiaoban train`, or install {lib}=={built.get(lib)}"
+            )
+    files = meta.get("files") or {}
+    if MODEL_FILE not in files:
+        raise BundleError(f"bundle {path} lists no {MODEL_FILE}; it is incomplete: retrain with `jiaoban train`")
+    for name, digest in files.items():
+        f = path / name
+        if not f.is_file():
+            raise BundleError(f"bundle {path} is missing {name}; restore it from backup or retrain")
+        if sha256_file(f) != digest:
+            raise BundleError(
+                f"checksum mismatch for {name} in bundle {path}: the file was changed after training. "
+                "Do not load it; restore the bundle from backup or retrain with `jiaoban train`"
+            )
+    return meta
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Verify, then load a bundle, teaching the segmenter the words it was trained with."""
+    from nlp.segment import add_user_words
+
+    path = Path(path)
+    meta = verify_bundle(path)
+    add_user_words(meta.get("user_words", []))
+    model = joblib.load(path / MODEL_FILE)
+    registry = DepartmentRegistry.load(path / REGISTRY_FILE) if (path / REGISTRY_FILE).is_file() else None
+    return Bundle(path=path, meta=meta, model=model, registry=registry)
+
+
+class BundleStore:
+    """Versions under ``root/versions/``; ``root/ACTIVE`` names the one in service; ``root/history.jsonl`` logs it."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.versions_dir = self.root / "versions"
+
+    def new_version_path(self, tag: str = "") -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{tag}" if tag else stamp
+        return self.versions_dir / name
+
+    def versions(self) -> list[str]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.versions_dir.iterdir() if (p / META_FILE).is_file())
+
+    def path(self, version: str) -> Path:
+        p = self.versions_dir / version
+        if not (p / META_FILE).is_file():
+            raise BundleError(f"no model version {version!r} in {self.versions_dir}; see `jiaoban models`")
+        return p
+
+    def active(self) -> str | None:
+        f = self.root / "ACTIVE"
+        return f.read_text(encoding="utf-8").strip() or None if f.is_file() else None
+
+    def active_path(self) -> Path:
+        version = self.active()
+        if version is None:
+            raise BundleError(f"no active model in {self.root}: train one with `jiaoban train --promote`")
+        return self.path(version)
+
+    def history(self) -> list[dict]:
+        f = self.root / "history.jsonl"
+        if not f.is_file():
+            return []
+        return [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def promote(self, version: str, *, reason: str = "promote") -> None:
+        verify_bundle(self.path(version))
+        previous = self.active()
+        tmp = self.root / "ACTIVE.tmp"
+        tmp.write_text(version + "\n", encoding="utf-8")
+        tmp.replace(self.root / "ACTIVE")
+        entry = {
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "action": reason,
+            "version": version,
+            "previous": previous,
+        }
+        with open(self.root / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def rollback(self) -> str:
+        """Re-activate the version that was active before the current one."""
+        current = self.active()
+        for entry in reversed(self.history()):
+            if entry["version"] == current and entry.get("previous"):
+                self.promote(entry["previous"], reason="rollback")
+                return entry["previous"]
+        raise BundleError("nothing to roll back to: no earlier active version is recorded")

@@ -1,0 +1,265 @@
+"""Read cases from CSV (UTF-8 or GBK), XLSX and JSONL, with Chinese or English headers detected.
+
+Every row is either returned as a CaseRecord or reported as a RowError with its row number; nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from models.records import CASE_KINDS, FEEDBACK_VALUES, REPLY_CATEGORIES, CaseRecord, RowError
+
+logger = logging.getLogger(__name__)
+
+# Field -> header names seen in ledgers and exports, in order of preference (compared without spaces, lower case).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "case_no": ("编号", "建议编号", "提案编号", "案号", "流水号", "case_no", "number", "id", "留言编号"),
+    "kind": ("类型", "案件类型", "建议类型", "kind", "type"),
+    "year": ("年度", "年份", "届次年度", "year"),
+    "title": ("标题", "题目", "案由", "建议标题", "提案标题", "留言主题", "title", "subject"),
+    "body": ("内容", "正文", "建议内容", "提案内容", "留言详情", "body", "content", "text"),
+    "proposer": ("提案人", "领衔代表", "提出人", "代表", "提案者", "proposer", "author"),
+    "lead": ("主办单位", "主办", "承办单位", "lead_department", "lead", "department", "label"),
+    "co_handlers": ("协办单位", "会办单位", "协办", "co_handlers", "co_departments"),
+    "assigned_on": ("交办日期", "交办时间", "assigned_on", "assigned_date", "留言时间", "time"),
+    "reply": ("答复内容", "答复", "答复意见", "reply", "reply_text"),
+    "category": ("答复类别", "办理结果类别", "答复分类", "category", "reply_category"),
+    "feedback": ("满意度", "代表意见", "委员意见", "反馈", "feedback"),
+    "closed_on": ("办结日期", "办结时间", "closed_on", "closed_date", "reply_time", "答复时间"),
+}
+FIELDS = tuple(COLUMN_ALIASES)
+_LIST_SPLIT = re.compile(r"[、，,；;/|\s]+")
+_YEAR_IN_NO = re.compile(r"(20\d{2})")
+
+
+class CaseFileError(ValueError):
+    """The file as a whole cannot be read (unknown format, undecodable, no usable columns)."""
+
+
+@dataclass
+class ReadResult:
+    records: list[CaseRecord] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # field -> header used
+    encoding: str | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.records) + len({e.row for e in self.errors})
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"\s+", "", str(h or "")).lower()
+
+
+def detect_columns(headers: Iterable[str], overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Map our fields to the file's headers. ``overrides`` (field -> header) win over detection.
+
+    Raises:
+        CaseFileError: an override names a header the file does not have, or an unknown field.
+    """
+    headers = [h for h in headers if h is not None]
+    by_norm = {_norm_header(h): h for h in headers}
+    mapping: dict[str, str] = {}
+    for fld, header in (overrides or {}).items():
+        if fld not in COLUMN_ALIASES:
+            raise CaseFileError(f"未知字段“{fld}”；可映射的字段：{', '.join(FIELDS)}")
+        if _norm_header(header) not in by_norm:
+            raise CaseFileError(f"文件中没有列“{header}”（用于字段 {fld}）；文件的列为：{'、'.join(headers)}")
+        mapping[fld] = by_norm[_norm_header(header)]
+    taken = set(mapping.values())
+    for fld, aliases in COLUMN_ALIASES.items():
+        if fld in mapping:
+            continue
+        for alias in aliases:
+            header = by_norm.get(_norm_header(alias))
+            if header is not None and header not in taken:
+                mapping[fld] = header
+                taken.add(header)
+                break
+    if "title" not in mapping and "body" not in mapping:
+        raise CaseFileError(
+            f"找不到标题或内容列；文件的列为：{'、'.join(headers)}。请用 --column title=列名 或 --column body=列名 指定"
+        )
+    return mapping
+
+
+def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise CaseFileError(f"无法按 {encoding} 编码读取文件（{exc}）") from exc
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise CaseFileError("文件既不是 UTF-8 也不是 GBK/GB18030 编码；请另存为 UTF-8 CSV 或 XLSX 后再导入")
+
+
+def _iter_rows(path: Path, encoding: str | None) -> tuple[list[str], Iterator[tuple[int, dict]], str | None]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _iter_xlsx(path)
+    if suffix in (".jsonl", ".ndjson"):
+        text, enc = _decode(path.read_bytes(), encoding)
+        return _iter_jsonl(text) + (enc,)
+    if suffix in (".csv", ".tsv", ".txt"):
+        text, enc = _decode(path.read_bytes(), encoding)
+        dialect = "excel-tab" if suffix == ".tsv" else "excel"
+        reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+        headers = next(reader, [])
+        rows = ((i, dict(zip(headers, values))) for i, values in enumerate(reader, start=2) if any(values))
+        return headers, rows, enc
+    raise CaseFileError(f"不支持的文件类型“{path.suffix}”；请使用 CSV、XLSX 或 JSONL")
+
+
+def _iter_xlsx(path: Path):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    headers = [str(h) if h is not None else "" for h in next(rows, ())]
+
+    def gen():
+        for i, values in enumerate(rows, start=2):
+            if values and any(v not in (None, "") for v in values):
+                yield i, {h: v for h, v in zip(headers, values)}
+        wb.close()
+
+    return headers, gen(), None
+
+
+def _iter_jsonl(text: str):
+    lines = text.splitlines()
+    headers: list[str] = []
+    parsed: list[tuple[int, dict]] = []
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            parsed.append((i, {"__error__": f"不是合法的 JSON（{exc.msg}）"}))
+            continue
+        if not isinstance(obj, dict):
+            parsed.append((i, {"__error__": "每行应是一个 JSON 对象"}))
+            continue
+        for key in obj:
+            if key not in headers:
+                headers.append(key)
+        parsed.append((i, obj))
+    return headers, iter(parsed)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _parse_date(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-").replace(".", "-")
+    text = text.split()[0] if text.split() else text
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise ValueError(f"日期“{_text(value)}”无法识别，请写成 YYYY-MM-DD") from exc
+
+
+def parse_row(row: int, values: Mapping, columns: Mapping[str, str]) -> tuple[CaseRecord | None, list[RowError]]:
+    """Turn one source row into a CaseRecord, or the list of what is wrong with it."""
+    if "__error__" in values:
+        return None, [RowError(row, "*", str(values["__error__"]))]
+    get = {fld: _text(values.get(header)) for fld, header in columns.items()}
+    errors: list[RowError] = []
+    rec = CaseRecord(row=row)
+    rec.case_no = get.get("case_no", "")
+    rec.title = get.get("title", "")
+    rec.body = get.get("body", "")
+    rec.proposer = get.get("proposer", "")
+    rec.lead = get.get("lead", "")
+    rec.reply = get.get("reply", "")
+    rec.co_handlers = [n for n in _LIST_SPLIT.split(get.get("co_handlers", "")) if n]
+    if "title" in columns and not rec.title:
+        errors.append(RowError(row, columns["title"], "标题为空，请补充标题"))
+    if "body" in columns and not rec.body:
+        errors.append(RowError(row, columns["body"], "内容为空，请补充建议或提案正文"))
+    kind = get.get("kind", "")
+    if kind and kind not in CASE_KINDS:
+        errors.append(RowError(row, columns["kind"], f"类型“{kind}”无效，应为 {'/'.join(CASE_KINDS)}"))
+    rec.kind = kind
+    for fld in ("assigned_on", "closed_on"):
+        try:
+            setattr(rec, fld, _parse_date(values.get(columns[fld])) if fld in columns else None)
+        except ValueError as exc:
+            errors.append(RowError(row, columns[fld], str(exc)))
+    year = get.get("year", "")
+    if year:
+        try:
+            rec.year = int(float(year.rstrip("年")))
+        except ValueError:
+            errors.append(RowError(row, columns["year"], f"年度“{year}”不是年份，请写成如 2024"))
+    elif rec.assigned_on:
+        rec.year = rec.assigned_on.year
+    elif m := _YEAR_IN_NO.search(rec.case_no):
+        rec.year = int(m.group(1))
+    category = get.get("category", "").upper().removesuffix("类")
+    if category and category not in REPLY_CATEGORIES:
+        errors.append(RowError(row, columns["category"], f"答复类别“{category}”无效，应为 A、B 或 C"))
+    rec.category = category
+    feedback = get.get("feedback", "")
+    if feedback and feedback not in FEEDBACK_VALUES:
+        errors.append(RowError(row, columns["feedback"], f"满意度“{feedback}”无效，应为 {'/'.join(FEEDBACK_VALUES)}"))
+    rec.feedback = feedback
+    return (None, errors) if errors else (rec, [])
+
+
+def read_cases(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> ReadResult:
+    """Read every row of a case file. Bad rows are reported in ``errors`` by row number; good rows go through.
+
+    Args:
+        path: a .csv/.tsv (UTF-8 or GBK, detected), .xlsx or .jsonl file.
+        columns: field -> header overrides, e.g. ``{"lead": "一级标签"}``.
+        encoding: force a text encoding instead of detecting it.
+
+    Raises:
+        CaseFileError: the file as a whole is unusable (missing, wrong type, no title/body column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CaseFileError(f"找不到文件 {path}")
+    headers, rows, enc = _iter_rows(path, encoding)
+    mapping = detect_columns(headers, columns)
+    result = ReadResult(columns=mapping, encoding=enc)
+    for row, values in rows:
+        rec, errors = parse_row(row, values, mapping)
+        if rec is not None:
+            result.records.append(rec)
+        result.errors.extend(errors)
+    logger.info("read %d rows from %s (%d with errors)", result.total, path.name, len({e.row for e in result.errors}))
+    return result

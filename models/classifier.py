@@ -1,0 +1,299 @@
+"""Lead-department ranking with calibrated probabilities, co-handler suggestions, reasons and an abstain rule.
+
+The lead model is a linear classifier over word and character n-grams. Its scores are calibrated by temperature
+scaling fitted on out-of-fold predictions of the training data, and the "needs review" threshold is chosen on those
+same out-of-fold predictions for a target precision, so no test data is touched. Co-handlers are scored by an
+independent one-vs-rest model, with its own threshold chosen on out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.svm import LinearSVC
+
+from models.features import Item, feature_terms, make_features
+from nlp.normalize import near_duplicate_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RoutingParams:
+    estimator: str = "svm"  # "svm" (LinearSVC) or "logreg"
+    C: float = 0.5
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 3)
+    target_precision: float = 0.95
+    cv_folds: int = 5
+    co_min_count: int = 3
+    co_C: float = 4.0
+    random_state: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RoutingParams:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("word_ngrams", "char_ngrams"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+@dataclass
+class Suggestion:
+    label: str
+    probability: float
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Routing:
+    lead: list[Suggestion]
+    co_handlers: list[Suggestion]
+    needs_review: bool
+    threshold: float
+
+
+def _linear(params: RoutingParams):
+    if params.estimator == "logreg":
+        return LogisticRegression(C=params.C, max_iter=3000)
+    if params.estimator == "svm":
+        return LinearSVC(C=params.C, class_weight="balanced", random_state=params.random_state)
+    raise ValueError(f"unknown estimator {params.estimator!r}: use 'svm' or 'logreg'")
+
+
+def _scores(est, X) -> np.ndarray:
+    scores = est.decision_function(X)
+    if scores.ndim == 1:  # two classes
+        scores = np.column_stack([-scores, scores])
+    return scores
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``softmax(logits / T)`` (temperature scaling)."""
+    finite = np.where(np.isfinite(logits), logits, -1e4)
+
+    def nll(log_t: float) -> float:
+        lp = log_softmax(finite / np.exp(log_t), axis=1)
+        return -float(lp[np.arange(len(y)), y].mean())
+
+    res = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
+    return float(np.exp(res.x))
+
+
+def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarray:
+    """One-sided 95% Wilson lower bound of a proportion ``hits / n``."""
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    margin = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> tuple[float, float, float]:
+    """Lowest confidence threshold whose accepted items reach ``target`` precision, maximising coverage.
+
+    The precision must hold for the 95% lower confidence bound, not just the point estimate, so the threshold
+    keeps its promise on new data rather than only on the items it was chosen on.
+
+    Returns:
+        (threshold, coverage, precision) measured on the given predictions; threshold 1.0 (nothing auto-accepted)
+        when no threshold reaches the target.
+    """
+    order = np.argsort(-confidence, kind="stable")
+    conf, hits = confidence[order], correct[order].astype(float)
+    n = np.arange(1, len(hits) + 1)
+    cum = np.cumsum(hits)
+    ok = np.nonzero(wilson_lower(cum, n) >= target)[0]
+    # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
+    ok = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
+    if not ok:
+        return 1.0, 0.0, float("nan")
+    i = ok[-1]
+    return float(conf[i]), (i + 1) / len(conf), float(cum[i] / n[i])
+
+
+class RoutingModel:
+    """Ranks every department for an item. ``fit`` returns self; fitted state ends in ``_``."""
+
+    def __init__(self, params: RoutingParams | None = None):
+        self.params = params or RoutingParams()
+
+    # -- training ------------------------------------------------------------------------------------------------
+    def fit(self, items: Sequence[Item], leads: Sequence[str], co_handlers: Sequence[Sequence[str]] | None = None):
+        p = self.params
+        self.features_ = make_features(word_ngrams=p.word_ngrams, char_ngrams=p.char_ngrams)
+        items = list(items)
+        X = self.features_.fit_transform(items).tocsr()
+        self.groups_ = [near_duplicate_key(t, b) for t, b in items]
+        self.classes_ = np.array(sorted(set(leads)))
+        y = np.searchsorted(self.classes_, np.asarray(leads))
+        oof = self._out_of_fold_scores(X, y)
+        self.temperature_ = fit_temperature(oof, y)
+        proba = softmax(np.where(np.isfinite(oof), oof, -1e4) / self.temperature_, axis=1)
+        conf = proba.max(axis=1)
+        hit = proba.argmax(axis=1) == y
+        self.threshold_, cov, prec = choose_threshold(conf, hit, p.target_precision)
+        self.validation_ = {
+            "oof_top1": float(hit.mean()),
+            "oof_coverage_at_threshold": cov,
+            "oof_precision_at_threshold": prec,
+            "temperature": self.temperature_,
+            "threshold": self.threshold_,
+        }
+        self.lead_ = _linear(p).fit(X, y)
+        self.terms_ = feature_terms(self.features_)
+        self._fit_co_handlers(X, leads, co_handlers)
+        del self.groups_
+        return self
+
+    def _folds(self, X):
+        """Out-of-fold splits that keep near-duplicates (same title subject / body opening) together."""
+        groups = self.groups_
+        k = min(self.params.cv_folds, len(set(groups)))
+        return GroupKFold(n_splits=k).split(X, groups=groups)
+
+    def _out_of_fold_scores(self, X, y) -> np.ndarray:
+        n_classes = len(self.classes_)
+        oof = np.full((X.shape[0], n_classes), -np.inf)
+        for train_idx, val_idx in self._folds(X):
+            fold_classes = np.unique(y[train_idx])
+            if len(fold_classes) < 2:
+                continue
+            est = _linear(self.params).fit(X[train_idx], y[train_idx])
+            oof[np.ix_(val_idx, fold_classes)] = _scores(est, X[val_idx])
+        return oof
+
+    def _fit_co_handlers(self, X, leads, co_handlers) -> None:
+        self.co_model_ = None
+        self.co_threshold_ = 1.0
+        if not co_handlers:
+            return
+        counts: dict[str, int] = {}
+        for labels in co_handlers:
+            for lab in set(labels):
+                counts[lab] = counts.get(lab, 0) + 1
+        keep = sorted(lab for lab, c in counts.items() if c >= self.params.co_min_count)
+        if len(keep) < 2:
+            return
+        self.co_binarizer_ = MultiLabelBinarizer(classes=keep)
+        Y = self.co_binarizer_.fit_transform([[lab for lab in labels if lab in keep] for labels in co_handlers])
+
+        def make():
+            return OneVsRestClassifier(LogisticRegression(C=self.params.co_C, max_iter=2000, class_weight="balanced"))
+
+        oof = np.zeros(Y.shape, dtype=float)
+        for train_idx, val_idx in self._folds(X):
+            cols = Y[train_idx].sum(axis=0) > 0
+            model = make().fit(X[train_idx][:, :], Y[train_idx][:, cols])
+            oof[np.ix_(val_idx, np.nonzero(cols)[0])] = model.predict_proba(X[val_idx])
+        self.co_threshold_, self.co_validation_ = self._best_co_threshold(oof, Y)
+        self.co_model_ = make().fit(X, Y)
+
+    @staticmethod
+    def _best_co_threshold(scores: np.ndarray, Y: np.ndarray) -> tuple[float, dict]:
+        best = (0.5, {"f1": 0.0, "precision": 0.0, "recall": 0.0})
+        for t in np.arange(0.2, 0.96, 0.025):
+            pred = scores >= t
+            tp = float((pred & (Y == 1)).sum())
+            prec = tp / max(pred.sum(), 1)
+            rec = tp / max(Y.sum(), 1)
+            f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+            if f1 > best[1]["f1"]:
+                best = (float(t), {"f1": f1, "precision": prec, "recall": rec})
+        return best
+
+    # -- prediction ----------------------------------------------------------------------------------------------
+    def transform(self, items: Sequence[Item]):
+        return self.features_.transform(list(items)).tocsr()
+
+    def predict_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
+        """Calibrated probabilities over ``classes_`` for each item."""
+        X = self.transform(items) if X is None else X
+        return softmax(_scores(self.lead_, X) / self.temperature_, axis=1)
+
+    def co_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray | None:
+        if self.co_model_ is None:
+            return None
+        X = self.transform(items) if X is None else X
+        return self.co_model_.predict_proba(X)
+
+    def explain(self, X_row, class_index: int, top: int = 5) -> list[str]:
+        """The terms of this item that weigh most towards ``class_index``."""
+        coef = self.lead_.coef_
+        w = coef[class_index] if coef.shape[0] > 1 else (coef[0] if class_index == 1 else -coef[0])
+        row = X_row.tocsr() if sparse.issparse(X_row) else sparse.csr_matrix(X_row)
+        contrib = row.data * np.asarray(w).ravel()[row.indices]
+        order = np.argsort(-contrib)
+        words: list[str] = []
+        chars: list[str] = []
+        for j in order:
+            if contrib[j] <= 0 or len(words) + len(chars) >= top * 3:
+                break
+            block, term = self.terms_[row.indices[j]]
+            term = term.replace(" ", "")
+            (chars if block == "chars" else words).append(term)
+        out: list[str] = []
+        for term in words + [c for c in chars if len(c) >= 2 and not any(c in w for w in words)]:
+            if term not in out and not any(term in o for o in out):
+                out.append(term)
+            if len(out) >= top:
+                break
+        return out
+
+    def route(self, items: Sequence[Item], top_k: int = 5) -> list[Routing]:
+        """Ranked lead suggestions with reasons, co-handler suggestions and the needs-review flag for each item."""
+        X = self.transform(items)
+        proba = self.predict_proba(X=X)
+        co = self.co_proba(X=X)
+        out = []
+        for i in range(X.shape[0]):
+            order = np.argsort(-proba[i])[:top_k]
+            lead = [
+                Suggestion(
+                    label=str(self.classes_[c]),
+                    probability=float(proba[i, c]),
+                    terms=self.explain(X[i], int(c)) if rank < 3 else [],
+                )
+                for rank, c in enumerate(order)
+            ]
+            co_list: list[Suggestion] = []
+            if co is not None:
+                labels = self.co_binarizer_.classes_
+                for j in np.argsort(-co[i]):
+                    if co[i, j] < self.co_threshold_ or len(co_list) >= 3:
+                        break
+                    if labels[j] != lead[0].label:
+                        co_list.append(Suggestion(label=str(labels[j]), probability=float(co[i, j])))
+            out.append(
+                Routing(
+                    lead=lead,
+                    co_handlers=co_list,
+                    needs_review=lead[0].probability < self.threshold_,
+                    threshold=self.threshold_,
+                )
+            )
+        return out
+
+
+def top_k_accuracy(proba: np.ndarray, classes: np.ndarray, truth: Sequence[str], k: int) -> float:
+    """Share of items whose true label is among the ``k`` most probable (labels unseen in training count as misses)."""
+    top = np.argsort(-proba, axis=1)[:, :k]
+    hits = [t in set(classes[row]) for t, row in zip(truth, top)]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+__all__ = ["RoutingModel", "RoutingParams", "Routing", "Suggestion", "choose_threshold", "fit_temperature",
+           "top_k_accuracy"]

@@ -1,0 +1,218 @@
+"""The department registry: names, aliases and the lineage of renamed or merged units (机构改革).
+
+A name found in an old ledger ("乡村振兴局", "市城管局") resolves to the unit that carries its duties today, so a model
+trained on years of cases learns the current organisation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+_CITY_PREFIX = re.compile(r"^[\u4e00-\u9fff]{2,3}市(?=[\u4e00-\u9fff]{2})")
+
+
+class UnknownDepartmentError(ValueError):
+    """A department name that neither the registry's names, short names nor aliases know."""
+
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name = name
+        self.suggestions = suggestions
+        hint = f"；您是否指：{'、'.join(suggestions)}" if suggestions else "；请先在单位名录中添加该单位"
+        super().__init__(f"未知的单位名称“{name}”{hint}")
+
+
+class RegistryError(ValueError):
+    """The registry file itself is inconsistent (duplicate ids, a successor that does not exist, a cycle)."""
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str
+    short_name: str = ""
+    aliases: tuple[str, ...] = ()
+    kind: str = "department"  # "department" or "district"
+    duties: str = ""
+    since: date | None = None
+    until: date | None = None
+    successor: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.successor is None and self.until is None
+
+    def names(self) -> list[str]:
+        return [n for n in (self.name, self.short_name, *self.aliases) if n]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "short_name": self.short_name,
+            "aliases": list(self.aliases),
+            "kind": self.kind,
+            "duties": self.duties,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "successor": self.successor,
+        }
+
+
+def _key(name: str) -> str:
+    """Normal form for name matching: no spaces, no city prefix ("江州市财政局" and "财政局" match)."""
+    name = re.sub(r"\s+", "", name or "")
+    return _CITY_PREFIX.sub("", name)
+
+
+def _parse_date(value) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@dataclass
+class DepartmentRegistry:
+    city: str = ""
+    departments: dict[str, Department] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._index: dict[str, str] = {}
+        for dept in self.departments.values():
+            for name in dept.names():
+                for key in {name, _key(name), _key(name).removeprefix("市")}:
+                    if key:
+                        self._index.setdefault(key, dept.id)
+        for dept in self.departments.values():
+            if dept.successor and dept.successor not in self.departments:
+                raise RegistryError(f"单位 {dept.id} 的承继单位 {dept.successor} 不在名录中")
+            self.current(dept.id)  # raises on a cycle
+
+    # -- loading -------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict) -> DepartmentRegistry:
+        depts: dict[str, Department] = {}
+        for i, item in enumerate(data.get("departments", []), start=1):
+            try:
+                dept = Department(
+                    id=str(item["id"]),
+                    name=str(item["name"]),
+                    short_name=str(item.get("short_name") or ""),
+                    aliases=tuple(str(a) for a in item.get("aliases") or ()),
+                    kind=str(item.get("kind") or "department"),
+                    duties=str(item.get("duties") or ""),
+                    since=_parse_date(item.get("since")),
+                    until=_parse_date(item.get("until")),
+                    successor=item.get("successor") or None,
+                )
+            except (KeyError, ValueError) as exc:
+                raise RegistryError(f"单位名录第 {i} 项有误（{exc}）：每项需要 id 和 name，日期格式 YYYY-MM-DD") from exc
+            if dept.id in depts:
+                raise RegistryError(f"单位名录中 id “{dept.id}” 重复")
+            depts[dept.id] = dept
+        return cls(city=str(data.get("city") or ""), departments=depts)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DepartmentRegistry:
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_dict(json.load(fh))
+
+    def to_dict(self) -> dict:
+        return {"city": self.city, "departments": [d.to_dict() for d in self.departments.values()]}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    # -- look-ups ------------------------------------------------------------------------------------------------
+    def __contains__(self, dept_id: str) -> bool:
+        return dept_id in self.departments
+
+    def __len__(self) -> int:
+        return len(self.departments)
+
+    def get(self, dept_id: str) -> Department:
+        return self.departments[dept_id]
+
+    def find(self, name: str) -> Department | None:
+        """The unit a name denotes as written (no lineage followed), or None."""
+        name = (name or "").strip()
+        for key in (name, _key(name), _key(name).removeprefix("市")):
+            if key in self._index:
+                return self.departments[self._index[key]]
+        if name in self.departments:
+            return self.departments[name]
+        return None
+
+    def current(self, dept_id: str) -> Department:
+        """Follow renames and merges to the unit that carries ``dept_id``'s duties today."""
+        seen = []
+        dept = self.departments[dept_id]
+        while dept.successor:
+            if dept.id in seen:
+                raise RegistryError(f"单位承继关系出现循环：{' -> '.join(seen)}")
+            seen.append(dept.id)
+            dept = self.departments[dept.successor]
+        return dept
+
+    def resolve(self, name: str) -> Department:
+        """Map any known name, old or new, to today's unit; raise UnknownDepartmentError with suggestions."""
+        dept = self.find(name)
+        if dept is None:
+            raise UnknownDepartmentError(name, self.suggest(name))
+        return self.current(dept.id)
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """The closest known full names to a misspelt or unknown one."""
+        candidates = {}
+        for dept in self.departments.values():
+            for alias in dept.names():
+                candidates.setdefault(_key(alias), self.current(dept.id).name)
+        matches = difflib.get_close_matches(_key(name), list(candidates), n=n * 3, cutoff=0.4)
+        out: list[str] = []
+        for m in matches:
+            if candidates[m] not in out:
+                out.append(candidates[m])
+        return out[:n]
+
+    def active(self) -> list[Department]:
+        return [d for d in self.departments.values() if d.active]
+
+    def lineage(self, dept_id: str) -> list[Department]:
+        """The units whose duties flowed into ``dept_id`` (directly or through earlier reorganisations)."""
+        out = []
+        for dept in self.departments.values():
+            if dept.id != dept_id and dept.successor and self.current(dept.id).id == dept_id:
+                out.append(dept)
+        return out
+
+    def vocabulary(self) -> list[str]:
+        """Every name and alias, for the segmenter's user dictionary."""
+        words = set()
+        for dept in self.departments.values():
+            for name in dept.names():
+                words.add(name)
+                words.add(_key(name))
+        return sorted(w for w in words if len(w) >= 2)
+
+    # -- changes (admin) -----------------------------------------------------------------------------------------
+    def add(self, dept: Department) -> None:
+        if dept.id in self.departments:
+            raise RegistryError(f"单位 id “{dept.id}” 已存在")
+        self.departments[dept.id] = dept
+        self.__post_init__()
+
+    def reorganise(self, old_ids: list[str], new: Department, on: date) -> None:
+        """Rename or merge: ``old_ids`` stop the day before ``on`` and ``new`` (existing or new) carries them."""
+        if new.id not in self.departments:
+            self.departments[new.id] = replace(new, since=new.since or on)
+        for old in old_ids:
+            if old not in self.departments:
+                raise RegistryError(f"单位 id “{old}” 不在名录中")
+            if old == new.id:
+                continue
+            self.departments[old] = replace(
+                self.departments[old], until=date.fromordinal(on.toordinal() - 1), successor=new.id
+            )
+        self.__post_init__()

@@ -1,0 +1,325 @@
+"""The `jiaoban` command line: train, evaluate, route, and manage model versions.
+
+Every command is a thin wrapper over an importable function; errors become one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.bundle import BundleError, BundleStore, load_bundle
+from models.casefile import CaseFileError, read_cases
+from models.classifier import RoutingParams
+from models.departments import DepartmentRegistry, RegistryError
+from models.routing import route_items
+from training.dataset import load_training_set
+from training.evaluate import evaluate
+from training.train import prepare_segmenter, train
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
+console = Console(stderr=True)
+out = Console()
+
+DEFAULT_MODELS = os.environ.get("JIAOBAN_MODELS_DIR", "var/models")
+DEFAULT_DEPARTMENTS = os.environ.get("JIAOBAN_DEPARTMENTS", "data/samples/departments.json")
+
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--column", "-c", help="字段=列名，覆盖自动识别，如 --column lead=一级标签（可多次使用）"),
+]
+DeptOpt = Annotated[Path, typer.Option("--departments", help="单位名录 JSON")]
+NoRegOpt = Annotated[bool, typer.Option("--no-registry", help="不使用单位名录：标签按原样训练（如公开数据集的分类）")]
+EncOpt = Annotated[str | None, typer.Option("--encoding", help="强制文本编码（默认自动识别 UTF-8/GBK）")]
+ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="模型版本目录")]
+
+
+class CliError(Exception):
+    pass
+
+
+def _columns(pairs: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CliError(f"--column 需要 字段=列名 的形式，收到“{pair}”")
+        key, value = pair.split("=", 1)
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def _registry(path: Path, none: bool) -> DepartmentRegistry | None:
+    if none:
+        return None
+    if not path.is_file():
+        raise CliError(f"找不到单位名录 {path}；用 --departments 指定，或加 --no-registry")
+    return DepartmentRegistry.load(path)
+
+
+def _params(estimator: str, c: float | None) -> RoutingParams:
+    params = RoutingParams(estimator=estimator)
+    if c is not None:
+        params.C = c
+    elif estimator == "logreg":
+        params.C = 20.0
+    return params
+
+
+def _report_errors(errors, limit: int = 15) -> None:
+    if not errors:
+        return
+    rows = sorted({e.row for e in errors})
+    console.print(f"[yellow]有 {len(rows)} 行未能使用（其余行已正常处理）：[/yellow]")
+    for e in errors[:limit]:
+        console.print(f"  {e}")
+    if len(errors) > limit:
+        console.print(f"  …… 另有 {len(errors) - limit} 处问题，完整列表见输出目录中的 rejected_rows.csv")
+
+
+def _write_errors(errors, path: Path) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["行号", "字段", "问题"])
+        for e in errors:
+            w.writerow([e.row, e.field, e.message])
+
+
+def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
+    t = Table(title=title)
+    t.add_column("指标")
+    t.add_column("本次", justify="right")
+    if other:
+        t.add_column(other_name, justify="right")
+    names = [
+        ("top1", "首选准确率 top-1"),
+        ("top3", "前三命中率 top-3"),
+        ("macro_f1", "宏平均 F1"),
+        ("threshold", "复核阈值"),
+        ("coverage_at_threshold", "可自动交办比例"),
+        ("precision_at_threshold", "自动交办准确率"),
+        ("ece", "校准误差 ECE"),
+        ("n_test", "测试条数"),
+    ]
+    for key, label in names:
+        val = metrics.get(key)
+        fmt = (lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
+        row = [label, fmt(val) if val is not None else "-"]
+        if other:
+            row.append(fmt(other.get(key)) if other.get(key) is not None else "-")
+        t.add_row(*row)
+    if "co_handlers" in metrics:
+        co = metrics["co_handlers"]
+        row = ["协办建议 P/R/F1", f"{co['precision']:.2f}/{co['recall']:.2f}/{co['f1']:.2f}"]
+        if other:
+            oc = other.get("co_handlers")
+            row.append(f"{oc['precision']:.2f}/{oc['recall']:.2f}/{oc['f1']:.2f}" if oc else "-")
+        t.add_row(*row)
+    return t
+
+
+@app.command("train")
+def train_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件：CSV（UTF-8/GBK）、XLSX 或 JSONL")],
+    departments: DeptOpt = Path(DEFAULT_DEPARTMENTS),
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    models_dir: ModelsOpt = Path(DEFAULT_MODELS),
+    split: Annotated[str, typer.Option(help="回测切分：auto、temporal（按年度）或 kfold")] = "auto",
+    estimator: Annotated[str, typer.Option(help="线性模型：svm 或 logreg")] = "svm",
+    c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    promote: Annotated[bool, typer.Option("--promote", help="不劣于在用模型时上线")] = False,
+    force: Annotated[bool, typer.Option("--force", help="即使劣于在用模型也上线")] = False,
+    tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
+) -> None:
+    """训练新模型版本，回测评估并与在用模型对比。
+
+    例：jiaoban train data/samples/closed_cases.csv --promote
+    """
+    registry = _registry(departments, no_registry)
+    prepare_segmenter(registry)
+    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
+    _report_errors(ts.errors)
+    store = BundleStore(models_dir)
+    with console.status("训练中……") as status:
+        result = train(ts, registry, store=store, params=_params(estimator, c), split=split, promote=promote,
+                       force=force, tag=tag, progress=lambda m: status.update(m))
+    if ts.errors:
+        _write_errors(ts.errors, result.path / "rejected_rows.csv")
+    other = (result.comparison or {}).get("metrics")
+    title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
+                                           result.report.split == "temporal" else "）")
+    out.print(_metrics_table(title, result.report.metrics, other, f"在用 {result.comparison['version']}"
+                             if other else ""))
+    out.print(f"模型版本：{result.path}")
+    out.print(result.promotion_note)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件")],
+    departments: DeptOpt = Path(DEFAULT_DEPARTMENTS),
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    split: Annotated[str, typer.Option(help="auto、temporal 或 kfold")] = "auto",
+    folds: Annotated[int, typer.Option(help="k 折数")] = 5,
+    estimator: Annotated[str, typer.Option(help="svm 或 logreg")] = "svm",
+    c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="把完整结果写入 JSON 文件")] = None,
+) -> None:
+    """回测评估（不保存模型）：首选/前三准确率、宏 F1、复核阈值下的覆盖率与准确率。
+
+    例：jiaoban evaluate data/samples/closed_cases.csv --split temporal
+    """
+    registry = _registry(departments, no_registry)
+    prepare_segmenter(registry)
+    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条")
+    _report_errors(ts.errors)
+    with console.status("评估中……") as status:
+        report = evaluate(ts, _params(estimator, c), split=split, folds=folds, progress=lambda m: status.update(m))
+    title = f"回测（{report.split}）"
+    out.print(_metrics_table(title, report.metrics))
+    if json_out:
+        payload = {"data": ts.info(), "params": _params(estimator, c).to_dict(), **report.to_dict()}
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+        out.print(f"结果已写入 {json_out}")
+
+
+def _load(bundle: Path | None, models_dir: Path):
+    path = bundle or BundleStore(models_dir).active_path()
+    return load_bundle(path)
+
+
+@app.command("route")
+def route_cmd(
+    text: Annotated[str | None, typer.Argument(help="一条建议/提案的文本（标题与正文之间可用换行分隔）")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="批量文件：CSV/XLSX/JSONL（有标题或内容列）")] = None,
+    bundle: Annotated[Path | None, typer.Option(help="模型目录（默认：在用模型）")] = None,
+    models_dir: ModelsOpt = Path(DEFAULT_MODELS),
+    top: Annotated[int, typer.Option(help="显示前几名")] = 3,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="批量结果写入 CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """给出主办单位建议（含置信度、依据、协办建议和是否需人工复核）。
+
+    例：jiaoban route "关于加快老旧小区加装电梯的建议"
+        jiaoban route --file data/samples/open_batch.csv --out 交办建议.csv
+        echo "……" | jiaoban route
+    """
+    b = _load(bundle, models_dir)
+    ids: list[str] = []
+    if file is not None:
+        result = read_cases(file)
+        _report_errors(result.errors)
+        items = [(r.title, r.body) for r in result.records]
+        ids = [r.case_no or f"第{r.row}行" for r in result.records]
+    else:
+        if text is None:
+            if sys.stdin.isatty():
+                raise CliError("请给出文本、--file 文件，或通过标准输入传入文本")
+            text = sys.stdin.read()
+        title, _, body = text.strip().partition("\n")
+        items = [(title.strip(), body.strip())]
+        ids = ["-"]
+    with console.status(f"交办建议计算中（{len(items)} 条）……"):
+        results = route_items(b, items, top_k=max(top, 3))
+    if as_json:
+        out.print_json(json.dumps([{"id": i, **r} for i, r in zip(ids, results)], ensure_ascii=False))
+    elif output is not None:
+        _write_routes(output, ids, items, results)
+        n_review = sum(r["needs_review"] for r in results)
+        out.print(f"已写入 {output}：{len(results)} 条，其中 {n_review} 条需人工复核")
+    else:
+        _print_routes(ids, items, results, top)
+
+
+def _write_routes(path: Path, ids, items, results) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["编号", "标题", "建议主办单位", "置信度", "备选单位2", "备选单位3", "建议协办单位", "需人工复核", "依据"])
+        for i, (title, _), r in zip(ids, items, results):
+            lead = r["lead"]
+            w.writerow([i, title, lead[0]["name"], f"{lead[0]['probability']:.2f}",
+                        lead[1]["name"] if len(lead) > 1 else "", lead[2]["name"] if len(lead) > 2 else "",
+                        "、".join(c["name"] for c in r["co_handlers"]), "是" if r["needs_review"] else "否",
+                        lead[0]["reason"]])
+
+
+def _print_routes(ids, items, results, top: int) -> None:
+    t = Table(title="交办建议", show_lines=True)
+    for col in ("编号", "标题", "建议主办（置信度）", "协办", "复核", "依据"):
+        t.add_column(col)
+    for i, (title, body), r in zip(ids, items, results):
+        lead = "\n".join(f"{k + 1}. {s['name']}（{s['probability']:.0%}）" for k, s in enumerate(r["lead"][:top]))
+        t.add_row(i, (title or body)[:30], lead, "、".join(c["name"] for c in r["co_handlers"]) or "-",
+                  "需复核" if r["needs_review"] else "-", r["lead"][0]["reason"])
+    out.print(t)
+
+
+@app.command("models")
+def models_cmd(models_dir: ModelsOpt = Path(DEFAULT_MODELS)) -> None:
+    """列出模型版本及其回测指标，标出在用版本。
+
+    例：jiaoban models
+    """
+    store = BundleStore(models_dir)
+    active = store.active()
+    t = Table(title=f"模型版本（{models_dir}）")
+    for col in ("版本", "在用", "训练条数", "首选准确率", "前三命中率", "宏F1"):
+        t.add_column(col)
+    from models.bundle import read_meta
+
+    for v in store.versions():
+        meta = read_meta(store.path(v))
+        m = meta.get("metrics", {}).get("metrics", {})
+        t.add_row(v, "✓" if v == active else "", str(meta.get("data", {}).get("rows", "")),
+                  *(f"{m[k]:.3f}" if k in m else "-" for k in ("top1", "top3", "macro_f1")))
+    out.print(t)
+
+
+@app.command("promote")
+def promote_cmd(version: Annotated[str, typer.Argument(help="版本名（见 jiaoban models）")],
+                models_dir: ModelsOpt = Path(DEFAULT_MODELS)) -> None:
+    """把某个版本设为在用模型。
+
+    例：jiaoban promote 20261125-120301
+    """
+    BundleStore(models_dir).promote(version)
+    out.print(f"已上线 {version}")
+
+
+@app.command("rollback")
+def rollback_cmd(models_dir: ModelsOpt = Path(DEFAULT_MODELS)) -> None:
+    """回退到上一个在用版本。
+
+    例：jiaoban rollback
+    """
+    version = BundleStore(models_dir).rollback()
+    out.print(f"已回退到 {version}")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("JIAOBAN_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except (CliError, CaseFileError, BundleError, RegistryError, ValueError) as exc:
+        console.print(f"[red]错误：[/red]{exc}")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Backtests: a temporal split (train on earlier years, test on the latest) or grouped k-fold where there are no years.
+
+Near-duplicate items (same normalised title or opening of the body) stay in the same fold, so a copy of a test item
+never sits in the training data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+
+from models.classifier import RoutingModel, RoutingParams, top_k_accuracy
+from models.records import CaseRecord
+from nlp.normalize import near_duplicate_key
+from training.dataset import TrainingSet, temporal_split
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Predictions:
+    """Per-item outcomes of a backtest, enough to recompute every metric."""
+
+    truth: list[str] = field(default_factory=list)
+    ranked: list[list[str]] = field(default_factory=list)  # labels, most probable first
+    confidence: list[float] = field(default_factory=list)
+    co_truth: list[set[str]] = field(default_factory=list)
+    co_pred: list[set[str]] = field(default_factory=list)
+    threshold: float = 1.0
+
+    def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str]) -> None:
+        items = [(c.title, c.body) for c in cases]
+        X = model.transform(items)
+        proba = model.predict_proba(X=X)
+        order = np.argsort(-proba, axis=1)
+        co = model.co_proba(X=X)
+        for i, case in enumerate(cases):
+            self.truth.append(truth[i])
+            self.ranked.append([str(model.classes_[j]) for j in order[i, :10]])
+            self.confidence.append(float(proba[i, order[i, 0]]))
+            self.co_truth.append(set(case.co_ids))
+            if co is None:
+                self.co_pred.append(set())
+            else:
+                labels = model.co_binarizer_.classes_
+                picked = [labels[j] for j in np.argsort(-co[i])[:3] if co[i, j] >= model.co_threshold_]
+                self.co_pred.append({p for p in picked if p != self.ranked[-1][0]})
+        self.threshold = model.threshold_
+
+
+def group_keys(cases: Sequence[CaseRecord]) -> list[str]:
+    """Near-duplicate groups: the normalised title subject, or the first 40 characters of the body."""
+    return [near_duplicate_key(c.title, c.body) for c in cases]
+
+
+def metrics_from(pred: Predictions) -> dict:
+    truth = np.array(pred.truth)
+    top1 = np.array([r[0] for r in pred.ranked])
+    hit1 = top1 == truth
+    conf = np.array(pred.confidence)
+    accepted = conf >= pred.threshold
+    labels = sorted(set(pred.truth))
+    out = {
+        "n_test": len(truth),
+        "top1": float(hit1.mean()),
+        "top3": float(np.mean([t in r[:3] for t, r in zip(pred.truth, pred.ranked)])),
+        "macro_f1": float(f1_score(truth, top1, labels=labels, average="macro", zero_division=0)),
+        "threshold": float(pred.threshold),
+        "coverage_at_threshold": float(accepted.mean()),
+        "precision_at_threshold": float(hit1[accepted].mean()) if accepted.any() else float("nan"),
+        "needs_review_share": float(1 - accepted.mean()),
+        "ece": expected_calibration_error(conf, hit1),
+    }
+    tp = sum(len(p & t) for p, t in zip(pred.co_pred, pred.co_truth))
+    n_pred = sum(len(p) for p in pred.co_pred)
+    n_true = sum(len(t) for t in pred.co_truth)
+    if n_true:
+        prec = tp / n_pred if n_pred else 0.0
+        rec = tp / n_true
+        out["co_handlers"] = {
+            "precision": prec,
+            "recall": rec,
+            "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        }
+    return out
+
+
+def per_label(pred: Predictions) -> list[dict]:
+    labels = sorted(set(pred.truth))
+    top1 = [r[0] for r in pred.ranked]
+    p, r, f, s = precision_recall_fscore_support(pred.truth, top1, labels=labels, zero_division=0)
+    return [
+        {"label": lab, "support": int(s[i]), "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i])}
+        for i, lab in enumerate(labels)
+    ]
+
+
+def auto_assign_curve(pred: Predictions, points: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> list[dict]:
+    """Share of items above each confidence level and the precision on them."""
+    conf = np.array(pred.confidence)
+    hit = np.array([r[0] == t for r, t in zip(pred.ranked, pred.truth)])
+    out = []
+    for t in points:
+        m = conf >= t
+        out.append({"threshold": t, "coverage": float(m.mean()), "precision": float(hit[m].mean()) if m.any() else None})
+    return out
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (confidence > lo) & (confidence <= hi)
+        if m.any():
+            ece += m.mean() * abs(confidence[m].mean() - correct[m].mean())
+    return float(ece)
+
+
+@dataclass
+class EvalReport:
+    split: str
+    metrics: dict
+    per_label: list[dict]
+    curve: list[dict]
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "split": self.split,
+            "metrics": self.metrics,
+            "per_label": self.per_label,
+            "curve": self.curve,
+            **self.detail,
+        }
+
+
+def evaluate(
+    ts: TrainingSet,
+    params: RoutingParams | None = None,
+    *,
+    split: str = "auto",
+    folds: int = 5,
+    test_year: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvalReport:
+    """Backtest the routing model on a training set.
+
+    Args:
+        split: "temporal", "kfold", or "auto" (temporal when the cases span two or more years).
+        folds: number of folds for k-fold.
+        test_year: the year to test on with the temporal split (default: the latest).
+        progress: called with a short message as each model is trained.
+    """
+    params = params or RoutingParams()
+    say = progress or (lambda msg: None)
+    years = {c.year for c in ts.cases if c.year}
+    if split == "auto":
+        split = "temporal" if len(years) >= 2 else "kfold"
+    pred = Predictions()
+    detail: dict = {}
+    if split == "temporal":
+        train, test, year = temporal_split(ts.cases, test_year)
+        say(f"训练 {len(train)} 条（{min(c.year for c in train)}–{year - 1} 年），测试 {len(test)} 条（{year} 年）")
+        model = RoutingModel(params).fit(
+            [(c.title, c.body) for c in train], [c.lead_id for c in train], [c.co_ids for c in train]
+        )
+        pred.extend(model, test, [c.lead_id for c in test])
+        detail = {"test_year": year, "n_train": len(train), "validation": model.validation_}
+    elif split == "kfold":
+        groups = group_keys(ts.cases)
+        n_groups = len(set(groups))
+        k = min(folds, n_groups)
+        for i, (tr, te) in enumerate(GroupKFold(n_splits=k).split(ts.cases, groups=groups), start=1):
+            say(f"第 {i}/{k} 折：训练 {len(tr)} 条，测试 {len(te)} 条")
+            train = [ts.cases[j] for j in tr]
+            test = [ts.cases[j] for j in te]
+            model = RoutingModel(params).fit(
+                [(c.title, c.body) for c in train], [c.lead_id for c in train], [c.co_ids for c in train]
+            )
+            pred.extend(model, test, [c.lead_id for c in test])
+        detail = {"folds": k, "groups": n_groups}
+    else:
+        raise ValueError(f"未知的切分方式“{split}”：可选 temporal、kfold、auto")
+    return EvalReport(split=split, metrics=metrics_from(pred), per_label=per_label(pred),
+                      curve=auto_assign_curve(pred), detail=detail)
+
+
+def score_model(model: RoutingModel, cases: Sequence[CaseRecord]) -> dict:
+    """Metrics of an already trained model (e.g. the one in service) on the given cases."""
+    pred = Predictions()
+    pred.extend(model, cases, [c.lead_id for c in cases])
+    return metrics_from(pred)
+
+
+__all__ = ["evaluate", "score_model", "EvalReport", "Predictions", "top_k_accuracy"]

@@ -1,0 +1,109 @@
+"""Train a routing model bundle from closed cases, with its backtest and a comparison to the model in service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.bundle import BundleError, BundleStore, load_bundle, save_bundle
+from models.classifier import RoutingModel, RoutingParams
+from models.departments import DepartmentRegistry
+from nlp.segment import add_user_words, policy_terms, user_words
+from training.dataset import TrainingSet, temporal_split
+from training.evaluate import EvalReport, evaluate, score_model
+
+logger = logging.getLogger(__name__)
+
+# A new model may be promoted automatically only if its top-1 accuracy is not lower than this much below the
+# active model's on the same test year.
+PROMOTION_TOLERANCE = 0.005
+
+
+@dataclass
+class TrainResult:
+    path: Path
+    report: EvalReport
+    comparison: dict | None
+    promoted: bool
+    promotion_note: str
+
+
+def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
+    return RoutingModel(params).fit(ts.items, ts.leads, ts.co_handlers)
+
+
+def prepare_segmenter(registry: DepartmentRegistry | None) -> None:
+    """Teach jieba the registry's names before any feature is computed."""
+    if registry is not None:
+        add_user_words(registry.vocabulary())
+
+
+def compare_with_active(store: BundleStore, ts: TrainingSet, report: EvalReport) -> dict | None:
+    """Score the model in service on the new model's test year, so the two figures are comparable."""
+    if store.active() is None or report.split != "temporal":
+        return None
+    try:
+        active = load_bundle(store.active_path())
+    except BundleError as exc:
+        logger.warning("active model cannot be loaded for comparison: %s", exc)
+        return {"version": store.active(), "error": str(exc)}
+    _, test, year = temporal_split(ts.cases, report.detail.get("test_year"))
+    return {"version": active.version, "test_year": year, "metrics": score_model(active.model, test)}
+
+
+def train(
+    ts: TrainingSet,
+    registry: DepartmentRegistry | None,
+    *,
+    store: BundleStore,
+    params: RoutingParams | None = None,
+    split: str = "auto",
+    promote: bool = False,
+    force: bool = False,
+    tag: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Backtest, fit on all cases, save a new bundle version, and promote it when asked and not worse.
+
+    Args:
+        ts: validated closed cases (see training.dataset.load_training_set).
+        registry: the department registry the labels were resolved with (None for free labels).
+        store: where versions live.
+        promote: make the new version active if it is not worse than the active one.
+        force: promote even if it is worse.
+    """
+    params = params or RoutingParams()
+    say = progress or (lambda msg: None)
+    if len(ts.cases) < 10:
+        raise ValueError(f"只有 {len(ts.cases)} 条可用案件，至少需要 10 条才能训练")
+    prepare_segmenter(registry)
+    say("回测评估中")
+    report = evaluate(ts, params, split=split, progress=say)
+    comparison = compare_with_active(store, ts, report)
+    say(f"用全部 {len(ts.cases)} 条案件训练最终模型")
+    model = fit_model(ts, params)
+    path = save_bundle(
+        store.new_version_path(tag),
+        model=model,
+        registry=registry,
+        data=ts.info(),
+        params=params.to_dict(),
+        metrics={**report.to_dict(), "validation": model.validation_},
+        user_words=sorted(set(user_words()) - set(policy_terms())),
+        extra={"compared_with": comparison},
+    )
+    promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
+    if promote:
+        old = (comparison or {}).get("metrics")
+        drop = (old["top1"] - report.metrics["top1"]) if old else 0.0
+        if old and drop > PROMOTION_TOLERANCE and not force:
+            note = (
+                f"未上线：新模型首选准确率 {report.metrics['top1']:.3f} 低于在用模型 {old['top1']:.3f}；"
+                "确认后可用 `jiaoban promote` 或 --force 上线"
+            )
+        else:
+            store.promote(path.name)
+            promoted, note = True, "已上线（成为在用模型）"
+    return TrainResult(path=path, report=report, comparison=comparison, promoted=promoted, promotion_note=note)
