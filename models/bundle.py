@@ -26,6 +26,7 @@ FORMAT_VERSION = 1
 MODEL_FILE = "routing.joblib"
 REGISTRY_FILE = "departments.json"
 META_FILE = "meta.json"
+SEARCH_DIR = "search"
 
 
 class BundleError(RuntimeError):
@@ -88,6 +89,7 @@ def save_bundle(
     metrics: dict,
     user_words: list[str],
     extra: dict | None = None,
+    attachments: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a bundle directory atomically (to a temporary sibling, then renamed). Returns its path."""
     out = Path(out_dir)
@@ -100,6 +102,8 @@ def save_bundle(
     joblib.dump(model, tmp / MODEL_FILE, compress=3)
     if registry is not None:
         registry.save(tmp / REGISTRY_FILE)
+    for name, content in (attachments or {}).items():
+        (tmp / name).write_bytes(content)
     meta = {
         "format_version": FORMAT_VERSION,
         "version": out.name,
@@ -111,11 +115,58 @@ def save_bundle(
         "user_words": user_words,
         **(extra or {}),
     }
-    meta["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    _write_meta(tmp, meta)
     tmp.rename(out)
     logger.info("saved model bundle %s", out)
     return out
+
+
+def _checksums(path: Path) -> dict[str, str]:
+    return {
+        p.relative_to(path).as_posix(): sha256_file(p)
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != META_FILE
+    }
+
+
+def _write_meta(path: Path, meta: dict) -> None:
+    meta["files"] = _checksums(path)
+    tmp = path / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path / META_FILE)
+
+
+def attach_search_index(path: str | Path, index) -> dict:
+    """Write a precedent-search index into ``path/search`` and re-sign the manifest. Returns the manifest.
+
+    The bundle is verified first, so a tampered bundle is never re-signed.
+    """
+    path = Path(path)
+    meta = verify_bundle(path)
+    target = path / SEARCH_DIR
+    staging = path / (SEARCH_DIR + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    index.save(staging)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    info = json.loads((target / "search.json").read_text(encoding="utf-8"))
+    meta["search"] = {k: info[k] for k in ("encoder", "encoder_fingerprint", "size", "index_kind")}
+    meta["search"]["config"] = info["config"]
+    meta["search"]["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_meta(path, meta)
+    return meta
+
+
+def load_search_index(bundle: Bundle, embedder):
+    """The bundle's precedent-search index for ``embedder``, or None when the bundle has none."""
+    from models.search import PrecedentIndex
+
+    directory = bundle.path / SEARCH_DIR
+    if not (directory / "search.json").is_file():
+        return None
+    return PrecedentIndex.load(directory, embedder)
 
 
 def read_meta(path: str | Path) -> dict:
@@ -150,6 +201,12 @@ def verify_bundle(path: str | Path) -> dict:
     files = meta.get("files") or {}
     if MODEL_FILE not in files:
         raise BundleError(f"bundle {path} lists no {MODEL_FILE}; it is incomplete: retrain with `jiaoban train`")
+    unlisted = set(_checksums(path)) - set(files)
+    if unlisted:
+        raise BundleError(
+            f"bundle {path} holds files its manifest does not list ({', '.join(sorted(unlisted))}): "
+            "remove them, or restore the bundle from backup"
+        )
     for name, digest in files.items():
         f = path / name
         if not f.is_file():
@@ -184,7 +241,11 @@ class BundleStore:
     def new_version_path(self, tag: str = "") -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         name = f"{stamp}-{tag}" if tag else stamp
-        return self.versions_dir / name
+        path, n = self.versions_dir / name, 1
+        while path.exists() or path.with_name(path.name + ".partial").exists():
+            n += 1
+            path = self.versions_dir / f"{name}-{n}"
+        return path
 
     def versions(self) -> list[str]:
         if not self.versions_dir.is_dir():

@@ -263,3 +263,38 @@ def read_cases(
         result.errors.extend(errors)
     logger.info("read %d rows from %s (%d with errors)", result.total, path.name, len({e.row for e in result.errors}))
     return result
+
+
+# Headers written by export, in the order ledgers use; read_cases detects them back.
+EXPORT_HEADERS = {
+    "case_no": "编号",
+    "kind": "类型",
+    "year": "年度",
+    "title": "标题",
+    "body": "内容",
+    "proposer": "提案人",
+    "lead": "主办单位",
+    "co_handlers": "协办单位",
+    "assigned_on": "交办日期",
+    "reply": "答复内容",
+    "category": "答复类别",
+    "feedback": "满意度",
+    "closed_on": "办结日期",
+}
+
+
+def write_cases(records: Iterable[CaseRecord], path: str | Path) -> int:
+    """Write records as a UTF-8 (with BOM, for Excel) CSV with Chinese headers that ``read_cases`` reads back.
+
+    Returns the number of rows written.
+    """
+    n = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(EXPORT_HEADERS.values())
+        for rec in records:
+            d = rec.to_dict()
+            d["co_handlers"] = "、".join(rec.co_handlers)
+            w.writerow(["" if d[k] is None else d[k] for k in EXPORT_HEADERS])
+            n += 1
+    return n

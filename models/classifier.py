@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.multiclass import OneVsRestClassifier
@@ -23,6 +23,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
 from models.features import Item, feature_terms, make_features
+from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class RoutingParams:
     target_precision: float = 0.95
     cv_folds: int = 5
     co_min_count: int = 3
-    co_C: float = 4.0
+    co_C: float = 0.5
     random_state: int = 0
 
     def to_dict(self) -> dict:
@@ -132,16 +133,35 @@ class RoutingModel:
         self.params = params or RoutingParams()
 
     # -- training ------------------------------------------------------------------------------------------------
-    def fit(self, items: Sequence[Item], leads: Sequence[str], co_handlers: Sequence[Sequence[str]] | None = None):
+    def fit(
+        self,
+        items: Sequence[Item],
+        leads: Sequence[str],
+        co_handlers: Sequence[Sequence[str]] | None = None,
+        years: Sequence[int | None] | None = None,
+    ):
+        """Fit on (title, body) items and their lead departments.
+
+        Args:
+            co_handlers: each item's co-handling departments (optional).
+            years: each item's year (optional). With three or more years the out-of-fold predictions that
+                calibrate the model and set the review threshold leave one year out at a time, so they see the
+                drift a new session brings, as the deployed model will.
+        """
         p = self.params
         self.features_ = make_features(word_ngrams=p.word_ngrams, char_ngrams=p.char_ngrams)
         items = list(items)
         X = self.features_.fit_transform(items).tocsr()
-        self.groups_ = [near_duplicate_key(t, b) for t, b in items]
+        if years is not None and len({yr for yr in years if yr}) >= 3 and all(years):
+            self.groups_ = [str(yr) for yr in years]
+        else:
+            self.groups_ = [near_duplicate_key(t, b) for t, b in items]
         self.classes_ = np.array(sorted(set(leads)))
         y = np.searchsorted(self.classes_, np.asarray(leads))
         oof = self._out_of_fold_scores(X, y)
-        self.temperature_ = fit_temperature(oof, y)
+        # Items whose department was absent from their fold's training part say nothing about the scale.
+        usable = np.isfinite(oof[np.arange(len(y)), y])
+        self.temperature_ = fit_temperature(oof[usable], y[usable])
         proba = softmax(np.where(np.isfinite(oof), oof, -1e4) / self.temperature_, axis=1)
         conf = proba.max(axis=1)
         hit = proba.argmax(axis=1) == y
@@ -158,6 +178,11 @@ class RoutingModel:
         self._fit_co_handlers(X, leads, co_handlers)
         del self.groups_
         return self
+
+    def fit_cases(self, cases: Sequence[CaseRecord]):
+        """Fit on resolved case records (``lead_id``, ``co_ids``, ``year``)."""
+        return self.fit([(c.title, c.body) for c in cases], [c.lead_id or c.lead for c in cases],
+                        [c.co_ids for c in cases], [c.year for c in cases])
 
     def _folds(self, X):
         """Out-of-fold splits that keep near-duplicates (same title subject / body opening) together."""
@@ -192,20 +217,32 @@ class RoutingModel:
         Y = self.co_binarizer_.fit_transform([[lab for lab in labels if lab in keep] for labels in co_handlers])
 
         def make():
-            return OneVsRestClassifier(LogisticRegression(C=self.params.co_C, max_iter=2000, class_weight="balanced"))
+            return OneVsRestClassifier(LinearSVC(C=self.params.co_C, class_weight="balanced",
+                                                 random_state=self.params.random_state))
 
-        oof = np.zeros(Y.shape, dtype=float)
+        margins = np.full(Y.shape, np.nan)
         for train_idx, val_idx in self._folds(X):
-            cols = Y[train_idx].sum(axis=0) > 0
-            model = make().fit(X[train_idx][:, :], Y[train_idx][:, cols])
-            oof[np.ix_(val_idx, np.nonzero(cols)[0])] = model.predict_proba(X[val_idx])
+            cols = np.nonzero(Y[train_idx].sum(axis=0) > 0)[0]
+            if len(cols) < 2:
+                continue
+            model = make().fit(X[train_idx], Y[train_idx][:, cols])
+            margins[np.ix_(val_idx, cols)] = model.decision_function(X[val_idx])
+        # One Platt sigmoid for all labels turns margins into probabilities; fitted on out-of-fold margins.
+        seen = ~np.isnan(margins)
+        platt = LogisticRegression(C=100.0).fit(margins[seen].reshape(-1, 1), Y[seen])
+        self.co_platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+        oof = np.where(seen, self._platt(np.nan_to_num(margins, nan=-10.0)), 0.0)
         self.co_threshold_, self.co_validation_ = self._best_co_threshold(oof, Y)
         self.co_model_ = make().fit(X, Y)
+
+    def _platt(self, margins: np.ndarray) -> np.ndarray:
+        a, b = self.co_platt_
+        return expit(a * margins + b)
 
     @staticmethod
     def _best_co_threshold(scores: np.ndarray, Y: np.ndarray) -> tuple[float, dict]:
         best = (0.5, {"f1": 0.0, "precision": 0.0, "recall": 0.0})
-        for t in np.arange(0.2, 0.96, 0.025):
+        for t in np.arange(0.1, 0.96, 0.025):
             pred = scores >= t
             tp = float((pred & (Y == 1)).sum())
             prec = tp / max(pred.sum(), 1)
@@ -228,7 +265,7 @@ class RoutingModel:
         if self.co_model_ is None:
             return None
         X = self.transform(items) if X is None else X
-        return self.co_model_.predict_proba(X)
+        return self._platt(self.co_model_.decision_function(X))
 
     def explain(self, X_row, class_index: int, top: int = 5) -> list[str]:
         """The terms of this item that weigh most towards ``class_index``."""

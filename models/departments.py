@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-_CITY_PREFIX = re.compile(r"^[\u4e00-\u9fff]{2,3}市(?=[\u4e00-\u9fff]{2})")
 
 
 class UnknownDepartmentError(ValueError):
@@ -63,10 +62,14 @@ class Department:
         }
 
 
-def _key(name: str) -> str:
-    """Normal form for name matching: no spaces, no city prefix ("江州市财政局" and "财政局" match)."""
+def _key(name: str, city: str = "") -> str:
+    """Normal form for name matching: no spaces, no city prefix ("江州市财政局", "市财政局", "财政局" match)."""
     name = re.sub(r"\s+", "", name or "")
-    return _CITY_PREFIX.sub("", name)
+    if city and name.startswith(city) and len(name) > len(city) + 1:
+        return name[len(city):]
+    if name.startswith("市") and len(name) > 2:
+        return name[1:]
+    return name
 
 
 def _parse_date(value) -> date | None:
@@ -78,11 +81,14 @@ class DepartmentRegistry:
     city: str = ""
     departments: dict[str, Department] = field(default_factory=dict)
 
+    def _key(self, name: str) -> str:
+        return _key(name, self.city)
+
     def __post_init__(self) -> None:
         self._index: dict[str, str] = {}
         for dept in self.departments.values():
             for name in dept.names():
-                for key in {name, _key(name), _key(name).removeprefix("市")}:
+                for key in {name, self._key(name)}:
                     if key:
                         self._index.setdefault(key, dept.id)
         for dept in self.departments.values():
@@ -138,7 +144,7 @@ class DepartmentRegistry:
     def find(self, name: str) -> Department | None:
         """The unit a name denotes as written (no lineage followed), or None."""
         name = (name or "").strip()
-        for key in (name, _key(name), _key(name).removeprefix("市")):
+        for key in (name, self._key(name)):
             if key in self._index:
                 return self.departments[self._index[key]]
         if name in self.departments:
@@ -168,8 +174,8 @@ class DepartmentRegistry:
         candidates = {}
         for dept in self.departments.values():
             for alias in dept.names():
-                candidates.setdefault(_key(alias), self.current(dept.id).name)
-        matches = difflib.get_close_matches(_key(name), list(candidates), n=n * 3, cutoff=0.4)
+                candidates.setdefault(self._key(alias), self.current(dept.id).name)
+        matches = difflib.get_close_matches(self._key(name), list(candidates), n=n * 3, cutoff=0.4)
         out: list[str] = []
         for m in matches:
             if candidates[m] not in out:
@@ -193,7 +199,7 @@ class DepartmentRegistry:
         for dept in self.departments.values():
             for name in dept.names():
                 words.add(name)
-                words.add(_key(name))
+                words.add(self._key(name))
         return sorted(w for w in words if len(w) >= 2)
 
     # -- changes (admin) -----------------------------------------------------------------------------------------

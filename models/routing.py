@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from models.bundle import Bundle
 from models.classifier import Routing
 
@@ -54,3 +56,21 @@ def route_items(bundle: Bundle, items: Sequence[tuple[str, str]], top_k: int = 5
     if not items:
         return []
     return [describe(bundle, r) for r in bundle.model.route(list(items), top_k=top_k)]
+
+
+def precedent_distribution(hits: Sequence[dict], classes: Sequence[str]) -> np.ndarray:
+    """Lead departments of the nearest precedents as a distribution over ``classes`` (weighted by fused score)."""
+    pos = {c: i for i, c in enumerate(classes)}
+    dist = np.zeros(len(classes))
+    for h in hits:
+        lead = (h.get("lead") or {}).get("id")
+        if lead in pos:
+            dist[pos[lead]] += h["score"]
+    total = dist.sum()
+    return dist / total if total > 0 else dist
+
+
+def blend(proba: np.ndarray, precedent: np.ndarray, weight: float) -> np.ndarray:
+    """Mix classifier probabilities with the precedents' distribution; rows without precedents keep ``proba``."""
+    has = precedent.sum(axis=1, keepdims=True) > 0
+    return np.where(has, (1 - weight) * proba + weight * precedent, proba)

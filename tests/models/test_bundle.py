@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pytest
+
+from models.bundle import (
+    BundleError,
+    BundleStore,
+    attach_search_index,
+    load_bundle,
+    load_search_index,
+    save_bundle,
+    verify_bundle,
+)
+from models.classifier import RoutingModel, RoutingParams
+from models.embeddings import HashingEmbedder
+from models.records import CaseRecord
+from models.search import PrecedentIndex
+from tests.models.test_classifier import toy_data
+
+QUERY = [("关于学前教育学位紧张的建议", "西山区幼儿园学位不足。"), ("关于农村公路养护的建议", "青石县农村公路破损。")]
+
+
+@pytest.fixture(scope="module")
+def model():
+    items, leads, co = toy_data()
+    return RoutingModel(RoutingParams()).fit(items, leads, co)
+
+
+def make_bundle(path, model, mini=None):
+    return save_bundle(path, model=model, registry=mini, data={"rows": 48, "sha256": "x"},
+                       params=model.params.to_dict(), metrics={"top1": 1.0}, user_words=["白鹭洲社区"])
+
+
+def test_save_load_same_predictions(tmp_path, model, mini_registry):
+    path = make_bundle(tmp_path / "v1", model, mini_registry)
+    meta = json.loads((path / "meta.json").read_text())
+    assert meta["format_version"] == 1 and meta["data"]["rows"] == 48
+    assert {"routing.joblib", "departments.json"} <= set(meta["files"])
+    assert "scikit-learn" in meta["libraries"]
+    b = load_bundle(path)
+    np.testing.assert_allclose(b.model.predict_proba(QUERY), model.predict_proba(QUERY))
+    assert b.registry.resolve("乡村振兴局").id == "nync"
+    assert b.label_name("zjj") == "江州市住房和城乡建设局"
+
+
+def test_tampered_bundle_is_refused(tmp_path, model):
+    path = make_bundle(tmp_path / "v1", model)
+    with open(path / "routing.joblib", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(BundleError, match="checksum mismatch for routing.joblib"):
+        load_bundle(path)
+
+
+def test_unlisted_file_and_missing_file_are_refused(tmp_path, model):
+    path = make_bundle(tmp_path / "v1", model)
+    (path / "evil.joblib").write_bytes(b"x")
+    with pytest.raises(BundleError, match="does not list"):
+        verify_bundle(path)
+    (path / "evil.joblib").unlink()
+    (path / "routing.joblib").unlink()
+    with pytest.raises(BundleError, match="missing routing.joblib"):
+        verify_bundle(path)
+
+
+def test_library_and_format_mismatch_are_refused(tmp_path, model):
+    path = make_bundle(tmp_path / "v1", model)
+    meta = json.loads((path / "meta.json").read_text())
+    meta["libraries"]["scikit-learn"] = "0.24.2"
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="scikit-learn 0.24.2.*retrain"):
+        load_bundle(path)
+    meta["format_version"] = 99
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="format version 99"):
+        load_bundle(path)
+    with pytest.raises(BundleError, match="not a model bundle"):
+        load_bundle(tmp_path)
+
+
+def test_search_index_attached_and_signed(tmp_path, model):
+    path = make_bundle(tmp_path / "v1", model)
+    idx = PrecedentIndex(HashingEmbedder(64))
+    idx.add([CaseRecord(row=2, case_no="A1", title="关于公交线路的建议", body="增开公交。", lead="jtj")])
+    meta = attach_search_index(path, idx)
+    assert meta["search"]["size"] == 1 and meta["search"]["index_kind"] == "flat"
+    assert "search/vectors.faiss" in meta["files"]
+    b = load_bundle(path)
+    assert load_search_index(b, HashingEmbedder(64)).search("公交")[0]["case_no"] == "A1"
+    (path / "search" / "cases.jsonl").write_text("{}\n")
+    with pytest.raises(BundleError, match="checksum mismatch for search/cases.jsonl"):
+        load_bundle(path)
+
+
+def test_store_promote_and_rollback(tmp_path, model):
+    store = BundleStore(tmp_path)
+    assert store.active() is None
+    with pytest.raises(BundleError, match="no active model"):
+        store.active_path()
+    a = make_bundle(store.new_version_path("a"), model)
+    b = make_bundle(store.new_version_path("b"), model)
+    store.promote(a.name)
+    store.promote(b.name)
+    assert store.active() == b.name and store.versions() == sorted([a.name, b.name])
+    assert store.rollback() == a.name
+    assert store.active() == a.name
+    assert [h["action"] for h in store.history()] == ["promote", "promote", "rollback"]
+    with pytest.raises(BundleError, match="no model version"):
+        store.promote("nope")

@@ -1,0 +1,93 @@
+"""The command line: every command has help with an example, and the main paths work end to end."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from models.casefile import write_cases
+from models.records import CaseRecord
+from tests.conftest import MINI_REGISTRY
+from tests.models.test_classifier import toy_data
+from training.cli import app
+
+runner = CliRunner()
+COMMANDS = ["train", "evaluate", "route", "models", "promote", "rollback", "encoder-build", "index", "search"]
+NAMES = {"zjj": "住建局", "jyj": "市教育局", "jtj": "江州市交通运输局", "wjw": "卫健委"}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "例" in result.output
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    registry = {**MINI_REGISTRY, "departments": MINI_REGISTRY["departments"] + [
+        {"id": "jtj", "name": "江州市交通运输局", "short_name": "市交通运输局", "aliases": ["交通局"]},
+        {"id": "wjw", "name": "江州市卫生健康委员会", "short_name": "市卫健委", "aliases": ["卫健委"]},
+        {"id": "czj", "name": "江州市财政局", "short_name": "市财政局"},
+        {"id": "gaj", "name": "江州市公安局", "short_name": "市公安局"},
+    ]}
+    (tmp_path / "departments.json").write_text(json.dumps(registry, ensure_ascii=False), encoding="utf-8")
+    items, leads, co = toy_data()
+    recs = [CaseRecord(row=i + 2, case_no=f"JY{2022 + i % 3}-{i:04d}", year=2022 + i % 3, title=t, body=b,
+                       lead=NAMES[lead], co_handlers=c, reply="已办理。", category="A", feedback="满意")
+            for i, ((t, b), lead, c) in enumerate(zip(items, leads, co))]
+    recs.append(CaseRecord(row=len(recs) + 2, title="关于某事的建议", body="正文", lead="不存在的局", year=2024))
+    write_cases(recs, tmp_path / "cases.csv")
+    return tmp_path
+
+
+def test_train_route_search_models_rollback(workspace):
+    common = ["--departments", str(workspace / "departments.json"), "--models-dir", str(workspace / "models")]
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--encoder", "hashing"])
+    assert res.exit_code == 0, res.output
+    assert "不存在的局" in res.output and "已上线" in res.output
+    assert "首选准确率" in res.output
+
+    models = ["--models-dir", str(workspace / "models")]
+    res = runner.invoke(app, ["route", "关于东湖区老旧小区加装电梯的建议", *models, "--json"])
+    assert res.exit_code == 0, res.output
+    routed = json.loads(res.stdout)
+    assert routed[0]["lead"][0]["name"] == "江州市住房和城乡建设局"
+    assert routed[0]["lead"][0]["reason"]
+
+    res = runner.invoke(app, ["route", *models, "--json"], input="关于公交线路覆盖不足的建议\n高新区公交线路少。")
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["lead"][0]["id"] == "jtj"
+
+    batch = workspace / "batch.csv"
+    batch.write_text("编号,标题,内容\nA1,关于学前教育学位紧张的建议,学位不足。\nA2,,\n", encoding="utf-8")
+    res = runner.invoke(app, ["route", "--file", str(batch), "--out", str(workspace / "out.csv"), *models])
+    assert res.exit_code == 0, res.output
+    out = (workspace / "out.csv").read_text(encoding="utf-8-sig")
+    assert "江州市教育局" in out and "第 3 行" in res.output  # the bad row is reported, the good one routed
+
+    res = runner.invoke(app, ["search", "加装电梯", "--encoder", "hashing", "-k", "3", "--json", *models])
+    assert res.exit_code == 0, res.output
+    assert "加装电梯" in json.loads(res.stdout)[0]["title"]
+
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["models", *models])
+    assert res.exit_code == 0 and res.output.count("✓") == 1
+    res = runner.invoke(app, ["rollback", *models])
+    assert res.exit_code == 0 and "已回退" in res.output
+
+
+def test_errors_are_one_line_and_nonzero(workspace, capsys):
+    from training.cli import main
+
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["jiaoban", "route", "x", "--models-dir", str(workspace / "empty")]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = argv
+    assert exit_info.value.code == 2
+    assert "no active model" in capsys.readouterr().err

@@ -1,0 +1,45 @@
+from models.casefile import write_cases
+from models.records import CaseRecord
+from training.dataset import load_training_set, resolve_departments, temporal_split
+
+
+def rec(row, lead, co=(), year=2024):
+    return CaseRecord(row=row, title=f"标题{row}", body="正文", lead=lead, co_handlers=list(co), year=year)
+
+
+def test_old_names_train_todays_unit(mini_registry):
+    good, errors = resolve_departments([rec(2, "乡村振兴局", ["城管局", "市住建局"]), rec(3, "市城市管理局")],
+                                       mini_registry)
+    assert not errors
+    assert good[0].lead_id == "nync" and good[0].co_ids == ["cgzf", "zjj"]
+    assert good[1].lead_id == "cgzf"
+
+
+def test_unknown_or_missing_departments_are_row_errors(mini_registry):
+    good, errors = resolve_departments([rec(2, "住建委"), rec(3, ""), rec(4, "教育局", ["教育厅"]),
+                                        rec(5, "教育局", ["教育局"])], mini_registry)
+    assert [g.row for g in good] == [5]
+    assert good[0].co_ids == []  # the lead is not its own co-handler
+    assert [(e.row, e.field) for e in errors] == [(2, "主办单位"), (3, "主办单位"), (4, "协办单位")]
+    assert "江州市住房和城乡建设局" in errors[0].message  # closest name suggested
+
+
+def test_no_registry_keeps_labels(tmp_path):
+    good, errors = resolve_departments([rec(2, "城乡建设")], None)
+    assert good[0].lead_id == "城乡建设" and not errors
+
+
+def test_load_training_set_reports_and_hashes(tmp_path, mini_registry):
+    path = tmp_path / "c.csv"
+    write_cases([rec(2, "住建局", year=2023), rec(3, "不存在局", year=2024), rec(4, "教育局", year=2024)], path)
+    ts = load_training_set(path, mini_registry)
+    assert len(ts.cases) == 2 and [e.row for e in ts.errors] == [3]
+    info = ts.info()
+    assert info["rows"] == 2 and info["rejected_rows"] == 1 and info["years"] == [2023, 2024]
+    assert len(info["sha256"]) == 64
+
+
+def test_temporal_split_uses_latest_year():
+    cases = [rec(i, "x", year=y) for i, y in enumerate([2021, 2022, 2022, 2023], start=2)]
+    train, test, year = temporal_split(cases)
+    assert year == 2023 and len(train) == 3 and len(test) == 1
