@@ -229,6 +229,8 @@ class RoutingModel:
             margins[np.ix_(val_idx, cols)] = model.decision_function(X[val_idx])
         # One Platt sigmoid for all labels turns margins into probabilities; fitted on out-of-fold margins.
         seen = ~np.isnan(margins)
+        if len(np.unique(Y[seen])) < 2:  # too few co-handled items to learn anything
+            return
         platt = LogisticRegression(C=100.0).fit(margins[seen].reshape(-1, 1), Y[seen])
         self.co_platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         oof = np.where(seen, self._platt(np.nan_to_num(margins, nan=-10.0)), 0.0)
