@@ -1,12 +1,18 @@
 # Two commands do all the set-up on a fresh machine (see README):
-#   make run   - install, train the bundled model on the sample data, and route the sample open batch
+#   make run   - install, build the encoder, train the model on the sample data, route the sample open batch,
+#                and serve the API and staff page on http://127.0.0.1:8000
 #   make test  - install and run the tests
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-all lint clean
+HOST ?= 127.0.0.1
+PORT ?= 8000
+JIAOBAN := $(VENV)/bin/jiaoban
+ENCODER_DIR := var/encoders/multilingual-e5-small
+
+.PHONY: install run serve model test test-all lint clean
 
 install: $(STAMP)
 
@@ -18,10 +24,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: install
-	$(VENV)/bin/jiaoban train data/samples/closed_cases.csv --promote
-	$(VENV)/bin/jiaoban route --file data/samples/open_batch.csv --out var/open_batch_routes.csv
-	$(VENV)/bin/jiaoban route "关于加快推进老旧小区加装电梯工作的建议"
+$(ENCODER_DIR)/modules.json: | $(STAMP)
+	$(JIAOBAN) encoder-build --out $(ENCODER_DIR)
+
+# Trained once on the sample data; retrain with `make model` after changing it.
+var/models/ACTIVE: data/samples/closed_cases.csv data/samples/departments.json $(ENCODER_DIR)/modules.json | $(STAMP)
+	$(JIAOBAN) train data/samples/closed_cases.csv --promote --force --tag samples
+
+model:
+	rm -f var/models/ACTIVE
+	$(MAKE) var/models/ACTIVE
+
+run: install var/models/ACTIVE
+	$(JIAOBAN) route --file data/samples/open_batch.csv --out var/open_batch_routes.csv
+	$(MAKE) serve
+
+serve: install
+	$(VENV)/bin/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) -m pytest -q -m "not slow"

@@ -9,6 +9,7 @@ independent one-vs-rest model, with its own threshold chosen on out-of-fold pred
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -27,6 +28,10 @@ from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 
 logger = logging.getLogger(__name__)
+
+# A character n-gram worth showing as a reason: CJK or alphanumerics only, not starting or ending with a
+# function character.
+_READABLE = re.compile(r"(?![的了和与及或在对为把被是将等])[\u4e00-\u9fffA-Za-z0-9]{2,}(?<![的了和与及或在对为把被是将等])")
 
 
 @dataclass
@@ -283,6 +288,8 @@ class RoutingModel:
                 break
             block, term = self.terms_[row.indices[j]]
             term = term.replace(" ", "")
+            if block == "chars" and not _READABLE.fullmatch(term):
+                continue  # n-grams across punctuation or with function characters do not explain anything
             (chars if block == "chars" else words).append(term)
         out: list[str] = []
         for term in words + [c for c in chars if len(c) >= 2 and not any(c in w for w in words)]:

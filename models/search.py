@@ -146,6 +146,7 @@ class PrecedentIndex:
         """Rebuild the BM25 matrix, the faiss index and the look-up tables from cases/tokens/vectors."""
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = np.array([c["case_id"] for c in self.cases], dtype=np.int64)
         self._pos = {int(i): p for p, i in enumerate(self.ids)}
         self.df = Counter(t for toks in self.tokens for t in set(toks))

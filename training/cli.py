@@ -163,7 +163,7 @@ def train_cmd(
                                            result.report.split == "temporal" else "）")
     out.print(_metrics_table(title, result.report.metrics, other, f"在用 {result.comparison['version']}"
                              if other else ""))
-    out.print(f"模型版本：{result.path}")
+    out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}）")
     out.print(result.promotion_note)
 
 

@@ -25,6 +25,7 @@ from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 from nlp.segment import add_user_words, policy_terms, user_words
 from training.dataset import TrainingSet, temporal_split
 from training.evaluate import EvalReport, evaluate, score_model
+from training.report import render_report
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,12 @@ def train(
     say("回测评估中")
     report = evaluate(ts, params, split=split, progress=say)
     comparison = compare_with_active(store, ts, report)
+    attachments = {"report.html": render_report(
+        report, title="交办模型评估报告", data_info=ts.info(), comparison=comparison,
+        label_name=lambda lab: registry.get(lab).name if registry is not None and lab in registry else lab,
+    ).encode("utf-8")}
+    if ts.errors:
+        attachments["rejected_rows.csv"] = rejected_rows_csv(ts.errors)
     say(f"用全部 {len(ts.cases)} 条案件训练最终模型")
     model = fit_model(ts, params)
     path = save_bundle(
@@ -155,7 +162,7 @@ def train(
         metrics={**report.to_dict(), "validation": model.validation_},
         user_words=sorted(set(user_words()) - set(policy_terms())),
         extra={"compared_with": comparison},
-        attachments={"rejected_rows.csv": rejected_rows_csv(ts.errors)} if ts.errors else None,
+        attachments=attachments,
     )
     if embedder is not None:
         say(f"建立相似案例检索索引（编码器 {embedder.name}）")

@@ -1,0 +1,249 @@
+"""Cases: create, import, decide, record outcomes, export for retraining. Plain functions the routes call."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import sqlite3
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from api import assign
+from api.auth import Principal
+from api.config import Settings
+from api.errors import Conflict, NotFound, Unprocessable
+from api.registry import RegistryHolder
+from api.schemas import CaseCreate, DecisionCreate, OutcomeCreate
+from api.store import Store
+from models.bundle import Bundle
+from models.casefile import write_cases
+from models.departments import UnknownDepartmentError
+from models.records import CaseRecord, RowError
+
+logger = logging.getLogger(__name__)
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else value or None
+
+
+def iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def case_public(case: dict, registry: RegistryHolder, today: date | None = None) -> dict:
+    today = today or date.today()
+    due = as_date(case["due_on"])
+    return {
+        **{k: case[k] for k in ("id", "case_no", "kind", "year", "title", "body", "proposer", "status", "category",
+                                "feedback", "source", "created_at", "updated_at")},
+        "lead": registry.ref(case["lead_id"]),
+        "co_handlers": [registry.ref(c) for c in case["co_ids"] or []],
+        "assigned_on": as_date(case["assigned_on"]),
+        "due_on": due,
+        "closed_on": as_date(case["closed_on"]),
+        "overdue": case["status"] == "assigned" and due is not None and due < today,
+    }
+
+
+def decision_public(d: dict, registry: RegistryHolder) -> dict:
+    return {**d, "lead": registry.ref(d["lead_id"]), "co_handlers": [registry.ref(c) for c in d["co_ids"]]}
+
+
+def get_case(store: Store, case_id: int) -> dict:
+    case = store.get_case(case_id)
+    if case is None:
+        raise NotFound(f"案件 {case_id} 不存在", code="case_not_found", details={"case_id": case_id})
+    return case
+
+
+def case_detail(store: Store, registry: RegistryHolder, case_id: int) -> dict:
+    case = get_case(store, case_id)
+    decisions = [decision_public(d, registry) for d in store.decisions(case_id).values()]
+    return {**case_public(case, registry), "suggestion": case["suggestion"], "decisions": decisions,
+            "outcomes": store.outcomes(case_id)}
+
+
+def _suggest(bundle: Bundle | None, title: str, body: str, registry: RegistryHolder, settings: Settings):
+    if bundle is None:
+        return None
+    return assign.route(bundle, [(title, body)], registry=registry.registry, settings=settings)[0]
+
+
+def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, bundle: Bundle | None,
+                settings: Settings) -> dict:
+    suggestion = _suggest(bundle, data.title, data.body, registry, settings) if data.route else None
+    values = data.model_dump(exclude={"route"})
+    values.update(year=data.year or date.today().year, suggestion=suggestion, source="api")
+    try:
+        case_id = store.create_case(values)
+    except sqlite3.IntegrityError:
+        existing = store.case_id_by_no(data.case_no or "")
+        raise Conflict(f"编号“{data.case_no}”已存在（案件 {existing}），未重复创建", code="duplicate_case_no",
+                       details={"field": "case_no", "case_id": existing}) from None
+    return case_detail(store, registry, case_id)
+
+
+def route_case(store: Store, registry: RegistryHolder, case_id: int, *, bundle: Bundle, settings: Settings) -> dict:
+    """Route a stored case again with the model in service and keep the result beside it."""
+    case = get_case(store, case_id)
+    suggestion = _suggest(bundle, case["title"], case["body"], registry, settings)
+    store.update_case(case_id, {"suggestion": suggestion})
+    return suggestion
+
+
+def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: DecisionCreate, *,
+                    principal: Principal, bundle: Bundle | None, settings: Settings) -> dict:
+    """Record the lead and co-handlers staff chose, beside the suggestion they were shown."""
+    case = get_case(store, case_id)
+    lead = registry.resolve(body.lead, field="lead")
+    co_ids: list[str] = []
+    for i, name in enumerate(body.co_handlers):
+        dept = registry.resolve(name, field=f"co_handlers[{i}]")
+        if dept.id != lead.id and dept.id not in co_ids:
+            co_ids.append(dept.id)
+    assigned_on = body.assigned_on or as_date(case["assigned_on"]) or date.today()
+    due_on = body.due_on or add_months(assigned_on, settings.due_months)
+    if due_on < assigned_on:
+        raise Unprocessable("字段“due_on”：答复期限早于交办日期", details={"field": "due_on"})
+    suggestion = case["suggestion"] or _suggest(bundle, case["title"], case["body"], registry, settings)
+    accepted = None if not suggestion else suggestion["lead"][0]["id"] == lead.id
+    decision = store.add_decision(case_id, {
+        "lead_id": lead.id, "co_ids": co_ids, "accepted": accepted, "suggestion": suggestion,
+        "assigned_on": iso(assigned_on), "due_on": iso(due_on), "note": body.note,
+        "decided_by": body.decided_by or principal.name, "key_id": principal.key_id,
+    })
+    logger.info("case %s assigned (%s)", case_id, "accepted" if accepted else "override")
+    return decision_public(decision, registry)
+
+
+def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal: Principal,
+                   settings: Settings) -> dict:
+    case = get_case(store, case_id)
+    if case["lead_id"] is None:
+        raise Conflict(f"案件 {case_id} 尚未交办，请先记录交办决定再登记答复", code="case_not_assigned")
+    if body.category not in settings.reply_categories:
+        allowed = "、".join(settings.reply_categories)
+        raise Unprocessable(f"字段“category”：答复类别“{body.category}”无效，应为 {allowed}",
+                            details={"field": "category", "allowed": settings.reply_categories})
+    assigned_on = as_date(case["assigned_on"])
+    if body.closed_on and assigned_on and body.closed_on < assigned_on:
+        raise Unprocessable("字段“closed_on”：办结日期早于交办日期", details={"field": "closed_on"})
+    return store.add_outcome(case_id, {
+        "reply": body.reply, "category": body.category, "feedback": body.feedback or "",
+        "closed_on": iso(body.closed_on), "recorded_by": body.recorded_by or principal.name,
+    })
+
+
+# -- spreadsheets --------------------------------------------------------------------------------------------------
+def _case_values(rec: CaseRecord, *, kind: str | None, source: str) -> dict:
+    return {"case_no": rec.case_no, "kind": rec.kind or kind or "建议", "title": rec.title, "body": rec.body,
+            "proposer": rec.proposer, "source": source,
+            "year": rec.year or (rec.assigned_on.year if rec.assigned_on else date.today().year)}
+
+
+def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tuple[list[int | None], list[RowError]]:
+    """Insert rows in one transaction, each under a savepoint: a failing row is reported, the others stay."""
+    ids: list[int | None] = []
+    errors: list[RowError] = []
+    with store.transaction() as conn:
+        for rec, values in rows:
+            if rec.case_no and (existing := store.case_id_by_no(rec.case_no, conn=conn)):
+                errors.append(RowError(rec.row, "编号", f"编号“{rec.case_no}”已存在（案件 {existing}），未重复导入"))
+                ids.append(None)
+                continue
+            conn.execute("SAVEPOINT row")
+            try:
+                ids.append(write(conn, rec, values))
+                conn.execute("RELEASE row")
+            except (sqlite3.IntegrityError, ValueError) as exc:
+                conn.execute("ROLLBACK TO row")
+                conn.execute("RELEASE row")
+                errors.append(RowError(rec.row, "*", f"未能保存（{exc}）"))
+                ids.append(None)
+    return ids, errors
+
+
+def create_routed_cases(store: Store, records: list[CaseRecord], results: list[dict], *,
+                        kind: str | None) -> list[RowError]:
+    """Store the rows of a routed session sheet as open cases with their suggestion; fills ``case_id``."""
+    rows = [(rec, {**_case_values(rec, kind=kind, source="upload"), "suggestion": res})
+            for rec, res in zip(records, results)]
+    ids, errors = _insert_rows(store, rows, lambda conn, rec, values: store.create_case(values, conn=conn))
+    for res, case_id in zip(results, ids):
+        res["case_id"] = case_id
+    return errors
+
+
+def import_cases(store: Store, registry: RegistryHolder, records: list[CaseRecord], *, principal: Principal,
+                 settings: Settings, columns: dict[str, str]) -> tuple[list[int], list[RowError]]:
+    """Import open or closed cases from a ledger; department names go through the registry."""
+    reg = registry.registry
+    good: list[tuple[CaseRecord, dict]] = []
+    errors: list[RowError] = []
+    for rec in records:
+        row_errors = []
+        try:
+            rec.lead_id = reg.resolve(rec.lead).id if rec.lead else None
+        except UnknownDepartmentError as exc:
+            row_errors.append(RowError(rec.row, columns.get("lead", "主办单位"), str(exc)))
+        for name in rec.co_handlers:
+            try:
+                rec.co_ids.append(reg.resolve(name).id)
+            except UnknownDepartmentError as exc:
+                row_errors.append(RowError(rec.row, columns.get("co_handlers", "协办单位"), str(exc)))
+        if not rec.lead and (rec.reply or rec.closed_on or rec.category):
+            row_errors.append(RowError(rec.row, columns.get("lead", "主办单位"),
+                                       "已有答复或办结日期的案件需要填写主办单位"))
+        if rec.category and rec.category not in settings.reply_categories:
+            row_errors.append(RowError(rec.row, columns.get("category", "答复类别"),
+                                       f"答复类别“{rec.category}”无效，应为 {'、'.join(settings.reply_categories)}"))
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            good.append((rec, _case_values(rec, kind=None, source="import")))
+
+    def write(conn, rec: CaseRecord, values: dict) -> int:
+        case_id = store.create_case(values, conn=conn)
+        if rec.lead_id:
+            assigned = rec.assigned_on
+            store.add_decision(case_id, {
+                "lead_id": rec.lead_id, "co_ids": [c for c in dict.fromkeys(rec.co_ids) if c != rec.lead_id],
+                "accepted": None, "suggestion": None, "assigned_on": iso(assigned),
+                "due_on": iso(add_months(assigned, settings.due_months)) if assigned else None,
+                "note": "导入", "decided_by": principal.name, "key_id": principal.key_id}, conn=conn)
+        if rec.reply or rec.closed_on or rec.category:
+            store.add_outcome(case_id, {"reply": rec.reply, "category": rec.category, "feedback": rec.feedback,
+                                        "closed_on": iso(rec.closed_on), "recorded_by": principal.name}, conn=conn)
+        return case_id
+
+    ids, write_errors = _insert_rows(store, good, write)
+    logger.info("imported %d cases (%d rows with errors)", sum(i is not None for i in ids),
+                len({e.row for e in errors + write_errors}))
+    return [i for i in ids if i is not None], sorted(errors + write_errors, key=lambda e: e.row)
+
+
+def export_closed(store: Store, registry: RegistryHolder, settings: Settings, *, year: int | None) -> tuple[Path, int]:
+    """Write closed cases as the training CSV (and the registry beside it) under the exports directory."""
+    reg = registry.registry
+    records = []
+    for i, c in enumerate(store.closed_cases(year), start=2):
+        lead = reg.current(c["lead_id"]).name if c["lead_id"] in reg else c["lead_id"]
+        co = [reg.current(x).name if x in reg else x for x in c["co_ids"]]
+        records.append(CaseRecord(
+            row=i, case_no=c["case_no"] or f"#{c['id']}", kind=c["kind"], year=c["year"], title=c["title"],
+            body=c["body"], proposer=c["proposer"], lead=lead, co_handlers=co, assigned_on=as_date(c["assigned_on"]),
+            reply=c["reply"] or "", category=c["category"], feedback=c["feedback"], closed_on=as_date(c["closed_on"])))
+    settings.exports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path = settings.exports_dir / f"closed_cases-{year or 'all'}-{stamp}.csv"
+    n = write_cases(records, path)
+    reg.save(path.with_name(f"departments-{stamp}.json"))
+    logger.info("exported %d closed cases to %s", n, path.name)
+    return path, n

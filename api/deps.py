@@ -1,0 +1,121 @@
+"""Dependencies shared by the routes: settings, store, registry, model, precedent searcher, and the caller's role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol, runtime_checkable
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api import auth
+from api.bundles import ModelHolder
+from api.config import Settings, get_settings
+from api.errors import Forbidden, Unauthorized, Unavailable
+from api.registry import RegistryHolder
+from api.store import Store
+from models.bundle import Bundle
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """What the precedent search (models.search) must offer the service."""
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        year: int | None = None,
+        department: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+    ) -> list[dict]: ...
+
+    def duplicates(self, texts: list[str]) -> list[list[int]]: ...
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_registry(request: Request) -> RegistryHolder:
+    return request.app.state.registry
+
+
+def get_models(request: Request) -> ModelHolder:
+    return request.app.state.models
+
+
+def get_bundle(request: Request) -> Bundle:
+    bundle = request.app.state.models.bundle
+    if bundle is None:
+        raise Unavailable(
+            "尚无在用的交办模型：请先用 `jiaoban train 已办结案件.csv --promote` 训练，或在模型管理中上线一个版本",
+            code="model_unavailable",
+            details={"reason": request.app.state.models.error},
+        )
+    return bundle
+
+
+def get_searcher(request: Request) -> Searcher | None:
+    return request.app.state.models.searcher
+
+
+def require_searcher(searcher: Annotated[Searcher | None, Depends(get_searcher)]) -> Searcher:
+    if searcher is None:
+        raise Unavailable("类案检索尚未启用：尚未建立历史案件索引，请联系管理员", code="search_unavailable")
+    return searcher
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+RegistryDep = Annotated[RegistryHolder, Depends(get_registry)]
+ModelsDep = Annotated[ModelHolder, Depends(get_models)]
+BundleDep = Annotated[Bundle, Depends(get_bundle)]
+SearcherDep = Annotated[Searcher | None, Depends(get_searcher)]
+RequiredSearcherDep = Annotated[Searcher, Depends(require_searcher)]
+
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥")
+_bearer = HTTPBearer(auto_error=False, description="API 密钥（Authorization: Bearer <key>）")
+
+
+def get_principal(
+    store: StoreDep,
+    key: Annotated[str | None, Security(_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> auth.Principal:
+    presented = key or (bearer.credentials if bearer else None)
+    if not presented:
+        raise Unauthorized("缺少 API 密钥：请在请求头 X-API-Key 中提供", code="missing_api_key")
+    principal = auth.verify(store, presented)
+    if principal is None:
+        raise Unauthorized("API 密钥无效或已停用", code="invalid_api_key")
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+
+_ROLE_NAMES = {"admin": "管理员", "assigner": "交办人员", "drafter": "答复起草人员"}
+
+
+def allowed(action: str):
+    """A dependency that lets through only callers whose role may perform ``action``."""
+
+    def check(principal: PrincipalDep) -> auth.Principal:
+        if not principal.can(action):
+            roles = ["admin", *sorted(auth.PERMISSIONS.get(action, ()))]
+            names = "、".join(_ROLE_NAMES[r] for r in roles)
+            raise Forbidden(f"当前密钥的角色（{_ROLE_NAMES[principal.role]}）无权执行此操作；需要：{names}",
+                            code="forbidden", details={"role": principal.role, "allowed_roles": roles})
+        return principal
+
+    return check
+
+
+CanRoute = Annotated[auth.Principal, Depends(allowed("route"))]
+CanDecide = Annotated[auth.Principal, Depends(allowed("decide"))]
+CanCreateCase = Annotated[auth.Principal, Depends(allowed("create_case"))]
+CanRead = Annotated[auth.Principal, Depends(allowed("read"))]
+CanSearch = Annotated[auth.Principal, Depends(allowed("search"))]
+CanRecordOutcome = Annotated[auth.Principal, Depends(allowed("record_outcome"))]
+Admin = Annotated[auth.Principal, Depends(allowed("admin"))]

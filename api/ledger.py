@@ -1,0 +1,98 @@
+"""The supervision ledger (台账): open cases by lead department with due dates, overdue cases, yearly figures.
+
+Definitions (also in docs/api.md):
+    open        assigned and not yet closed;
+    overdue     open and past its due date (assignment date + JIAOBAN_DUE_MONTHS unless set on the decision);
+    on time     closed on or before the due date (rate over closed cases with a known due date);
+    A-rate      A replies over closed cases with a category;
+    satisfied   满意 or 基本满意, over cases with feedback.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from api.casework import add_months, as_date
+from api.registry import RegistryHolder
+from api.store import Store
+
+
+def _ledger_case(case: dict, registry: RegistryHolder, as_of: date) -> dict:
+    due = as_date(case["due_on"])
+    return {
+        **{k: case[k] for k in ("id", "case_no", "kind", "year", "title")},
+        "lead": registry.ref(case["lead_id"]),
+        "assigned_on": as_date(case["assigned_on"]),
+        "due_on": due,
+        "days_left": (due - as_of).days if due else None,
+        "overdue": due is not None and due < as_of,
+    }
+
+
+def _open_cases(store: Store, registry: RegistryHolder, *, department: str | None, year: int | None) -> list[dict]:
+    clause, args = "status = 'assigned'", []
+    if year is not None:
+        clause += " AND year = ?"
+        args.append(year)
+    cases = store.cases_where(clause, tuple(args))
+    if department is not None:
+        dept = registry.resolve(department, field="department")
+        cases = [c for c in cases if c["lead_id"] and registry.current_id(c["lead_id"]) == dept.id]
+    return cases
+
+
+def open_by_department(store: Store, registry: RegistryHolder, *, as_of: date, department: str | None = None,
+                       year: int | None = None) -> dict:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for case in _open_cases(store, registry, department=department, year=year):
+        groups[registry.current_id(case["lead_id"])].append(_ledger_case(case, registry, as_of))
+    data = []
+    for dept_id, cases in groups.items():
+        cases.sort(key=lambda c: (c["due_on"] is None, c["due_on"] or as_of))
+        data.append({"department": registry.ref(dept_id), "count": len(cases),
+                     "overdue_count": sum(c["overdue"] for c in cases), "cases": cases})
+    data.sort(key=lambda g: (-g["overdue_count"], -g["count"], g["department"]["id"]))
+    return {"as_of": as_of, "data": data, "count": sum(g["count"] for g in data)}
+
+
+def overdue(store: Store, registry: RegistryHolder, *, as_of: date, department: str | None = None) -> dict:
+    cases = [_ledger_case(c, registry, as_of) for c in _open_cases(store, registry, department=department, year=None)]
+    late = sorted((c for c in cases if c["overdue"]), key=lambda c: c["due_on"])
+    return {"as_of": as_of, "data": late, "count": len(late)}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def figures(store: Store, registry: RegistryHolder, *, year: int, due_months: int) -> dict:
+    """Per lead department (today's unit): items, closed, on-time, A-rate and satisfaction for one year."""
+    acc: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    for c in store.cases_where("year = ? AND lead_id IS NOT NULL", (year,)):
+        f = acc[registry.current_id(c["lead_id"])]
+        f["items"] += 1
+        if c["status"] == "closed":
+            f["closed"] += 1
+            assigned, closed = as_date(c["assigned_on"]), as_date(c["closed_on"])
+            due = as_date(c["due_on"]) or (add_months(assigned, due_months) if assigned else None)
+            if due and closed:
+                f["with_due"] += 1
+                f["on_time"] += closed <= due
+            if c["category"]:
+                f["categorised"] += 1
+                f["a_count"] += c["category"] == "A"
+        if c["feedback"]:
+            f["with_feedback"] += 1
+            f["satisfied"] += c["feedback"] in ("满意", "基本满意")
+    data = [
+        {
+            "department": registry.ref(dept_id),
+            **{k: f[k] for k in ("items", "closed", "on_time", "a_count", "satisfied", "with_feedback")},
+            "on_time_rate": _rate(f["on_time"], f["with_due"]),
+            "a_rate": _rate(f["a_count"], f["categorised"]),
+            "satisfaction_rate": _rate(f["satisfied"], f["with_feedback"]),
+        }
+        for dept_id, f in sorted(acc.items(), key=lambda kv: -kv[1]["items"])
+    ]
+    return {"year": year, "data": data, "count": len(data)}

@@ -1,0 +1,96 @@
+"""The web service: ``uvicorn api.main:app``. Heavy things (store, registry, model, search index) load in the lifespan.
+
+Configuration comes from ``JIAOBAN_*`` environment variables or ``.env`` (see ``.env.example`` and docs/api.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import auth, errors, precedents
+from api.bundles import ModelHolder
+from api.config import Settings, get_settings
+from api.registry import RegistryHolder
+from api.routes import bundles, cases, departments, health, keys, ledger, routing, search
+from api.store import Store
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+API_PREFIX = "/api/v1"
+
+
+class _DropQueryString(logging.Filter):
+    """Access-log lines keep the path but not the query string, which may carry a title being searched."""
+
+    _QUERY = re.compile(r"\?[^ \"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._QUERY.sub("?…", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Our packages log at ``level``; libraries only their warnings."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("api", "models", "nlp"):
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _DropQueryString) for f in access.filters):
+        access.addFilter(_DropQueryString())
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: Settings = app.state.settings
+    configure_logging(settings.log_level)
+    store = Store(settings.database)
+    await run_in_threadpool(store.open)
+    app.state.store = store
+    app.state.registry = await run_in_threadpool(RegistryHolder.load, store, settings.departments)
+    app.state.models = ModelHolder(settings.models_dir, partial(precedents.load_searcher, encoder=settings.encoder))
+    await run_in_threadpool(app.state.models.load_active)
+    dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
+    if dev_key:
+        auth.announce_dev_key(dev_key)
+    logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
+                getattr(app.state.models.bundle, "version", None), app.state.models.searcher is not None)
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings; they also replace ``get_settings`` for the routes."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="交办助手 Jiaoban API",
+        version="1",
+        description="人大建议、政协提案交办辅助：主办单位建议、案件台账、答复登记、类案检索。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.dependency_overrides[get_settings] = lambda: settings
+    errors.install(app)
+    for module in (health, routing, cases, ledger, departments, bundles, keys, search):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,52 @@
+"""The precedent searcher the service uses: the active bundle's search index behind the ``api.deps.Searcher`` API.
+
+The index lives inside the model bundle (built by ``jiaoban train``/``jiaoban index``), so it is loaded, and
+swapped, together with the bundle. The sentence encoder it needs is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from models.bundle import Bundle, load_search_index
+
+logger = logging.getLogger(__name__)
+
+
+class IndexSearcher:
+    """Adapts ``models.search.PrecedentIndex`` to the service's Searcher protocol."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def search(self, query: str, *, k: int = 10, year: int | None = None, department: str | None = None,
+               kind: str | None = None, category: str | None = None) -> list[dict]:
+        hits = self.index.search(query, k=k, year=year, department=department, kind=kind, category=category)
+        # Index ids are 63-bit; as JSON numbers JavaScript would round them, so they travel as strings.
+        return [{**h, "case_id": str(h["case_id"])} for h in hits]
+
+    def duplicates(self, texts: list[str]) -> list[list[int]]:
+        return self.index.duplicate_groups([("", t) for t in texts])
+
+
+@lru_cache(maxsize=2)
+def embedder(spec: str):
+    from models.embeddings import load_embedder
+
+    return load_embedder(spec)
+
+
+def load_searcher(bundle: Bundle, encoder: str) -> tuple[IndexSearcher | None, str | None]:
+    """(searcher, None), or (None, why not) when the bundle has no index or it cannot be loaded."""
+    if not bundle.meta.get("search"):
+        return None, f"model {bundle.version} has no precedent index (build one with `jiaoban index`)"
+    try:
+        index = load_search_index(bundle, embedder(encoder))
+    except Exception as exc:  # the service routes without precedents rather than not at all
+        logger.warning("precedent search not loaded for model %s: %s", bundle.version, exc)
+        return None, str(exc)
+    if index is None:
+        return None, f"model {bundle.version} has no precedent index"
+    logger.info("precedent index loaded: %d cases", len(index))
+    return IndexSearcher(index), None

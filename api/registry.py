@@ -1,0 +1,80 @@
+"""The service's department registry: seeded once from a JSON file, then kept (with every change) in the store.
+
+The seed file (by default the samples' departments.json) is never written; admin changes are saved as a new
+registry snapshot in the store and swapped in atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date
+from pathlib import Path
+
+from api.errors import Unprocessable
+from api.store import Store
+from models.departments import Department, DepartmentRegistry, UnknownDepartmentError
+
+logger = logging.getLogger(__name__)
+
+
+class RegistryHolder:
+    """The registry in service; ``registry`` is replaced, never mutated, so readers need no lock."""
+
+    def __init__(self, store: Store, registry: DepartmentRegistry):
+        self.store = store
+        self.registry = registry
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, store: Store, seed: Path) -> RegistryHolder:
+        data = store.latest_registry()
+        if data is None:
+            if not seed.is_file():
+                logger.warning("no department registry in the store and no seed file at %s; starting empty", seed)
+                data = {"city": "", "departments": []}
+            else:
+                data = DepartmentRegistry.load(seed).to_dict()
+            store.save_registry(data, reason=f"seed from {seed.name}", created_by="system")
+        return cls(store, DepartmentRegistry.from_dict(data))
+
+    def _change(self, change, *, reason: str, by: str) -> DepartmentRegistry:
+        with self._lock:
+            new = DepartmentRegistry.from_dict(self.registry.to_dict())
+            change(new)
+            self.store.save_registry(new.to_dict(), reason=reason, created_by=by)
+            self.registry = new
+            return new
+
+    def add(self, dept: Department, *, by: str) -> Department:
+        self._change(lambda r: r.add(dept), reason=f"add {dept.id}", by=by)
+        return self.registry.get(dept.id)
+
+    def reorganise(self, old_ids: list[str], new: Department, *, on: date, by: str) -> Department:
+        reason = f"reorganise {','.join(old_ids)} -> {new.id} on {on.isoformat()}"
+        self._change(lambda r: r.reorganise(old_ids, new, on=on), reason=reason, by=by)
+        return self.registry.get(new.id)
+
+    # -- helpers for the routes ------------------------------------------------------------------------------
+    def resolve(self, name: str, *, field: str) -> Department:
+        """Today's unit for a name or id; a 422 naming ``field`` with the closest known names otherwise."""
+        try:
+            return self.registry.resolve(name)
+        except UnknownDepartmentError as exc:
+            raise Unprocessable(
+                f"字段“{field}”：{exc}",
+                code="unknown_department",
+                details={"field": field, "name": name, "suggestions": exc.suggestions},
+            ) from None
+
+    def ref(self, dept_id: str | None) -> dict | None:
+        """``{id, name, short_name}`` for a stored id (the id alone if the registry no longer knows it)."""
+        if not dept_id:
+            return None
+        if dept_id in self.registry:
+            d = self.registry.get(dept_id)
+            return {"id": d.id, "name": d.name, "short_name": d.short_name}
+        return {"id": dept_id, "name": dept_id, "short_name": ""}
+
+    def current_id(self, dept_id: str) -> str:
+        return self.registry.current(dept_id).id if dept_id in self.registry else dept_id

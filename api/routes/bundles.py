@@ -1,0 +1,46 @@
+"""Model versions: the active bundle's manifest and metrics, the list of versions, promote and roll back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Admin, BundleDep, CanRead, ModelsDep
+from api.errors import NotFound
+from api.schemas import ModelPublic, ModelVersionsPublic
+from models.bundle import Bundle
+
+router = APIRouter(prefix="/models", tags=["models 模型"])
+
+
+def model_public(bundle: Bundle) -> dict:
+    manifest = {k: v for k, v in bundle.meta.items() if k != "files"}
+    return {"version": bundle.version, "path": str(bundle.path), "manifest": manifest}
+
+
+@router.get("/active", response_model=ModelPublic)
+def active_model(_: CanRead, bundle: BundleDep) -> dict:
+    """The model in service: its manifest (training data, parameters, library versions) and its metrics."""
+    return model_public(bundle)
+
+
+@router.get("", response_model=ModelVersionsPublic)
+def list_versions(_: Admin, models: ModelsDep) -> dict:
+    versions = models.versions()
+    return {"data": versions, "count": len(versions), "active": models.store.active(),
+            "history": models.store.history()}
+
+
+@router.post("/rollback", response_model=ModelPublic)
+async def rollback(_: Admin, models: ModelsDep) -> dict:
+    """Re-activate the previously active version and load it in place (no restart)."""
+    return model_public(await run_in_threadpool(models.rollback))
+
+
+@router.post("/{version}/promote", response_model=ModelPublic)
+async def promote(_: Admin, version: str, models: ModelsDep) -> dict:
+    """Verify, load and activate a version; the service switches to it at once."""
+    if version not in models.store.versions():
+        raise NotFound(f"模型版本“{version}”不存在", code="model_not_found",
+                       details={"version": version, "available": models.store.versions()})
+    return model_public(await run_in_threadpool(models.promote, version))

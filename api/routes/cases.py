@@ -1,0 +1,119 @@
+"""Cases: create, import, read, list; the staff decision; the handling outcome; the training export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import FileResponse
+
+from api import assign, casework
+from api.deps import (
+    Admin,
+    BundleDep,
+    CanCreateCase,
+    CanDecide,
+    CanRead,
+    CanRecordOutcome,
+    CanRoute,
+    ModelsDep,
+    RegistryDep,
+    SettingsDep,
+    StoreDep,
+)
+from api.schemas import (
+    CaseCreate,
+    CaseDetail,
+    CasesPublic,
+    DecisionCreate,
+    DecisionPublic,
+    ImportPublic,
+    Kind,
+    OutcomeCreate,
+    OutcomePublic,
+    RouteResult,
+)
+from api.spreadsheets import read_upload
+
+Status = Literal["open", "assigned", "closed"]
+
+router = APIRouter(prefix="/cases", tags=["cases 案件"])
+
+
+@router.post("", response_model=CaseDetail, status_code=201)
+def create_case(_: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep, models: ModelsDep,
+                settings: SettingsDep) -> dict:
+    """Register one item; with ``route`` (default) the model's suggestion is computed and kept beside it."""
+    return casework.create_case(store, registry, data, bundle=models.bundle, settings=settings)
+
+
+@router.post("/import", response_model=ImportPublic)
+def import_cases(
+    principal: Admin,
+    file: Annotated[UploadFile, File(description="台账：CSV（UTF-8/GBK）、XLSX 或 JSONL；可含主办、答复、办结日期")],
+    store: StoreDep, registry: RegistryDep, settings: SettingsDep,
+) -> dict:
+    """Import open or closed cases; bad rows are reported by row number, the good rows are imported."""
+    read = read_upload(file, max_mb=settings.max_upload_mb)
+    ids, errors = casework.import_cases(store, registry, read.records, principal=principal, settings=settings,
+                                        columns=read.columns)
+    return {"created": len(ids), "case_ids": ids, "errors": assign.row_errors_public(read.errors + errors),
+            "count": read.total}
+
+
+@router.get("/export", response_class=FileResponse, responses={200: {"content": {"text/csv": {}}}})
+def export_closed(_: Admin, store: StoreDep, registry: RegistryDep, settings: SettingsDep,
+                  year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> FileResponse:
+    """Closed cases as the training CSV (a snapshot under the data directory; retraining reads this, not the DB)."""
+    path, n = casework.export_closed(store, registry, settings, year=year)
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=path.name,
+                        headers={"X-Rows": str(n), "X-Export-Path": str(path)})
+
+
+@router.get("", response_model=CasesPublic)
+def list_cases(
+    _: CanRead, store: StoreDep, registry: RegistryDep,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    status: Annotated[Status | None, Query(description="open 待交办 / assigned 办理中 / closed 已办结")] = None,
+    department: Annotated[str | None, Query(description="主办单位（名称、简称或 id；含已并入的原单位）")] = None,
+    kind: Kind | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="标题包含的文字")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict:
+    lead_ids = None
+    if department:
+        dept = registry.resolve(department, field="department")
+        lead_ids = [dept.id, *(d.id for d in registry.registry.lineage(dept.id))]
+    rows, count = store.list_cases(year=year, status=status, lead_ids=lead_ids, kind=kind, q=q, limit=limit,
+                                   offset=offset)
+    return {"data": [casework.case_public(r, registry) for r in rows], "count": count}
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def get_case(_: CanRead, case_id: int, store: StoreDep, registry: RegistryDep) -> dict:
+    """One case with its suggestion, every decision (latest last) and every recorded outcome."""
+    return casework.case_detail(store, registry, case_id)
+
+
+@router.post("/{case_id}/route", response_model=RouteResult)
+def route_case(_: CanRoute, case_id: int, bundle: BundleDep, store: StoreDep, registry: RegistryDep,
+               settings: SettingsDep) -> dict:
+    """Route a stored case again with the model in service and keep the new suggestion beside it."""
+    return casework.route_case(store, registry, case_id, bundle=bundle, settings=settings)
+
+
+@router.post("/{case_id}/decision", response_model=DecisionPublic, status_code=201)
+def record_decision(principal: CanDecide, case_id: int, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
+                    models: ModelsDep, settings: SettingsDep) -> dict:
+    """Record the lead and co-handlers staff chose (accepting or overriding the suggestion shown)."""
+    return casework.record_decision(store, registry, case_id, body, principal=principal, bundle=models.bundle,
+                                    settings=settings)
+
+
+@router.post("/{case_id}/outcome", response_model=OutcomePublic, status_code=201)
+def record_outcome(principal: CanRecordOutcome, case_id: int, body: OutcomeCreate, store: StoreDep,
+                   settings: SettingsDep) -> dict:
+    """Record the reply, its category, the proposer's feedback and (when closed) the closing date."""
+    return casework.record_outcome(store, case_id, body, principal=principal, settings=settings)
+

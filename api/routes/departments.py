@@ -1,0 +1,53 @@
+"""The department registry: list with aliases and lineage; admin adds units and records reorganisations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Admin, CanRead, RegistryDep
+from api.registry import RegistryHolder
+from api.schemas import DepartmentCreate, DepartmentPublic, DepartmentsPublic, ReorganiseRequest
+from models.departments import Department
+
+router = APIRouter(prefix="/departments", tags=["departments 单位名录"])
+
+
+def department_public(dept: Department, holder: RegistryHolder) -> dict:
+    reg = holder.registry
+    return {**dept.to_dict(), "active": dept.active, "current": holder.ref(reg.current(dept.id).id),
+            "predecessors": [holder.ref(d.id) for d in reg.lineage(dept.id)]}
+
+
+def _department(data: DepartmentCreate) -> Department:
+    return Department(id=data.id, name=data.name, short_name=data.short_name, aliases=tuple(data.aliases),
+                      kind=data.kind, duties=data.duties, since=data.since)
+
+
+@router.get("", response_model=DepartmentsPublic)
+def list_departments(_: CanRead, registry: RegistryDep, include_inactive: bool = True) -> dict:
+    """Every unit with its aliases, today's successor and the units merged into it."""
+    reg = registry.registry
+    depts = [d for d in reg.departments.values() if include_inactive or d.active]
+    return {"city": reg.city, "data": [department_public(d, registry) for d in depts], "count": len(depts)}
+
+
+@router.get("/registry.json")
+def registry_json(_: Admin, registry: RegistryDep) -> dict:
+    """The registry in the departments.json format `jiaoban train --departments` reads."""
+    return registry.registry.to_dict()
+
+
+@router.post("", response_model=DepartmentPublic, status_code=201)
+def add_department(principal: Admin, data: DepartmentCreate, registry: RegistryDep) -> dict:
+    """Add a unit (kept in the store; the seed file is never changed)."""
+    return department_public(registry.add(_department(data), by=principal.name), registry)
+
+
+@router.post("/reorganise", response_model=DepartmentPublic)
+def reorganise(principal: Admin, req: ReorganiseRequest, registry: RegistryDep) -> dict:
+    """Rename or merge (机构改革): ``old_ids`` stop the day before ``on``; their duties pass to the target unit."""
+    if req.into_id is not None:
+        target = registry.registry.departments.get(req.into_id) or registry.resolve(req.into_id, field="into_id")
+    else:
+        target = _department(req.new)
+    return department_public(registry.reorganise(req.old_ids, target, on=req.on, by=principal.name), registry)

@@ -1,0 +1,34 @@
+"""Liveness and readiness probes (no API key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import ModelsDep, SearcherDep, StoreDep
+from api.errors import Unavailable
+from api.schemas import Health
+
+router = APIRouter(prefix="/health", tags=["health 健康检查"])
+
+
+@router.get("/live", response_model=Health)
+def live() -> dict:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=Health, responses={503: {"description": "模型未加载或数据库不可用"}})
+async def ready(store: StoreDep, models: ModelsDep, searcher: SearcherDep) -> dict:
+    """Ready to serve: a model is loaded and the case store answers."""
+    checks = {
+        "store": await run_in_threadpool(store.ping),
+        "model_loaded": models.bundle is not None,
+        "model_version": getattr(models.bundle, "version", None),
+        "search_available": searcher is not None,
+        "search_note": models.search_error if searcher is None else None,
+    }
+    if not (checks["store"] and checks["model_loaded"]):
+        reason = "数据库不可用" if not checks["store"] else "尚无在用模型"
+        raise Unavailable(f"服务未就绪：{reason}", code="not_ready", details=checks)
+    return {"status": "ready", "checks": checks}

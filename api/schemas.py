@@ -1,0 +1,369 @@
+"""Request and response bodies, in families per resource: ``XCreate`` in, ``XPublic`` out, ``XsPublic{data, count}``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_BATCH = 1000
+Kind = Literal["建议", "提案", "议案"]  # models.records.CASE_KINDS
+Feedback = Literal["满意", "基本满意", "不满意"]
+Role = Literal["admin", "assigner", "drafter"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- routing -------------------------------------------------------------------------------------------------------
+class RouteRequest(Strict):
+    title: str = Field("", max_length=500, description="标题")
+    body: str = Field("", max_length=50_000, description="正文", validate_default=True)
+    kind: Kind | None = None
+
+    @field_validator("body")
+    @classmethod
+    def _some_text(cls, body: str, info) -> str:
+        if not body and not info.data.get("title"):
+            raise ValueError("标题和正文不能都为空")
+        return body
+
+
+class RouteItem(RouteRequest):
+    id: str | None = Field(None, max_length=100, description="调用方自己的编号，原样返回")
+
+
+class RouteBatchRequest(Strict):
+    items: list[RouteItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class DeptRef(BaseModel):
+    id: str
+    name: str
+    short_name: str = ""
+
+
+class LeadSuggestion(DeptRef):
+    probability: float
+    terms: list[str] = []
+    reason: str = ""
+
+
+class CoSuggestion(DeptRef):
+    probability: float
+
+
+class RouteResult(BaseModel):
+    lead: list[LeadSuggestion]
+    co_handlers: list[CoSuggestion]
+    needs_review: bool
+    review_reason: str
+    threshold: float
+    model_version: str
+    precedents: list[dict] = []
+    precedents_available: bool = False
+
+
+class BatchRouteResult(RouteResult):
+    index: int
+    id: str | None = None
+
+
+class RouteBatchPublic(BaseModel):
+    data: list[BatchRouteResult]
+    count: int
+    needs_review_count: int
+    duplicate_groups: list[list[int]] = Field([], description="并案候选：互为重复的条目下标")
+    precedents_available: bool = False
+
+
+class RowErrorPublic(BaseModel):
+    row: int
+    field: str
+    message: str
+
+
+class UploadRouteResult(RouteResult):
+    row: int
+    case_no: str = ""
+    title: str = ""
+    case_id: int | None = None
+
+
+class UploadRoutePublic(BaseModel):
+    data: list[UploadRouteResult]
+    errors: list[RowErrorPublic]
+    count: int
+    needs_review_count: int
+    created: int = 0
+    duplicate_groups: list[list[int]] = []
+
+
+# -- cases ---------------------------------------------------------------------------------------------------------
+class CaseCreate(Strict):
+    case_no: str | None = Field(None, max_length=100)
+    kind: Kind = "建议"
+    year: int | None = Field(None, ge=1990, le=2100)
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field("", max_length=50_000)
+    proposer: str = Field("", max_length=200)
+    route: bool = Field(True, description="创建时用在用模型给出交办建议并保存")
+
+
+class CasePublic(BaseModel):
+    id: int
+    case_no: str | None
+    kind: str
+    year: int | None
+    title: str
+    body: str
+    proposer: str
+    status: Literal["open", "assigned", "closed"]
+    lead: DeptRef | None
+    co_handlers: list[DeptRef]
+    assigned_on: date | None
+    due_on: date | None
+    closed_on: date | None
+    category: str
+    feedback: str
+    overdue: bool
+    source: str
+    created_at: str
+    updated_at: str
+
+
+class CasesPublic(BaseModel):
+    data: list[CasePublic]
+    count: int
+
+
+class DecisionCreate(Strict):
+    lead: str = Field(min_length=1, max_length=100, description="主办单位：名称、简称、别名或 id")
+    co_handlers: list[str] = Field([], max_length=20, description="协办单位")
+    decided_by: str | None = Field(None, max_length=50, description="经办人（默认：密钥名称）")
+    assigned_on: date | None = Field(None, description="交办日期（默认：已有交办日期或今天）")
+    due_on: date | None = Field(None, description="答复期限（默认：交办日期后 JIAOBAN_DUE_MONTHS 个月）")
+    note: str = Field("", max_length=1000)
+
+
+class DecisionPublic(BaseModel):
+    id: int
+    case_id: int
+    lead: DeptRef
+    co_handlers: list[DeptRef]
+    accepted: bool | None = Field(description="是否采纳了系统首选建议；无建议时为 null")
+    suggestion: dict | None = Field(description="决定时展示的交办建议")
+    assigned_on: date | None
+    due_on: date | None
+    note: str
+    decided_by: str
+    decided_at: str
+
+
+class OutcomeCreate(Strict):
+    reply: str = Field(min_length=1, max_length=100_000, description="答复内容")
+    category: str = Field(min_length=1, max_length=5, description="答复类别，如 A/B/C")
+    feedback: Feedback | None = None
+    closed_on: date | None = Field(None, description="办结日期；填写后案件视为办结")
+    recorded_by: str | None = Field(None, max_length=50)
+
+    @field_validator("category")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper().removesuffix("类")
+
+
+class OutcomePublic(BaseModel):
+    id: int
+    case_id: int
+    reply: str
+    category: str
+    feedback: str
+    closed_on: date | None
+    recorded_by: str
+    recorded_at: str
+
+
+class CaseDetail(CasePublic):
+    suggestion: dict | None
+    decisions: list[DecisionPublic]
+    outcomes: list[OutcomePublic]
+
+
+class ImportPublic(BaseModel):
+    created: int
+    case_ids: list[int]
+    errors: list[RowErrorPublic]
+    count: int = Field(description="文件中的数据行数")
+
+
+# -- ledger --------------------------------------------------------------------------------------------------------
+class LedgerCase(BaseModel):
+    id: int
+    case_no: str | None
+    kind: str
+    year: int | None
+    title: str
+    lead: DeptRef | None
+    assigned_on: date | None
+    due_on: date | None
+    days_left: int | None
+    overdue: bool
+
+
+class LedgerDepartment(BaseModel):
+    department: DeptRef
+    count: int
+    overdue_count: int
+    cases: list[LedgerCase]
+
+
+class LedgerOpenPublic(BaseModel):
+    as_of: date
+    data: list[LedgerDepartment]
+    count: int
+
+
+class OverduePublic(BaseModel):
+    as_of: date
+    data: list[LedgerCase]
+    count: int
+
+
+class DepartmentFigures(BaseModel):
+    department: DeptRef
+    items: int
+    closed: int
+    on_time: int
+    on_time_rate: float | None
+    a_count: int
+    a_rate: float | None
+    satisfied: int
+    with_feedback: int
+    satisfaction_rate: float | None
+
+
+class FiguresPublic(BaseModel):
+    year: int
+    data: list[DepartmentFigures]
+    count: int
+
+
+# -- departments ---------------------------------------------------------------------------------------------------
+class DepartmentCreate(Strict):
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(min_length=2, max_length=100)
+    short_name: str = Field("", max_length=50)
+    aliases: list[str] = Field([], max_length=30)
+    kind: Literal["department", "district"] = "department"
+    duties: str = Field("", max_length=2000)
+    since: date | None = None
+
+
+class ReorganiseRequest(Strict):
+    old_ids: list[str] = Field(min_length=1, description="被撤并或更名的单位 id")
+    on: date = Field(description="生效日期")
+    into_id: str | None = Field(None, description="并入的现有单位 id")
+    new: DepartmentCreate | None = Field(None, description="或：新设（更名后）的单位")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReorganiseRequest:
+        if (self.into_id is None) == (self.new is None):
+            raise ValueError("into_id（并入现有单位）与 new（新设单位）须且只能填写一项")
+        return self
+
+
+class DepartmentPublic(BaseModel):
+    id: str
+    name: str
+    short_name: str
+    aliases: list[str]
+    kind: str
+    duties: str
+    since: date | None
+    until: date | None
+    successor: str | None
+    active: bool
+    current: DeptRef = Field(description="今天承担其职责的单位")
+    predecessors: list[DeptRef] = Field(description="职责并入本单位的原单位（机构改革沿革）")
+
+
+class DepartmentsPublic(BaseModel):
+    city: str
+    data: list[DepartmentPublic]
+    count: int
+
+
+# -- models, keys, search, health ----------------------------------------------------------------------------------
+class ModelPublic(BaseModel):
+    version: str
+    path: str
+    manifest: dict
+
+
+class ModelVersionPublic(BaseModel):
+    version: str
+    active: bool
+    created_at: str | None
+    rows: int | None
+    metrics: dict
+
+
+class ModelVersionsPublic(BaseModel):
+    data: list[ModelVersionPublic]
+    count: int
+    active: str | None
+    history: list[dict]
+
+
+class KeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=50)
+    role: Role
+
+
+class KeyPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    source: str
+    created_at: str
+    revoked_at: str | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="密钥明文，仅此一次返回，请妥善保存")
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+    count: int
+
+
+class SearchRequest(Strict):
+    query: str = Field(min_length=1, max_length=50_000)
+    k: int = Field(10, ge=1, le=50)
+    year: int | None = Field(None, ge=1990, le=2100)
+    department: str | None = Field(None, max_length=100)
+    kind: Kind | None = None
+    category: str | None = Field(None, max_length=5)
+
+
+class SearchPublic(BaseModel):
+    data: list[dict]
+    count: int
+
+
+class DuplicatesRequest(Strict):
+    texts: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class DuplicatesPublic(BaseModel):
+    groups: list[list[int]]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict = {}

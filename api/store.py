@@ -1,0 +1,370 @@
+"""The case store: SQLite in WAL mode, schema changes as named migrations, every write in a transaction.
+
+A connection is opened per operation (cheap for SQLite), so FastAPI's worker threads never share one; writers
+take the database lock up front (``BEGIN IMMEDIATE``) and wait for each other up to ``BUSY_TIMEOUT_MS``.
+Department references are stored as registry ids; names are attached at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+CASE_STATUSES = ("open", "assigned", "closed")
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("0001_cases", [
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            case_no TEXT UNIQUE,
+            kind TEXT NOT NULL DEFAULT '',
+            year INTEGER,
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            proposer TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'assigned', 'closed')),
+            lead_id TEXT,
+            co_ids TEXT NOT NULL DEFAULT '[]',
+            assigned_on TEXT,
+            due_on TEXT,
+            closed_on TEXT,
+            category TEXT NOT NULL DEFAULT '',
+            feedback TEXT NOT NULL DEFAULT '',
+            suggestion TEXT,
+            source TEXT NOT NULL DEFAULT 'api',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX cases_status_due ON cases (status, due_on)",
+        "CREATE INDEX cases_year ON cases (year)",
+        "CREATE INDEX cases_lead ON cases (lead_id)",
+    ]),
+    ("0002_decisions_outcomes", [
+        """CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            lead_id TEXT NOT NULL,
+            co_ids TEXT NOT NULL DEFAULT '[]',
+            accepted INTEGER,
+            suggestion TEXT,
+            assigned_on TEXT,
+            due_on TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL,
+            key_id INTEGER,
+            decided_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX decisions_case ON decisions (case_id, id)",
+        """CREATE TABLE outcomes (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            reply TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '',
+            feedback TEXT NOT NULL DEFAULT '',
+            closed_on TEXT,
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX outcomes_case ON outcomes (case_id, id)",
+    ]),
+    ("0003_registry_and_keys", [
+        """CREATE TABLE registry_snapshots (
+            id INTEGER PRIMARY KEY,
+            data TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            salt TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""",
+    ]),
+]
+
+_CASE_COLUMNS = ("case_no", "kind", "year", "title", "body", "proposer", "status", "lead_id", "co_ids",
+                 "assigned_on", "due_on", "closed_on", "category", "feedback", "suggestion", "source")
+_JSON_COLUMNS = ("co_ids", "suggestion")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is in a state this program does not understand."""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _row(row: sqlite3.Row | None) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        if col in out and out[col] is not None:
+            out[col] = json.loads(out[col])
+    return out
+
+
+def _encode(data: dict) -> dict:
+    out = dict(data)
+    for col in _JSON_COLUMNS:
+        if col in out and out[col] is not None and not isinstance(out[col], str):
+            out[col] = json.dumps(out[col], ensure_ascii=False)
+    return out
+
+
+class Store:
+    """All reads and writes of cases, decisions, outcomes, the department registry and API keys."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- connections -----------------------------------------------------------------------------------------
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    @contextmanager
+    def transaction(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """A write transaction; joins ``conn``'s transaction when one is given."""
+        if conn is not None:
+            yield conn
+            return
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def open(self) -> list[str]:
+        """Create the file if needed, switch to WAL and apply pending migrations. Returns the ones applied."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.reader() as conn:
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the case store {self.path}: {exc}") from exc
+        return self.migrate()
+
+    def migrate(self) -> list[str]:
+        applied = []
+        with self.reader() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        known = {name for name, _ in MIGRATIONS}
+        for name, statements in MIGRATIONS:
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    continue
+                for sql in statements:
+                    conn.execute(sql)
+                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now()))
+                applied.append(name)
+                logger.info("applied migration %s", name)
+        with self.reader() as conn:
+            unknown = {r[0] for r in conn.execute("SELECT name FROM migrations")} - known
+        if unknown:
+            raise StoreError(f"the case store {self.path} has migrations this program does not know: "
+                             f"{sorted(unknown)}; run a newer version of the service")
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        with self.reader() as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
+
+    def ping(self) -> bool:
+        try:
+            with self.reader() as conn:
+                conn.execute("SELECT count(*) FROM cases").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    # -- cases -----------------------------------------------------------------------------------------------
+    def create_case(self, data: dict, *, conn: sqlite3.Connection | None = None) -> int:
+        """Insert a case; raises sqlite3.IntegrityError when ``case_no`` is taken."""
+        values = _encode({k: data.get(k) for k in _CASE_COLUMNS if k in data})
+        values["case_no"] = values.get("case_no") or None
+        stamp = now()
+        cols = [*values, "created_at", "updated_at"]
+        with self.transaction(conn) as c:
+            cur = c.execute(f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                            [*values.values(), stamp, stamp])
+            return int(cur.lastrowid)
+
+    def update_case(self, case_id: int, data: dict, *, conn: sqlite3.Connection | None = None) -> None:
+        values = _encode({k: v for k, v in data.items() if k in _CASE_COLUMNS})
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction(conn) as c:
+            c.execute(f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?", [*values.values(), now(), case_id])
+
+    def get_case(self, case_id: int, *, conn: sqlite3.Connection | None = None) -> dict | None:
+        if conn is not None:
+            return _row(conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+        with self.reader() as c:
+            return _row(c.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+
+    def case_id_by_no(self, case_no: str, *, conn: sqlite3.Connection | None = None) -> int | None:
+        with (self.reader() if conn is None else _same(conn)) as c:
+            row = c.execute("SELECT id FROM cases WHERE case_no = ?", (case_no,)).fetchone()
+            return int(row[0]) if row else None
+
+    def list_cases(
+        self,
+        *,
+        year: int | None = None,
+        status: str | None = None,
+        lead_ids: list[str] | None = None,
+        kind: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict], int]:
+        """Cases matching every given filter, newest first, and how many match in all."""
+        where, args = [], []
+        if year is not None:
+            where.append("year = ?")
+            args.append(year)
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if lead_ids is not None:
+            where.append(f"lead_id IN ({', '.join('?' * len(lead_ids))})" if lead_ids else "0")
+            args.extend(lead_ids)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if q:
+            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("title LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self.reader() as c:
+            count = c.execute(f"SELECT count(*) FROM cases {clause}", args).fetchone()[0]
+            rows = c.execute(f"SELECT * FROM cases {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             [*args, limit, offset]).fetchall()
+        return [_row(r) for r in rows], int(count)
+
+    def cases_where(self, clause: str, args: tuple = ()) -> list[dict]:
+        """Cases selected by a fixed SQL condition (used by the ledger, which builds its own conditions)."""
+        with self.reader() as c:
+            return [_row(r) for r in c.execute(f"SELECT * FROM cases WHERE {clause} ORDER BY id", args)]
+
+    # -- decisions and outcomes ------------------------------------------------------------------------------
+    def add_decision(self, case_id: int, decision: dict, *, conn: sqlite3.Connection | None = None) -> dict:
+        """Record a decision (history is kept; the latest one is copied onto the case)."""
+        d = _encode({"co_ids": [], "note": "", **decision, "decided_at": decision.get("decided_at") or now()})
+        cols = ("lead_id", "co_ids", "accepted", "suggestion", "assigned_on", "due_on", "note", "decided_by",
+                "key_id", "decided_at")
+        with self.transaction(conn) as c:
+            case = self.get_case(case_id, conn=c)
+            cur = c.execute(f"INSERT INTO decisions (case_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+                            [case_id, *(d.get(k) for k in cols)])
+            status = "closed" if case and case["status"] == "closed" else "assigned"
+            self.update_case(case_id, {"lead_id": d["lead_id"], "co_ids": d["co_ids"], "status": status,
+                                       "assigned_on": d.get("assigned_on"), "due_on": d.get("due_on")}, conn=c)
+            return self.decisions(case_id, conn=c)[cur.lastrowid]
+
+    def add_outcome(self, case_id: int, outcome: dict, *, conn: sqlite3.Connection | None = None) -> dict:
+        o = {**outcome, "recorded_at": outcome.get("recorded_at") or now()}
+        cols = ("reply", "category", "feedback", "closed_on", "recorded_by", "recorded_at")
+        with self.transaction(conn) as c:
+            cur = c.execute(f"INSERT INTO outcomes (case_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+                            [case_id, *(o.get(k) for k in cols)])
+            changes = {"category": o.get("category") or "", "feedback": o.get("feedback") or "",
+                       "closed_on": o.get("closed_on"), "status": "closed" if o.get("closed_on") else "assigned"}
+            self.update_case(case_id, changes, conn=c)
+            row = c.execute("SELECT * FROM outcomes WHERE id = ?", (cur.lastrowid,)).fetchone()
+            return dict(row)
+
+    def decisions(self, case_id: int, *, conn: sqlite3.Connection | None = None) -> dict[int, dict]:
+        with (self.reader() if conn is None else _same(conn)) as c:
+            rows = c.execute("SELECT * FROM decisions WHERE case_id = ? ORDER BY id", (case_id,)).fetchall()
+        return {r["id"]: _row(r) | {"accepted": None if r["accepted"] is None else bool(r["accepted"])}
+                for r in rows}
+
+    def outcomes(self, case_id: int) -> list[dict]:
+        with self.reader() as c:
+            return [dict(r) for r in c.execute("SELECT * FROM outcomes WHERE case_id = ? ORDER BY id", (case_id,))]
+
+    def closed_cases(self, year: int | None = None) -> list[dict]:
+        """Closed cases with their latest reply text, oldest first (the training export)."""
+        sql = """SELECT c.*, (SELECT o.reply FROM outcomes o WHERE o.case_id = c.id ORDER BY o.id DESC LIMIT 1)
+                 AS reply FROM cases c WHERE c.status = 'closed'"""
+        args: tuple = ()
+        if year is not None:
+            sql += " AND c.year = ?"
+            args = (year,)
+        with self.reader() as c:
+            return [_row(r) for r in c.execute(sql + " ORDER BY c.year, c.id", args)]
+
+    # -- department registry ---------------------------------------------------------------------------------
+    def latest_registry(self) -> dict | None:
+        with self.reader() as c:
+            row = c.execute("SELECT data FROM registry_snapshots ORDER BY id DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_registry(self, data: dict, *, reason: str, created_by: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT INTO registry_snapshots (data, reason, created_by, created_at) VALUES (?, ?, ?, ?)",
+                      (json.dumps(data, ensure_ascii=False), reason, created_by, now()))
+
+    # -- API keys --------------------------------------------------------------------------------------------
+    def add_key(self, *, name: str, role: str, salt: str, hash: str, prefix: str, source: str,
+                conn: sqlite3.Connection | None = None) -> int:
+        with self.transaction(conn) as c:
+            cur = c.execute(
+                "INSERT INTO api_keys (name, role, salt, hash, prefix, source, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, role, salt, hash, prefix, source, now()),
+            )
+            return int(cur.lastrowid)
+
+    def keys(self, *, active_only: bool = True) -> list[dict]:
+        sql = "SELECT * FROM api_keys" + (" WHERE revoked_at IS NULL" if active_only else "") + " ORDER BY id"
+        with self.reader() as c:
+            return [dict(r) for r in c.execute(sql)]
+
+    def revoke_keys(self, ids: list[int], *, conn: sqlite3.Connection | None = None) -> int:
+        if not ids:
+            return 0
+        with self.transaction(conn) as c:
+            cur = c.execute(f"UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND id IN "
+                            f"({', '.join('?' * len(ids))})", (now(), *ids))
+            return cur.rowcount
+
+
+@contextmanager
+def _same(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    yield conn

@@ -1,0 +1,67 @@
+import logging
+import sqlite3
+import threading
+
+import pytest
+
+from api.main import _DropQueryString
+from api.store import MIGRATIONS, Store, StoreError
+
+
+def test_migrations_apply_once_in_order_and_are_recorded(tmp_path):
+    store = Store(tmp_path / "db" / "j.db")
+    assert store.open() == [name for name, _ in MIGRATIONS]
+    assert store.open() == []
+    assert store.applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+    with store.reader() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unknown_migration_is_refused(tmp_path):
+    store = Store(tmp_path / "j.db")
+    store.open()
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO migrations VALUES ('9999_future', 'x')")
+    with pytest.raises(StoreError, match="9999_future"):
+        store.open()
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    store = Store(tmp_path / "j.db")
+    store.open()
+    case_id = store.create_case({"title": "甲", "case_no": "N-1"})
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction() as conn:
+            store.add_decision(case_id, {"lead_id": "zjj", "co_ids": [], "decided_by": "t"}, conn=conn)
+            store.create_case({"title": "乙", "case_no": "N-1"}, conn=conn)
+    assert store.decisions(case_id) == {} and store.get_case(case_id)["status"] == "open"
+
+
+def test_concurrent_writers_from_threads(tmp_path):
+    store = Store(tmp_path / "j.db")
+    store.open()
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(25):
+                cid = store.create_case({"title": f"{t}-{i}"})
+                store.add_decision(cid, {"lead_id": "zjj", "co_ids": [], "decided_by": str(t)})
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    rows, count = store.list_cases(status="assigned", limit=1)
+    assert count == 200
+
+
+def test_access_log_drops_query_strings():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/api/v1/cases?q=加装电梯", "1.1", 200), None)
+    _DropQueryString().filter(record)
+    assert "加装电梯" not in record.getMessage() and "/api/v1/cases?…" in record.getMessage()
