@@ -363,5 +363,6 @@ def choose_duplicate_threshold(same: np.ndarray, different: np.ndarray, target_p
     if len(ok) == 0:
         return {"threshold": float(scores.max()) + 1e-6, "precision": float("nan"), "recall": 0.0}
     i = ok[-1]
-    return {"threshold": float(scores[order[i]]), "precision": float(precision[i]),
+    # A hair below the last accepted score, so recomputed similarities of the same pair still pass.
+    return {"threshold": float(scores[order[i]]) - 1e-6, "precision": float(precision[i]),
             "recall": float(hits[i] / max(len(same), 1)), "pairs": int(len(same)), "negatives": int(len(different))}

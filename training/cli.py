@@ -45,6 +45,10 @@ DeptOpt = Annotated[Path, typer.Option("--departments", help="单位名录 JSON"
 NoRegOpt = Annotated[bool, typer.Option("--no-registry", help="不使用单位名录：标签按原样训练（如公开数据集的分类）")]
 EncOpt = Annotated[str | None, typer.Option("--encoding", help="强制文本编码（默认自动识别 UTF-8/GBK）")]
 ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="模型版本目录")]
+DupOpt = Annotated[
+    Path | None,
+    typer.Option("--duplicate-labels", help="已知重复件分组（列：编号、重复组），用于选定并案阈值"),
+]
 EncoderOpt = Annotated[
     str, typer.Option("--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）")
 ]
@@ -142,6 +146,7 @@ def train_cmd(
     encoder: EncoderOpt = DEFAULT_ENCODER,
     no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
     dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）或 full（全文分段）")] = "lead",
+    duplicate_labels: DupOpt = None,
 ) -> None:
     """训练新模型版本，回测评估并与在用模型对比。
 
@@ -157,7 +162,7 @@ def train_cmd(
     with console.status("训练中……") as status:
         result = train(ts, registry, store=store, params=_params(estimator, c), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
-                       progress=lambda m: status.update(m))
+                       duplicate_groups=_dup_groups(duplicate_labels), progress=lambda m: status.update(m))
     other = (result.comparison or {}).get("metrics")
     title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
                                            result.report.split == "temporal" else "）")
@@ -198,6 +203,16 @@ def evaluate_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
         out.print(f"结果已写入 {json_out}")
+
+
+def _dup_groups(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    from training.duplicates import read_duplicate_groups
+
+    if not path.is_file():
+        raise CliError(f"找不到重复件分组文件 {path}")
+    return read_duplicate_groups(path)
 
 
 def _embedder(spec: str):
@@ -349,6 +364,7 @@ def index_cmd(
     encoder: EncoderOpt = DEFAULT_ENCODER,
     add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
     dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
+    duplicate_labels: DupOpt = None,
 ) -> None:
     """为模型建立（或增量更新）相似案例检索索引。
 
@@ -367,7 +383,7 @@ def index_cmd(
     with console.status("编码中……") as status:
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
                                   config=SearchConfig(dense_text=dense_text),
-                                  progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
+                                  duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")

@@ -24,6 +24,7 @@ from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 from nlp.segment import add_user_words, policy_terms, user_words
 from training.dataset import TrainingSet, temporal_split
+from training.duplicates import calibrate
 from training.evaluate import EvalReport, evaluate, score_model
 from training.report import render_report
 
@@ -85,6 +86,7 @@ def build_search_index(
     reuse_from: Path | None = None,
     add_to_existing: bool = False,
     config: SearchConfig | None = None,
+    duplicate_groups: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Build (or extend) the bundle's precedent-search index; returns the re-signed manifest.
@@ -92,6 +94,8 @@ def build_search_index(
     Args:
         reuse_from: another bundle whose vectors may be reused for unchanged texts (same encoder only).
         add_to_existing: keep the bundle's current index and add ``cases`` to it (incremental).
+        duplicate_groups: case number -> group id of known near-duplicates; when given, the duplicate threshold
+            is chosen on them (training.duplicates.calibrate) and recorded in the manifest.
     """
     bundle = load_bundle(bundle_path)
     index = None
@@ -106,6 +110,10 @@ def build_search_index(
         except (BundleError, SearchIndexError) as exc:
             logger.info("no vectors reused: %s", exc)
     encoded = index.add(cases, registry, reuse=reuse, progress=progress)
+    if duplicate_groups:
+        calibration = calibrate(index, duplicate_groups)
+        index.config.duplicate_threshold = calibration["threshold"]
+        index.config.duplicate_calibration = calibration
     logger.info("search index: %d cases, %d encoded", len(index), encoded)
     meta = attach_search_index(bundle_path, index)
     meta["search"]["encoded"] = encoded
@@ -124,6 +132,7 @@ def train(
     tag: str = "",
     embedder: Embedder | None = None,
     search_config: SearchConfig | None = None,
+    duplicate_groups: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Backtest, fit on all cases, save a new bundle version, and promote it when asked and not worse.
@@ -168,7 +177,7 @@ def train(
         say(f"建立相似案例检索索引（编码器 {embedder.name}）")
         active = store.active_path() if store.active() else None
         build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
-                           progress=lambda done, total: say(f"向量编码 {done}/{total}"))
+                           duplicate_groups=duplicate_groups, progress=lambda done, total: say(f"向量编码 {done}/{total}"))
     promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
     if promote:
         old = (comparison or {}).get("metrics")
