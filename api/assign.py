@@ -67,12 +67,24 @@ def attach_precedents(results: list[dict], items: Sequence[tuple[str, str]], sea
     """Add the most similar past cases to each result (nothing when no searcher is loaded)."""
     if searcher is None:
         return
+    mark_repeats(results, items, searcher)
     for result, (title, body) in zip(results, items):
         try:
             result["precedents"] = searcher.search(query_text(title, body), k=k)
             result["precedents_available"] = True
         except Exception as exc:  # search must never break routing
             logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+
+
+def mark_repeats(results: list[dict], items: Sequence[tuple[str, str]], searcher) -> None:
+    """Flag items that repeat an earlier case (similarity above the index's duplicate threshold)."""
+    if not hasattr(searcher, "repeats"):
+        return
+    try:
+        for result, repeat in zip(results, searcher.repeats([query_text(t, b) for t, b in items])):
+            result["repeat_of"] = repeat
+    except Exception as exc:  # never break routing
+        logger.warning("repeat detection failed (%s)", type(exc).__name__)
 
 
 def duplicate_groups(items: Sequence[tuple[str, str]], searcher) -> list[list[int]]:

@@ -27,7 +27,18 @@ class IndexSearcher:
         return [{**h, "case_id": str(h["case_id"])} for h in hits]
 
     def duplicates(self, texts: list[str]) -> list[list[int]]:
-        return self.index.duplicate_groups([("", t) for t in texts])
+        return self.index.duplicate_groups([_split(t) for t in texts])
+
+    def repeats(self, texts: list[str]) -> list[dict | None]:
+        """For each text, the earlier case it repeats (above the duplicate threshold), or None."""
+        found = self.index.repeats([_split(t) for t in texts])
+        return [None if r is None else {**r, "case_id": str(r["case_id"])} for r in found]
+
+
+def _split(text: str) -> tuple[str, str]:
+    """(title, body) of a text whose first line is the title, as api.assign.query_text joins them."""
+    title, _, body = text.partition("\n")
+    return (title, body) if body else ("", title)
 
 
 @lru_cache(maxsize=2)

@@ -64,6 +64,7 @@ class RouteResult(BaseModel):
     model_version: str
     precedents: list[dict] = []
     precedents_available: bool = False
+    repeat_of: dict | None = Field(None, description="重复往年案件：相似度高于并案阈值的最相近历史案件")
 
 
 class BatchRouteResult(RouteResult):

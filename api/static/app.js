@@ -123,8 +123,14 @@ function renderSingle(r) {
   $("single-result").hidden = false;
   $("decision-result").hidden = true;
   const flag = $("review-flag");
-  flag.hidden = !r.needs_review;
-  flag.textContent = r.needs_review ? "需人工复核：" + r.review_reason : "";
+  const notes = [];
+  if (r.needs_review) notes.push("需人工复核：" + r.review_reason);
+  if (r.repeat_of) {
+    notes.push("疑似重复往年案件：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
+      "》（相似度 " + pct(r.repeat_of.similarity) + "），可考虑并案或参照原答复");
+  }
+  flag.hidden = notes.length === 0;
+  flag.textContent = notes.join("；");
   const list = $("lead-list");
   list.textContent = "";
   for (const s of r.lead) {

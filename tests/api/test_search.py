@@ -76,6 +76,9 @@ def test_the_bundles_own_index_is_served_and_follows_promote(tmp_path, models_di
         assert isinstance(hits["data"][0]["case_id"], str)  # 63-bit ids would lose digits in JavaScript
         routed = c.post("/api/v1/route", json=ITEM, headers=H["assigner"]).json()
         assert routed["precedents_available"] is True and len(routed["precedents"]) == 5
+        old = ts.cases[0]
+        again = c.post("/api/v1/route", json={"title": old.title, "body": old.body}, headers=H["assigner"]).json()
+        assert again["repeat_of"]["case_no"] == old.case_no and again["repeat_of"]["similarity"] > 0.99
         c.post(f"/api/v1/models/{active}-copy/promote", headers=H["admin"])
         assert c.post("/api/v1/search", json={"query": "电梯"}, headers=H["drafter"]).status_code == 503
         note = c.get("/api/v1/health/ready").json()["checks"]["search_note"]
