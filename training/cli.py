@@ -76,6 +76,16 @@ def _registry(path: Path, none: bool) -> DepartmentRegistry | None:
     return DepartmentRegistry.load(path)
 
 
+def _load_cases(data: Path, departments: Path, no_registry: bool, column, encoding):
+    """Registry, segmenter and validated closed cases, with the rejected rows reported."""
+    registry = _registry(departments, no_registry)
+    prepare_segmenter(registry)
+    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
+    _report_errors(ts.errors)
+    return registry, ts
+
+
 def _params(estimator: str, c: float | None) -> RoutingParams:
     params = RoutingParams(estimator=estimator)
     if c is not None:
@@ -152,11 +162,7 @@ def train_cmd(
 
     例：jiaoban train data/samples/closed_cases.csv --promote
     """
-    registry = _registry(departments, no_registry)
-    prepare_segmenter(registry)
-    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
-    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
-    _report_errors(ts.errors)
+    registry, ts = _load_cases(data, departments, no_registry, column, encoding)
     store = BundleStore(models_dir)
     embedder = None if no_index else _embedder(encoder)
     with console.status("训练中……") as status:
@@ -189,11 +195,7 @@ def evaluate_cmd(
 
     例：jiaoban evaluate data/samples/closed_cases.csv --split temporal
     """
-    registry = _registry(departments, no_registry)
-    prepare_segmenter(registry)
-    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
-    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条")
-    _report_errors(ts.errors)
+    _, ts = _load_cases(data, departments, no_registry, column, encoding)
     with console.status("评估中……") as status:
         report = evaluate(ts, _params(estimator, c), split=split, folds=folds, progress=lambda m: status.update(m))
     title = f"回测（{report.split}）"
@@ -375,10 +377,7 @@ def index_cmd(
     from training.train import build_search_index
 
     path = bundle or BundleStore(models_dir).active_path()
-    registry = _registry(departments, no_registry)
-    prepare_segmenter(registry)
-    ts = load_training_set(data, registry, columns=_columns(column), encoding=encoding)
-    _report_errors(ts.errors)
+    registry, ts = _load_cases(data, departments, no_registry, column, encoding)
     embedder = _embedder(encoder)
     with console.status("编码中……") as status:
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
