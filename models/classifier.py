@@ -41,6 +41,7 @@ class RoutingParams:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 3)
     target_precision: float = 0.95
+    threshold_z: float = 0.0  # >0: demand the Wilson lower bound of precision reach the target (stricter)
     cv_folds: int = 5
     co_min_count: int = 3
     co_C: float = 0.5
@@ -108,11 +109,13 @@ def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarra
     return (centre - margin) / (1 + z * z / n)
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> tuple[float, float, float]:
+def choose_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target: float, z: float = 0.0
+) -> tuple[float, float, float]:
     """Lowest confidence threshold whose accepted items reach ``target`` precision, maximising coverage.
 
-    The precision must hold for the 95% lower confidence bound, not just the point estimate, so the threshold
-    keeps its promise on new data rather than only on the items it was chosen on.
+    With ``z > 0`` the precision must hold for the one-sided Wilson lower bound at that many standard errors
+    (1.645: 95 %), not just the point estimate: stricter when the validation set is small.
 
     Returns:
         (threshold, coverage, precision) measured on the given predictions; threshold 1.0 (nothing auto-accepted)
@@ -122,7 +125,7 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float)
     conf, hits = confidence[order], correct[order].astype(float)
     n = np.arange(1, len(hits) + 1)
     cum = np.cumsum(hits)
-    ok = np.nonzero(wilson_lower(cum, n) >= target)[0]
+    ok = np.nonzero((wilson_lower(cum, n, z) if z > 0 else cum / n) >= target)[0]
     # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
     ok = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
     if not ok:
@@ -170,7 +173,7 @@ class RoutingModel:
         proba = softmax(np.where(np.isfinite(oof), oof, -1e4) / self.temperature_, axis=1)
         conf = proba.max(axis=1)
         hit = proba.argmax(axis=1) == y
-        self.threshold_, cov, prec = choose_threshold(conf, hit, p.target_precision)
+        self.threshold_, cov, prec = choose_threshold(conf, hit, p.target_precision, p.threshold_z)
         self.validation_ = {
             "oof_top1": float(hit.mean()),
             "oof_coverage_at_threshold": cov,

@@ -57,14 +57,20 @@ def test_fit_does_not_keep_training_groups(toy_model):
     assert set(toy_model.validation_) >= {"oof_top1", "threshold", "temperature"}
 
 
-def test_choose_threshold_meets_target_with_confidence_margin():
+def test_choose_threshold_meets_target_and_optional_confidence_margin():
     rng = np.random.default_rng(0)
     conf = rng.uniform(0.3, 1.0, 2000)
     correct = rng.uniform(size=2000) < conf  # calibrated by construction
     t, coverage, precision = choose_threshold(conf, correct, 0.9)
     accepted = conf >= t
     assert accepted.mean() == pytest.approx(coverage)
-    assert correct[accepted].mean() == pytest.approx(precision)
+    assert correct[accepted].mean() == pytest.approx(precision) and precision >= 0.9
+    # the lowest such threshold: one step lower falls below the target
+    below = conf >= conf[conf < t].max()
+    assert correct[below].mean() < 0.9
+    t_strict, coverage_strict, _ = choose_threshold(conf, correct, 0.9, z=1.645)
+    accepted = conf >= t_strict
+    assert t_strict > t and coverage_strict < coverage
     assert wilson_lower(correct[accepted].sum(), accepted.sum()) >= 0.9
     # an unreachable target accepts nothing
     assert choose_threshold(conf, np.zeros(2000, bool), 0.9) == (1.0, 0.0, pytest.approx(float("nan"), nan_ok=True))
