@@ -39,7 +39,13 @@ run: install var/models/ACTIVE
 	$(JIAOBAN) route --file data/samples/open_batch.csv --out var/open_batch_routes.csv
 	$(MAKE) serve
 
+# Development only: fixed demo keys (those in the README's curl examples) unless keys come from the environment
+# or a .env file. Production (JIAOBAN_ENV=production) never gets them and refuses to start without its own keys.
+DEMO_KEYS := admin:dev-admin-key-0001,assigner:dev-assigner-key-01,drafter:dev-drafter-key-001
+
 serve: install
+	@if [ "$${JIAOBAN_ENV:-development}" = development ] && [ -z "$${JIAOBAN_API_KEYS}" ] && [ ! -f .env ]; then \
+	  echo "开发模式演示密钥（仅本机开发用）：$(DEMO_KEYS)"; export JIAOBAN_API_KEYS="$(DEMO_KEYS)"; fi; \
 	$(VENV)/bin/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
 test: install
@@ -53,3 +59,26 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Benchmarks (see docs/benchmarks.md): public data from BENCH_DATA, skipped cleanly when absent.
+BENCH_DATA ?= ../shared/datasets/tipdm2020c
+.PHONY: bench bench-quick bench-install bench-routing bench-search bench-speed
+
+bench-install: install
+	@test $(VENV)/.bench-installed -nt pyproject.toml 2>/dev/null || \
+		($(PY) -m pip install --quiet -e '.[bench]' && touch $(VENV)/.bench-installed)
+
+bench: bench-install
+	$(PY) benchmarks/run_all.py --data $(BENCH_DATA)
+
+bench-quick: bench-install
+	$(PY) benchmarks/run_all.py --data $(BENCH_DATA) --quick
+
+bench-routing: bench-install
+	$(PY) benchmarks/bench_routing.py --data $(BENCH_DATA)
+
+bench-search: bench-install
+	$(PY) benchmarks/bench_search.py --data $(BENCH_DATA)
+
+bench-speed: bench-install
+	$(PY) benchmarks/bench_speed.py --data $(BENCH_DATA)

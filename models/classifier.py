@@ -9,7 +9,6 @@ independent one-vs-rest model, with its own threshold chosen on out-of-fold pred
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -29,9 +28,6 @@ from nlp.normalize import near_duplicate_key
 
 logger = logging.getLogger(__name__)
 
-# A character n-gram worth showing as a reason: CJK or alphanumerics only, not starting or ending with a
-# function character.
-_READABLE = re.compile(r"(?![的了和与及或在对为把被是将等])[\u4e00-\u9fffA-Za-z0-9]{2,}(?<![的了和与及或在对为把被是将等])")
 
 
 @dataclass
@@ -284,22 +280,15 @@ class RoutingModel:
         row = X_row.tocsr() if sparse.issparse(X_row) else sparse.csr_matrix(X_row)
         contrib = row.data * np.asarray(w).ravel()[row.indices]
         order = np.argsort(-contrib)
-        words: list[str] = []
-        chars: list[str] = []
+        out: list[str] = []
         for j in order:
-            if contrib[j] <= 0 or len(words) + len(chars) >= top * 3:
+            if contrib[j] <= 0 or len(out) >= top:
                 break
             block, term = self.terms_[row.indices[j]]
+            # Character n-grams often straddle word boundaries ("进老旧"); reasons show whole words only.
             term = term.replace(" ", "")
-            if block == "chars" and not _READABLE.fullmatch(term):
-                continue  # n-grams across punctuation or with function characters do not explain anything
-            (chars if block == "chars" else words).append(term)
-        out: list[str] = []
-        for term in words + [c for c in chars if len(c) >= 2 and not any(c in w for w in words)]:
-            if term not in out and not any(term in o for o in out):
+            if block != "chars" and term not in out and not any(term in o for o in out):
                 out.append(term)
-            if len(out) >= top:
-                break
         return out
 
     def route(self, items: Sequence[Item], top_k: int = 5) -> list[Routing]:
