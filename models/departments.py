@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 
-
 class UnknownDepartmentError(ValueError):
     """A department name that neither the registry's names, short names nor aliases know."""
 
@@ -114,7 +113,9 @@ class DepartmentRegistry:
                     successor=item.get("successor") or None,
                 )
             except (KeyError, ValueError) as exc:
-                raise RegistryError(f"单位名录第 {i} 项有误（{exc}）：每项需要 id 和 name，日期格式 YYYY-MM-DD") from exc
+                raise RegistryError(
+                    f"单位名录第 {i} 项有误（{exc}）：每项需要 id 和 name，日期格式 YYYY-MM-DD"
+                ) from exc
             if dept.id in depts:
                 raise RegistryError(f"单位名录中 id “{dept.id}” 重复")
             depts[dept.id] = dept

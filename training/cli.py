@@ -21,8 +21,8 @@ from models.bundle import BundleError, BundleStore, load_bundle
 from models.casefile import CaseFileError, read_cases
 from models.classifier import RoutingParams
 from models.departments import DepartmentRegistry, RegistryError
-from models.routing import route_items
 from models.embeddings import EmbedderError
+from models.routing import route_items
 from models.search import SearchConfig, SearchIndexError
 from training.dataset import load_training_set
 from training.evaluate import evaluate
@@ -122,9 +122,11 @@ def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_n
         ("ece", "校准误差 ECE"),
         ("n_test", "测试条数"),
     ]
+    def fmt(v) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
     for key, label in names:
         val = metrics.get(key)
-        fmt = (lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
         row = [label, fmt(val) if val is not None else "-"]
         if other:
             row.append(fmt(other.get(key)) if other.get(key) is not None else "-")

@@ -107,7 +107,8 @@ def auto_assign_curve(pred: Predictions, points: Sequence[float] = (0.5, 0.6, 0.
     out = []
     for t in points:
         m = conf >= t
-        out.append({"threshold": t, "coverage": float(m.mean()), "precision": float(hit[m].mean()) if m.any() else None})
+        precision = float(hit[m].mean()) if m.any() else None
+        out.append({"threshold": t, "coverage": float(m.mean()), "precision": precision})
     return out
 
 

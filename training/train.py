@@ -177,7 +177,8 @@ def train(
         say(f"建立相似案例检索索引（编码器 {embedder.name}）")
         active = store.active_path() if store.active() else None
         build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
-                           duplicate_groups=duplicate_groups, progress=lambda done, total: say(f"向量编码 {done}/{total}"))
+                           duplicate_groups=duplicate_groups,
+                           progress=lambda done, total: say(f"向量编码 {done}/{total}"))
     promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
     if promote:
         old = (comparison or {}).get("metrics")

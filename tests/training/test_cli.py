@@ -78,9 +78,9 @@ def test_train_route_search_models_rollback(workspace):
 
 
 def test_errors_are_one_line_and_nonzero(workspace, capsys):
-    from training.cli import main
-
     import sys
+
+    from training.cli import main
 
     argv = sys.argv
     sys.argv = ["jiaoban", "route", "x", "--models-dir", str(workspace / "empty")]

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """The fictional city 江州市: districts and counties, their streets, towns, villages and landmarks, and name pools.
 
 Every place and person here is invented for the sample data.

@@ -35,6 +35,8 @@ VERBISH = (
     "取消", "明确", "提档", "筑牢", "激活", "传承", "挖掘", "拓展", "扶持", "帮助", "关爱", "守护", "创建", "营造",
 )
 END_PUNCT = "。！？；："
+# facts that name their own source get no "据统计，" in front
+SOURCED = ("据", "一项", "12345", "抽查", "问卷", "调研", "对全市", "在已", "截至", "预计", "近三年", "{")
 
 
 def end(s: str) -> str:
@@ -182,7 +184,8 @@ def make_title(ctx: Ctx, core: str, typ: str) -> str:
     verbish = core.startswith(VERBISH)
     r = rng.random()
     if verbish and r < 0.09:
-        return "建议" + ("进一步" if rng.random() < 0.3 and not core.startswith(("进一步", "尽快", "切实")) else "") + core
+        further = rng.random() < 0.3 and not core.startswith(("进一步", "尽快", "切实"))
+        return "建议" + ("进一步" if further else "") + core
     if typ == "提案" and r < 0.15:
         return core
     if verbish and not core.startswith(("进一步", "尽快", "切实")) and r < 0.27:
@@ -220,7 +223,8 @@ def enumerate_items(rng, items, style, sep="\n", detail_p=0.8):
             else:
                 piece = f"{CN[i]}是{end(d)}"
         elif style == "seq":
-            piece = _ordinal(style, min(i, 5)) + (f"要{h.rstrip('。')}。" if h else "") + (end(d) if use_detail or not h else "")
+            piece = (_ordinal(style, min(i, 5)) + (f"要{h.rstrip('。')}。" if h else "")
+                     + (end(d) if use_detail or not h else ""))
         else:
             piece = _ordinal(style, i) + (end(h) if h else "") + (end(d) if use_detail or not h else "")
         out.append(piece)
@@ -244,7 +248,7 @@ def compose_body(ctx: Ctx, parts: dict, typ: str, style: str) -> str:
     facts = []
     for x in parts["facts"]:
         text = f(x)
-        sourced = x.startswith(("据", "一项", "12345", "抽查", "问卷", "调研", "对全市", "在已", "截至", "预计", "近三年", "{"))
+        sourced = x.startswith(SOURCED)
         facts.append(text if sourced else rng.choice(G.FACT_PREFIX) + text)
     local = [f(x) for x in parts["local"]]
     probs = [f(x) for x in parts["probs"]]
@@ -307,7 +311,8 @@ def compose_body(ctx: Ctx, parts: dict, typ: str, style: str) -> str:
     secs = []
     n = 0
     if parts.get("signif"):
-        secs.append(f"{CN[n]}、{rng.choice(G.SEC_SIGNIF).replace('{N}', N)}\n" + join_para(end(f(x)) for x in parts["signif"]))
+        heading = rng.choice(G.SEC_SIGNIF).replace("{N}", N)
+        secs.append(f"{CN[n]}、{heading}\n" + join_para(end(f(x)) for x in parts["signif"]))
         n += 1
     if rng.random() < 0.45 and (facts or local):
         secs.append(f"{CN[n]}、{f(rng.choice(G.SEC_SITUATION).replace('{N}', N))}\n" + join_para([*facts, *local]))
@@ -344,12 +349,13 @@ def frame_act(rng, act, mode, due=None):
 
 
 def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, acts, xreasons, no, session,
-                  sign_date, follow_up_due, facts=(), kind="建议") -> tuple[str, str | None]:
+                  sign_date, follow_up_due, facts=(), kind="建议", mentioned="") -> tuple[str, str | None]:
     """Returns (reply text, promised action or None)."""
     rng = ctx.rng
     f = ctx.fill
     selfw = lead["self"]
-    fmt = {"title": title.strip("《》"), "self": selfw, "kind": kind, "N": ctx.N, "no": no, "session": session, "year": ctx.year, "py": ctx.year - 1}
+    fmt = {"title": title.strip("《》"), "self": selfw, "kind": kind, "N": ctx.N, "no": no, "session": session,
+           "year": ctx.year, "py": ctx.year - 1}
 
     def F(t, **kw):
         return f(t.format(**{**fmt, **kw}))
@@ -376,7 +382,11 @@ def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, a
     if frame:
         lines.append(join_para(end(x) for x in frame))
 
-    acts = list(acts)
+    def names_known_places(line):  # an act naming a place the item never mentioned would read as a non sequitur
+        return all(ctx.slots.get(m.group(1) + m.group(2), "\0") in mentioned
+                   for m in SLOT.finditer(line) if m.group(1) in PLACE_KEYS)
+
+    acts = [a for a in acts if names_known_places(a)] or [a for a in acts if "{" not in a] or list(acts)
     rng.shuffle(acts)
     promise = None
     items = []
@@ -395,7 +405,8 @@ def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, a
     elif cat == "B":
         k = rng.choice([1, 2, 2, 3]) + rich
         for i, a in enumerate(acts[:k]):
-            items.append((lead_in if i == 0 else "") + (done(a) if rng.random() < 0.65 else frame_act(rng, f(a), "doing")))
+            framed = done(a) if rng.random() < 0.65 else frame_act(rng, f(a), "doing")
+            items.append((lead_in if i == 0 else "") + framed)
         plan_act = f(acts[k]).rstrip("。") if len(acts) > k else rng.choice(G.GENERIC_PLAN_ACTS)
         tail = F(rng.choice(G.REPLY_B_PLAN), act=plan_act, due=follow_up_due)
         if len(acts) > k + 1 and rng.random() < 0.4:
@@ -421,6 +432,9 @@ def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, a
         else:
             lines.extend(_ordinal(style, i) + end(x) for i, x in enumerate(items))
     lines.append(tail)
+    if sum(len(x) for x in lines) < 140:  # replies are rarely this terse: add what the unit will keep doing
+        so_far = "".join(lines)
+        lines.append(rng.choice([x for x in (F(y) for y in G.REPLY_NEXT) if x not in so_far]))
     lines.append(F(rng.choice(G.REPLY_CLOSE)))
     text = "\n".join(lines).replace("正在在", "正在").replace("已在在", "已在")
     text = text.replace("您", pronoun) if pronoun != "您" else text

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """Topic-independent phrase banks: openings, connectives, closings and the frames of reply letters.
 
 {N} is the topic noun phrase, {year}/{py}/{ny} the session year, the year before and the year after.
@@ -126,15 +127,15 @@ REPLY_CONTACT = [
     "我们组织相关科室到现场进行了踏勘，并与属地街道进行了会商。",
 ]
 REPLY_AGREE = [
-    "您在建议中反映的问题客观存在，提出的对策具有较强的针对性。",
+    "您在{kind}中反映的问题客观存在，提出的对策具有较强的针对性。",
     "您提出的建议切中要害，对我们改进工作很有帮助。",
     "我们赞同您的意见，{N}确实是当前需要着力解决的问题。",
     "您反映的情况属实，我{self}对此高度重视。",
 ]
 REPLY_DONE_LEAD = ["近年来，我{self}", "今年以来，我{self}", "针对这一问题，我{self}", "我{self}", "在前期工作中，我们"]
 REPLY_A_END = [
-    "目前，您建议中反映的问题已基本得到解决。",
-    "您提出的建议已被我们吸收采纳，并在实际工作中予以落实。",
+    "目前，您{kind}中反映的问题已基本得到解决。",
+    "您提出的意见建议已被我们吸收采纳，并在实际工作中予以落实。",
     "经过整改，相关问题已经解决，群众反映良好。",
     "以上措施已全部落实到位。",
 ]

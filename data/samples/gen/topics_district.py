@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """Phrase banks: local matters whose lead is a district or county government (lead "@D")."""
 
 BANK = r"""

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """Phrase banks: education, health, medical insurance, civil affairs, jobs, federations, veterans, sport."""
 
 BANK = r"""
@@ -233,7 +234,7 @@ A 开展校园餐专项整治，对{int:100-300}所学校食堂进行检查
 X 部分农村学校不具备建设食堂的场地条件，暂只能采用配餐方式。
 
 # ------------------------------------------------------------------ 卫健委
-=== wjw primary w=2.4 co=ybj,czj,rsj grp=primarycare loc=0.15
+=== wjw primary w=2.6 co=ybj,czj,rsj grp=primarycare loc=0.15
 N 基层医疗卫生服务
 T 提升基层医疗卫生服务能力
 T 加强乡镇卫生院和村卫生室建设
@@ -266,7 +267,7 @@ A 为乡镇卫生院配置DR、彩超等设备{int:50-150}台
 A 将村医补助标准提高至每人每年{int:6000-12000}元
 X 村医养老保险问题需按省统一政策执行，我市暂无单独出台政策的权限。
 
-=== wjw eldercare w=1.6 co=mzj,ybj grp=elderly
+=== wjw eldercare w=1.8 co=mzj,ybj grp=elderly
 N 医养结合
 T 推进医养结合服务
 T 加强老年人健康管理服务
@@ -320,7 +321,7 @@ A 开展托育机构安全检查和从业人员培训
 A 在新建小区配建托育设施{int:10-30}处
 X 托育机构建设补助资金需中央和省级配套，市级财力有限。
 
-=== wjw hospital w=1.6 co=ybj,fgw,jtysj grp=medins
+=== wjw hospital w=1.8 co=ybj,fgw,jtysj grp=medins
 N 公立医院服务
 T 改善群众就医体验
 T 缓解大医院“看病难”问题

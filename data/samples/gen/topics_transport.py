@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """Phrase banks: transport, bus company, public security and traffic police, emergency, fire, power supply."""
 
 BANK = r"""
@@ -118,7 +119,7 @@ L {river}{district}段两岸居住着{int:1-3}万居民，每到夏天臭味扑�
 B 农贸市场是群众的“菜篮子”，与百姓日常生活息息相关。
 P 部分农贸市场建成年代早，设施陈旧，地面湿滑、污水横流，环境脏乱差。
 P 市场周边占道经营、乱停乱放严重，早高峰时段交通拥堵。
-L {district}{market}是周边几个社区居民买菜的主要场所，但市场棚顶漏雨、下水道经常堵塞。
+L {district}{market}的棚顶多处漏雨、下水道经常堵塞，商户和顾客都苦不堪言。
 === @grp elderly
 B 我市老龄化程度不断加深，失能、半失能、高龄老人的照护需求日益增长。
 P 很多老年人既需要生活照料，又需要医疗护理，现有服务难以兼顾。
