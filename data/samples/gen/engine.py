@@ -28,7 +28,7 @@ OPEN_YEAR = 2026
 P_JIANYI = 0.55            # share of 建议 (the rest are 提案)
 AMB_DEFAULT = 0.10         # chance a themed item is genuinely ambiguous: half its content from a sibling unit's topic,
                            # lead a coin flip between the two
-P_MINOR = 0.50             # chance a themed item borrows a minority of sibling content (lead follows the emphasis)
+P_MINOR = 0.60             # chance a themed item borrows a minority of sibling content (lead follows the emphasis)
 P_SHARED = 0.65            # chance to add a sentence from the theme's shared pool
 P_DUP_SEED = 0.025         # chance an item gets 1-2 near-duplicates from other proposers in the same year
 P_REPEAT = 0.04            # share of a year's items that follow up an earlier B/C reply
