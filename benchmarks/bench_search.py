@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import random
 import re
@@ -448,8 +449,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "search.json")
     parser.add_argument("--doc", type=Path, default=DOC)
     parser.add_argument("--quality-doc", type=Path, default=QUALITY_DOC)
+    parser.add_argument("--render", action="store_true", help="only regenerate the doc sections from --json")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.render:
+        report = json.loads(args.json.read_text(encoding="utf-8"))
+        replace_section(args.doc, "search", markdown(report))
+        write_quality_doc(args.quality_doc, quality_markdown(report))
+        return
     started = time.perf_counter()
     if args.quick:
         args.messages, args.bodies, args.label_queries, args.full_tasks, args.int8_tasks = 60, 120, 20, "a", ""

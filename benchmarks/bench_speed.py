@@ -613,8 +613,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and few requests: a smoke run")
     parser.add_argument("--json", type=Path, default=RESULTS / "speed.json")
     parser.add_argument("--doc", type=Path, default=DOC)
+    parser.add_argument("--render", action="store_true", help="only regenerate the doc section from --json")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.render:
+        setup_logging()
+        replace_section(args.doc, "speed", markdown(json.loads(args.json.read_text(encoding="utf-8"))))
+        return
     if args.child:
         logging.basicConfig(level=logging.WARNING)
         print(json.dumps(CHILDREN[args.child[0]](json.loads(args.child[1]))))

@@ -376,7 +376,7 @@ def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, a
     if rich or rng.random() < 0.6:
         frame.append(F(rng.choice(G.REPLY_POLICY)))
     neutral = [x for x in facts if x.startswith("全市")
-               and not any(w in x for w in ("仅", "不足", "流失", "离开", "低于", "缺口", "投诉", "超过"))]
+               and not any(w in x for w in ("仅", "不足", "流失", "离开", "低于", "缺口", "投诉", "超过", "仍"))]
     if neutral and (rich or rng.random() < 0.5):
         frame.append(F(rng.choice(G.REPLY_SITUATION_PREFIX)) + f(rng.choice(neutral)))
     if frame:
@@ -436,7 +436,7 @@ def compose_reply(ctx: Ctx, *, title, lead, co_names, cat, addressee, pronoun, a
         so_far = "".join(lines)
         lines.append(rng.choice([x for x in (F(y) for y in G.REPLY_NEXT) if x not in so_far]))
     lines.append(F(rng.choice(G.REPLY_CLOSE)))
-    text = "\n".join(lines).replace("正在在", "正在").replace("已在在", "已在")
+    text = "\n".join(lines).replace("正在在", "正在").replace("已在在", "已在").replace("将将", "将")
     text = text.replace("您", pronoun) if pronoun != "您" else text
     if rng.random() < 0.3:
         text += f"\n{lead['name']}\n{sign_date.year}年{sign_date.month}月{sign_date.day}日"

@@ -289,7 +289,7 @@ class Generator:
         local_pool = list(t.L) + (list(grp.L) if grp else [])
         if p["local"]:
             local = pick_n(rng, local_pool, rng.choice([1, 2, 2]))
-            if ctx.district and rng.random() < 0.2:
+            if ctx.district and rng.random() < 0.3:
                 bg.insert(0, rng.choice(DISTRICT_PROFILE[ctx.district]))
         else:
             local = pick_n(rng, local_pool, 1) if local_pool and rng.random() < 0.4 + 0.1 * boost else []
@@ -405,7 +405,7 @@ class Generator:
         if repeat_of is not None:
             repeat_line = rng.choice(G.REPEAT_OPEN).format(
                 py=repeat_of["年度"], N=N, dept=repeat_of["_lead_written_short"], act=repeat_of["_promise"],
-                still=rng.choice(t.R + G.REPEAT_STILL if t.R else G.REPEAT_STILL))
+                still=rng.choice(t.R + G.REPEAT_STILL if t.R else G.REPEAT_STILL)).replace("将将", "将")
         target = min(1450, max(170, rng.lognormvariate(6.05, 0.52)))
         if target < 290:
             style = weighted(rng, [("short", 0.6), ("narrative", 0.3), ("xwj", 0.1)])

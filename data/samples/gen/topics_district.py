@@ -86,7 +86,7 @@ L {estate}{int:1-3}号楼一楼住户说，这几年家里进水已经不下五�
 L 去年{int:6-8}月的一场暴雨，{road}积水两天才退去，沿街{int:20-50}家商铺进水。
 A 完成{road}排水管网改造{int:1-4}公里
 A 在{estate}周边建设临时强排泵站
-A 汛前组织对片区管网进行清疏
+A 在汛前组织对片区管网进行清疏
 X 该片区排水改造需与上游主干管网同步实施，主干管网工程尚在设计中。
 
 === @D school w=1.18 co=jyj,zrzyj,czj dist=dhq,xsq,ljq,gxq,qsx,yxx grp=school
