@@ -290,6 +290,8 @@ def _load_sentence_transformer(path: Path, device: str, num_threads: int | None)
     # Set before the first transformers / huggingface_hub import reads them.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" progress bars in logs
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
     from sentence_transformers import SentenceTransformer
 
