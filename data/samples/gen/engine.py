@@ -503,6 +503,8 @@ class Generator:
         cands = [c for c in history if c.get("_promise") and c["年度"] in (year - 1, year - 2)]
         cands += [c for c in history if c["答复类别"] == "C" and c["年度"] == year - 1 and c["_plan"]["local"]]
         rng.shuffle(cands)
+        if not closed:  # the open batch follows up mostly last year's replies
+            cands.sort(key=lambda c: c["年度"] != year - 1 or rng.random() < 0.2)
         k_rep = n_repeat if n_repeat is not None else int(n * P_REPEAT)
         for prev in cands[:k_rep]:
             if not prev.get("_promise"):
