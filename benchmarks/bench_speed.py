@@ -463,7 +463,8 @@ def verdict(value: float | None, target: float) -> str:
 def markdown(report: dict) -> str:
     lines = ["## Speed and memory", "", *environment_lines(report), "",
              "Absolute times are for this machine, shared with other work (see the busy figures above); compare "
-             "rows with each other rather than with another machine.", ""]
+             "rows with each other rather than with another machine. The encoder runs with torch's default of one "
+             "thread per core unless a row says otherwise, as the service does.", ""]
     b = report.get("bundle") or {}
     if b.get("status", "ok") != "ok":
         lines += [f"Routing and service figures: pending ({b['status']}).", ""]
@@ -487,7 +488,9 @@ def markdown(report: dict) -> str:
         if http.get("status") == "ok":
             lines += [f"HTTP: `uvicorn api.main:app` on 127.0.0.1, started in {http['startup_s']:.0f} s; precedents in "
                       f"the response: {'yes' if http['precedents_in_response'] else 'no'}; resident memory of the "
-                      f"service process after the requests: **{http['service_rss_mib']:,.0f} MiB**.", ""]
+                      f"service process after the requests: **{http['service_rss_mib']:,.0f} MiB**. Besides the "
+                      "precedent search, the service's `POST /route` checks each item for repeats of earlier cases "
+                      "(`api.assign.mark_repeats`), which encodes the item a second time (as a passage).", ""]
         else:
             lines += [f"HTTP latency: {http.get('status', 'not measured')}.", ""]
         svc = report.get("service") or {}
