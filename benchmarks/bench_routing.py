@@ -466,7 +466,8 @@ def main(argv: list[str] | None = None) -> None:
     report["public"] = public_part(data, folds, args.quick, models) if data else None
     report["sample"] = {"status": "skipped (--no-sample)"} if args.no_sample else sample_part(models, args.quick)
     if not report["public"] and report["sample"].get("status") != "ok":
-        logger.warning("neither the public data set nor the sample data is available: nothing to benchmark")
+        logger.warning("no public data set and no sample-data part (%s): nothing to benchmark",
+                       report["sample"].get("status"))
         return
     report["settings"] = {"fasttext": FASTTEXT, "tfidf_lr": {**TFIDF_LR, "ngram_range": list(TFIDF_LR["ngram_range"])}}
     report["runtime_s"] = round(time.perf_counter() - started, 1)
