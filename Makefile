@@ -28,8 +28,11 @@ $(ENCODER_DIR)/modules.json: | $(STAMP)
 	$(JIAOBAN) encoder-build --out $(ENCODER_DIR)
 
 # Trained once on the sample data; retrain with `make model` after changing it.
-var/models/ACTIVE: data/samples/closed_cases.csv data/samples/departments.json $(ENCODER_DIR)/modules.json | $(STAMP)
-	$(JIAOBAN) train data/samples/closed_cases.csv --promote --force --tag samples
+# The generator's duplicate labels choose the 并案 (near-duplicate) threshold on data.
+var/models/ACTIVE: data/samples/closed_cases.csv data/samples/departments.json data/samples/duplicate_labels.csv \
+		$(ENCODER_DIR)/modules.json | $(STAMP)
+	$(JIAOBAN) train data/samples/closed_cases.csv --promote --force --tag samples \
+		--duplicate-labels data/samples/duplicate_labels.csv
 
 model:
 	rm -f var/models/ACTIVE

@@ -26,6 +26,11 @@ def stable_id(key: str) -> int:
     return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def index_kind(size: int) -> str:
+    """The index kind chosen automatically for a collection of ``size`` vectors."""
+    return "flat" if size <= EXACT_LIMIT else "hnsw"
+
+
 class VectorIndex:
     """faiss IndexIDMap2 over a flat or HNSW inner-product index."""
 
@@ -33,7 +38,7 @@ class VectorIndex:
         import faiss
 
         self.dim = dim
-        self.kind = kind if kind != "auto" else ("flat" if expected_size <= EXACT_LIMIT else "hnsw")
+        self.kind = kind if kind != "auto" else index_kind(expected_size)
         if self.kind == "flat":
             base = faiss.IndexFlatIP(dim)
         elif self.kind == "hnsw":

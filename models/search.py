@@ -22,7 +22,7 @@ import numpy as np
 
 from models.departments import DepartmentRegistry, UnknownDepartmentError
 from models.embeddings import Embedder
-from models.index import VectorIndex, stable_id
+from models.index import VectorIndex, index_kind, stable_id
 from models.records import CaseRecord
 from nlp.normalize import normalize, title_subject
 from nlp.segment import tokenize
@@ -136,14 +136,20 @@ class PrecedentIndex:
                 new_vecs[i] = cached[m["hash"]]
         replace = {m["case_id"] for m in metas}
         keep = [i for i, c in enumerate(self.cases) if c["case_id"] not in replace]
+        appending = len(keep) == len(self.cases)  # nothing replaced: the vector index can grow in place
         self.cases = [self.cases[i] for i in keep] + metas
         self.tokens = [self.tokens[i] for i in keep] + [tokenize(f"{m['title']}。{m['body']}") for m in metas]
         self.vectors = np.vstack([self.vectors[keep], new_vecs]) if keep else new_vecs
-        self._refresh()
+        grown = None
+        if appending and len(self.dense) and self.dense.kind == index_kind(len(self.cases)):
+            self.dense.add(np.array([m["case_id"] for m in metas], dtype=np.int64), new_vecs)
+            grown = self.dense
+        self._refresh(dense=grown)
         return len(todo)
 
-    def _refresh(self) -> None:
-        """Rebuild the BM25 matrix, the faiss index and the look-up tables from cases/tokens/vectors."""
+    def _refresh(self, dense: VectorIndex | None = None) -> None:
+        """Rebuild the BM25 matrix and the look-up tables from cases/tokens/vectors, and the faiss index unless an
+        up-to-date one is given (loaded from disk, or grown in place by ``add``)."""
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -154,6 +160,9 @@ class PrecedentIndex:
         if self.cases:
             self.bm25 = bm25s.BM25()
             self.bm25.index([toks or ["<empty>"] for toks in self.tokens], show_progress=False)
+        if dense is not None and len(dense) == len(self.cases):
+            self.dense = dense
+            return
         self.dense = VectorIndex(self.embedder.dim, "auto", len(self.cases))
         if self.cases:
             self.dense.add(self.ids, self.vectors)
@@ -323,8 +332,20 @@ class PrecedentIndex:
         obj.tokens = [r.pop("tokens") for r in rows]
         obj.cases = rows
         obj.vectors = np.load(directory / "vectors.npy")
-        obj._refresh()
+        obj._refresh(dense=_saved_dense(directory, len(rows)))
         return obj
+
+
+def _saved_dense(directory: Path, size: int) -> VectorIndex | None:
+    """The saved faiss index, when it is there and matches the cases (an HNSW graph takes minutes to rebuild)."""
+    if not (directory / "vectors.faiss").exists() or not (directory / "vectors.json").exists():
+        return None
+    try:
+        dense = VectorIndex.load(directory)
+    except Exception as exc:  # a damaged or foreign file: rebuild from vectors.npy instead
+        logger.warning("saved vector index in %s unreadable (%s); rebuilding it", directory, type(exc).__name__)
+        return None
+    return dense if len(dense) == size and dense.kind == index_kind(size) else None
 
 
 def group_by_similarity(vectors: np.ndarray, threshold: float) -> list[list[int]]:

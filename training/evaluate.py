@@ -31,7 +31,8 @@ class Predictions:
     confidence: list[float] = field(default_factory=list)
     co_truth: list[set[str]] = field(default_factory=list)
     co_pred: list[set[str]] = field(default_factory=list)
-    threshold: float = 1.0
+    # The review threshold of the model that scored each item: k-fold runs have one model (and threshold) per fold.
+    thresholds: list[float] = field(default_factory=list)
 
     def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str]) -> None:
         items = [(c.title, c.body) for c in cases]
@@ -50,7 +51,7 @@ class Predictions:
                 labels = model.co_binarizer_.classes_
                 picked = [labels[j] for j in np.argsort(-co[i])[:3] if co[i, j] >= model.co_threshold_]
                 self.co_pred.append({p for p in picked if p != self.ranked[-1][0]})
-        self.threshold = model.threshold_
+        self.thresholds.extend([float(model.threshold_)] * len(cases))
 
 
 def group_keys(cases: Sequence[CaseRecord]) -> list[str]:
@@ -63,14 +64,16 @@ def metrics_from(pred: Predictions) -> dict:
     top1 = np.array([r[0] for r in pred.ranked])
     hit1 = top1 == truth
     conf = np.array(pred.confidence)
-    accepted = conf >= pred.threshold
+    thresholds = np.array(pred.thresholds) if pred.thresholds else np.ones(len(conf))
+    accepted = conf >= thresholds  # each item against its own model's threshold
     labels = sorted(set(pred.truth))
     out = {
         "n_test": len(truth),
         "top1": float(hit1.mean()),
         "top3": float(np.mean([t in r[:3] for t, r in zip(pred.truth, pred.ranked)])),
         "macro_f1": float(f1_score(truth, top1, labels=labels, average="macro", zero_division=0)),
-        "threshold": float(pred.threshold),
+        "threshold": float(np.mean(thresholds)) if len(thresholds) else 1.0,
+        "thresholds": sorted({round(float(t), 4) for t in thresholds}),
         "coverage_at_threshold": float(accepted.mean()),
         "precision_at_threshold": float(hit1[accepted].mean()) if accepted.any() else float("nan"),
         "needs_review_share": float(1 - accepted.mean()),

@@ -76,6 +76,40 @@ def test_save_load_same_results_and_encoder_check(index, tmp_path):
         PrecedentIndex.load(tmp_path / "s", HashingEmbedder(64))
 
 
+def test_load_uses_the_saved_vector_index_and_rebuilds_a_stale_one(index, tmp_path, monkeypatch):
+    index.save(tmp_path / "s")
+    built = []
+    import models.search as search_module
+    real = search_module.VectorIndex
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            if args[2]:  # the empty index every new PrecedentIndex starts with costs nothing
+                built.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "VectorIndex", Counting)
+    again = PrecedentIndex.load(tmp_path / "s", HashingEmbedder(128))
+    assert built == [] and len(again.dense) == len(CASES)  # read from vectors.faiss, not rebuilt
+    # A faiss file that no longer matches the cases is not trusted: the index is rebuilt from vectors.npy.
+    (tmp_path / "s" / "vectors.faiss").write_bytes(b"damaged")
+    again = PrecedentIndex.load(tmp_path / "s", HashingEmbedder(128))
+    assert len(built) == 1 and again.search("白沙河水体黑臭治理", k=1)[0]["case_no"] == "TA2024-0003"
+
+
+def test_appending_grows_the_vector_index_in_place_and_replacing_rebuilds_it(index):
+    dense = index.dense
+    new = CaseRecord(row=9, case_no="JY2025-0010", year=2025, title="关于增设社区食堂的建议",
+                     body="老年人就餐难，建议增设社区食堂。", lead="民政局")
+    index.add([new])
+    assert index.dense is dense and len(dense) == len(CASES) + 1
+    changed = CaseRecord(row=2, case_no="JY2023-0001", year=2023, title="关于滨江路夜间噪音的建议",
+                         body="滨江路夜间渣土车噪音扰民。", lead="生态环境局")
+    index.add([changed])
+    assert index.dense is not dense and len(index.dense) == len(CASES) + 1
+    assert index.search("滨江路渣土车噪音", k=1, mode="dense")[0]["lead"]["name"] == "生态环境局"
+
+
 def test_incremental_add_encodes_only_new_texts(index):
     new = CaseRecord(row=9, case_no="JY2025-0009", year=2025, title="关于白沙河再次出现黑臭的建议",
                      body="白沙河治理后反弹。", lead="生态环境局")
