@@ -1,11 +1,12 @@
 """Generate the SYNTHETIC sample data of the fictional city 江州市 (standard library only, fixed seed).
 
-    .venv/bin/python data/samples/generate.py            # writes the five files next to this script
+    .venv/bin/python data/samples/generate.py            # writes the four files next to this script
     .venv/bin/python data/samples/generate.py --seed 7 --out /tmp/x
 
 Writes departments.json, closed_cases.csv (2021-2025, with lead/co-handling units and replies),
 open_batch.csv (the 2026 session, no departments) and duplicate_labels.csv (which items the generator made as
-near-duplicates or repeats of others: the ground truth for choosing the 并案 threshold). Every person, place and case is invented; see README.md.
+near-duplicates or repeats of others: the ground truth for choosing the 并案 threshold).
+Every person, place and case is invented; see README.md.
 """
 
 from __future__ import annotations
