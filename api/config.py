@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     )
     encoder: str = Field("var/encoders/multilingual-e5-small",
                          description="sentence encoder for the precedent index inside the bundle (as `jiaoban`)")
+    encoder_threads: int | None = Field(
+        None, ge=1, le=256,
+        description="torch threads for encoding queries (default: every core); 1 keeps one request from taking "
+                    "every core, which is faster when several requests or other work share the machine")
     api_keys: str = Field("", description="role:key pairs, comma-separated; hashed into the store at start-up")
     reply_categories: Annotated[list[str], NoDecode] = ["A", "B", "C"]
     due_months: int = Field(3, ge=1, le=24, description="reply due this many months after assignment")

@@ -60,7 +60,8 @@ async def lifespan(app: FastAPI):
     await run_in_threadpool(store.open)
     app.state.store = store
     app.state.registry = await run_in_threadpool(RegistryHolder.load, store, settings.departments)
-    app.state.models = ModelHolder(settings.models_dir, partial(precedents.load_searcher, encoder=settings.encoder))
+    app.state.models = ModelHolder(settings.models_dir, partial(precedents.load_searcher, encoder=settings.encoder,
+                                                              threads=settings.encoder_threads))
     await run_in_threadpool(app.state.models.load_active)
     dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
     if dev_key:

@@ -42,18 +42,20 @@ def _split(text: str) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=2)
-def embedder(spec: str):
+def embedder(spec: str, threads: int | None = None):
     from models.embeddings import load_embedder
 
+    if threads and not spec.startswith("hashing"):
+        return load_embedder(spec, num_threads=threads)
     return load_embedder(spec)
 
 
-def load_searcher(bundle: Bundle, encoder: str) -> tuple[IndexSearcher | None, str | None]:
+def load_searcher(bundle: Bundle, encoder: str, threads: int | None = None) -> tuple[IndexSearcher | None, str | None]:
     """(searcher, None), or (None, why not) when the bundle has no index or it cannot be loaded."""
     if not bundle.meta.get("search"):
         return None, f"model {bundle.version} has no precedent index (build one with `jiaoban index`)"
     try:
-        index = load_search_index(bundle, embedder(encoder))
+        index = load_search_index(bundle, embedder(encoder, threads))
     except Exception as exc:  # the service routes without precedents rather than not at all
         logger.warning("precedent search not loaded for model %s: %s", bundle.version, exc)
         return None, str(exc)

@@ -41,6 +41,10 @@ class RoutingParams:
     cv_folds: int = 5
     co_min_count: int = 3
     co_C: float = 0.5
+    max_iter: int = 200  # LinearSVC: converges well within this on real data; bounds the time on repetitive data
+    # Out-of-fold calibration (temperature, review and co-handler thresholds) uses at most this many items, drawn at
+    # random: a few thousand predictions fix those few numbers, and above this size the folds would dominate training.
+    calibration_max_items: int = 20_000
     random_state: int = 0
 
     def to_dict(self) -> dict:
@@ -74,7 +78,8 @@ def _linear(params: RoutingParams):
     if params.estimator == "logreg":
         return LogisticRegression(C=params.C, max_iter=3000)
     if params.estimator == "svm":
-        return LinearSVC(C=params.C, class_weight="balanced", random_state=params.random_state)
+        return LinearSVC(C=params.C, class_weight="balanced", max_iter=params.max_iter,
+                         random_state=params.random_state)
     raise ValueError(f"unknown estimator {params.estimator!r}: use 'svm' or 'logreg'")
 
 
@@ -157,18 +162,25 @@ class RoutingModel:
         items = list(items)
         X = self.features_.fit_transform(items).tocsr()
         if years is not None and len({yr for yr in years if yr}) >= 3 and all(years):
-            self.groups_ = [str(yr) for yr in years]
+            groups = [str(yr) for yr in years]
         else:
-            self.groups_ = [near_duplicate_key(t, b) for t, b in items]
+            groups = [near_duplicate_key(t, b) for t, b in items]
         self.classes_ = np.array(sorted(set(leads)))
         y = np.searchsorted(self.classes_, np.asarray(leads))
-        oof = self._out_of_fold_scores(X, y)
+        # The calibration sample: everything, or a random subset of large training sets.
+        cal = np.arange(len(items))
+        if len(items) > p.calibration_max_items:
+            rng = np.random.default_rng(p.random_state)
+            cal = np.sort(rng.choice(len(items), p.calibration_max_items, replace=False))
+        self.groups_ = [groups[i] for i in cal]
+        X_cal, y_cal = X[cal], y[cal]
+        oof = self._out_of_fold_scores(X_cal, y_cal)
         # Items whose department was absent from their fold's training part say nothing about the scale.
-        usable = np.isfinite(oof[np.arange(len(y)), y])
-        self.temperature_ = fit_temperature(oof[usable], y[usable])
+        usable = np.isfinite(oof[np.arange(len(y_cal)), y_cal])
+        self.temperature_ = fit_temperature(oof[usable], y_cal[usable])
         proba = softmax(np.where(np.isfinite(oof), oof, -1e4) / self.temperature_, axis=1)
         conf = proba.max(axis=1)
-        hit = proba.argmax(axis=1) == y
+        hit = proba.argmax(axis=1) == y_cal
         self.threshold_, cov, prec = choose_threshold(conf, hit, p.target_precision, p.threshold_z)
         self.validation_ = {
             "oof_top1": float(hit.mean()),
@@ -176,10 +188,11 @@ class RoutingModel:
             "oof_precision_at_threshold": prec,
             "temperature": self.temperature_,
             "threshold": self.threshold_,
+            "calibration_items": int(len(cal)),
         }
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)
-        self._fit_co_handlers(X, leads, co_handlers)
+        self._fit_co_handlers(X, leads, co_handlers, cal)
         del self.groups_
         return self
 
@@ -205,7 +218,7 @@ class RoutingModel:
             oof[np.ix_(val_idx, fold_classes)] = _scores(est, X[val_idx])
         return oof
 
-    def _fit_co_handlers(self, X, leads, co_handlers) -> None:
+    def _fit_co_handlers(self, X, leads, co_handlers, cal: np.ndarray) -> None:
         self.co_model_ = None
         self.co_threshold_ = 1.0
         if not co_handlers:
@@ -222,23 +235,25 @@ class RoutingModel:
 
         def make():
             return OneVsRestClassifier(LinearSVC(C=self.params.co_C, class_weight="balanced",
+                                                 max_iter=self.params.max_iter,
                                                  random_state=self.params.random_state))
 
-        margins = np.full(Y.shape, np.nan)
-        for train_idx, val_idx in self._folds(X):
-            cols = np.nonzero(Y[train_idx].sum(axis=0) > 0)[0]
+        X_cal, Y_cal = X[cal], Y[cal]
+        margins = np.full(Y_cal.shape, np.nan)
+        for train_idx, val_idx in self._folds(X_cal):
+            cols = np.nonzero(Y_cal[train_idx].sum(axis=0) > 0)[0]
             if len(cols) < 2:
                 continue
-            model = make().fit(X[train_idx], Y[train_idx][:, cols])
-            margins[np.ix_(val_idx, cols)] = model.decision_function(X[val_idx])
+            model = make().fit(X_cal[train_idx], Y_cal[train_idx][:, cols])
+            margins[np.ix_(val_idx, cols)] = model.decision_function(X_cal[val_idx])
         # One Platt sigmoid for all labels turns margins into probabilities; fitted on out-of-fold margins.
         seen = ~np.isnan(margins)
-        if len(np.unique(Y[seen])) < 2:  # too few co-handled items to learn anything
+        if len(np.unique(Y_cal[seen])) < 2:  # too few co-handled items to learn anything
             return
-        platt = LogisticRegression(C=100.0).fit(margins[seen].reshape(-1, 1), Y[seen])
+        platt = LogisticRegression(C=100.0).fit(margins[seen].reshape(-1, 1), Y_cal[seen])
         self.co_platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         oof = np.where(seen, self._platt(np.nan_to_num(margins, nan=-10.0)), 0.0)
-        self.co_threshold_, self.co_validation_ = self._best_co_threshold(oof, Y)
+        self.co_threshold_, self.co_validation_ = self._best_co_threshold(oof, Y_cal)
         self.co_model_ = make().fit(X, Y)
 
     def _platt(self, margins: np.ndarray) -> np.ndarray:

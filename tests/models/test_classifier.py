@@ -82,3 +82,14 @@ def test_fit_temperature_recovers_scale():
     p = np.exp(true_logits) / np.exp(true_logits).sum(1, keepdims=True)
     y = np.array([rng.choice(5, p=row) for row in p])
     assert fit_temperature(true_logits * 3, y) == pytest.approx(3, rel=0.15)
+
+
+def test_large_training_sets_calibrate_on_a_sample_and_still_fit_everything():
+    items, leads, co = toy_data(n_per_topic=20)
+    model = RoutingModel(RoutingParams(co_min_count=3, calibration_max_items=40)).fit(items, leads, co)
+    assert model.validation_["calibration_items"] == 40
+    assert 0 < model.temperature_ and 0 < model.threshold_ <= 1.0
+    # The final models see every item: an item left out of the calibration sample is still learned.
+    proba = model.predict_proba(items)
+    assert (model.classes_[proba.argmax(axis=1)] == np.array(leads)).mean() > 0.95
+    assert model.co_model_ is not None

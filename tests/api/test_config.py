@@ -1,0 +1,30 @@
+"""Service settings that change how models are loaded."""
+
+import pytest
+from pydantic import ValidationError
+
+import models.embeddings
+from api import precedents
+from api.config import Settings
+
+
+def test_encoder_threads_reach_the_encoder(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(models.embeddings, "load_embedder", lambda spec, **kw: seen.update(spec=spec, **kw) or spec)
+    precedents.embedder.cache_clear()
+    try:
+        precedents.embedder("var/encoders/some-model", 1)
+        assert seen == {"spec": "var/encoders/some-model", "num_threads": 1}
+        seen.clear()
+        precedents.embedder("var/encoders/some-model")  # unset: torch's default (every core)
+        assert seen == {"spec": "var/encoders/some-model"}
+    finally:
+        precedents.embedder.cache_clear()
+
+
+def test_encoder_threads_setting_is_validated(monkeypatch):
+    monkeypatch.setenv("JIAOBAN_ENCODER_THREADS", "1")
+    assert Settings(_env_file=None).encoder_threads == 1
+    monkeypatch.setenv("JIAOBAN_ENCODER_THREADS", "0")
+    with pytest.raises(ValidationError, match="encoder_threads"):
+        Settings(_env_file=None)
