@@ -59,7 +59,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check nlp models training api tests
+	$(VENV)/bin/ruff check nlp models training api tests benchmarks data/samples
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
