@@ -263,7 +263,7 @@ class RoutingModel:
     @staticmethod
     def _best_co_threshold(scores: np.ndarray, Y: np.ndarray) -> tuple[float, dict]:
         best = (0.5, {"f1": 0.0, "precision": 0.0, "recall": 0.0})
-        for t in np.arange(0.1, 0.96, 0.025):
+        for t in np.arange(0.025, 0.96, 0.025):
             pred = scores >= t
             tp = float((pred & (Y == 1)).sum())
             prec = tp / max(pred.sum(), 1)

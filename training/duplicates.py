@@ -1,9 +1,10 @@
 """Choose the near-duplicate (并案) threshold on labelled data instead of guessing it.
 
 Cosine scores of e5-type encoders crowd into a narrow high band, so a fixed threshold means little. Given groups
-of cases known to be about the same matter (staff merges, or the sample data's labels), the positives are pairs
-within a group and the negatives are each case's nearest neighbours outside its group (hard negatives); the
-threshold is the lowest cosine at which pairs above it are duplicates with the target precision.
+of cases known to be about the same matter (staff merges, or the sample data's labels), the candidate pairs are
+each labelled case and its nearest neighbours (what a duplicate check looks at); those within a group are
+duplicates, the rest are not, and the threshold is the lowest cosine at which candidates above it are duplicates
+with the target precision.
 """
 
 from __future__ import annotations
@@ -29,8 +30,15 @@ def read_duplicate_groups(path: str | Path) -> dict[str, str]:
 
 
 def calibrate(index: PrecedentIndex, groups: dict[str, str], *, target_precision: float = 0.9,
-              negatives_per_case: int = 3) -> dict:
-    """Score labelled pairs with the index's own vectors and choose the threshold; returns its figures."""
+              neighbours: int = 10) -> dict:
+    """Score candidate pairs with the index's own vectors and choose the threshold; returns its figures.
+
+    The candidate pairs are the ones a duplicate check looks at: each labelled case and its ``neighbours`` nearest
+    cases. A pair is a duplicate when both cases are in the same group, and not one otherwise (a group is taken to
+    hold every case about its matter, so an unlabelled neighbour is a different matter). The threshold is the
+    lowest cosine at which candidate pairs above it are duplicates with ``target_precision``; recall is the share
+    of the labelled duplicate pairs among the candidates that it keeps.
+    """
     pos_of = {c["case_no"]: i for i, c in enumerate(index.cases) if c["case_no"]}
     members: dict[str, list[int]] = defaultdict(list)
     for case_no, group in groups.items():
@@ -40,22 +48,23 @@ def calibrate(index: PrecedentIndex, groups: dict[str, str], *, target_precision
     if not labelled:
         raise ValueError("没有可用的重复组标注：每组至少需要两件出现在索引中的案件")
     vecs = index.vectors
-    same = [float(vecs[a] @ vecs[b]) for m in labelled for i, a in enumerate(m) for b in m[i + 1:]]
     group_of = {p: g for g, m in members.items() for p in m}
-    different = []
+    seen: set[tuple[int, int]] = set()
+    same: list[float] = []
+    different: list[float] = []
     for m in labelled:
         for a in m:
             sims = vecs @ vecs[a]
-            order = np.argsort(-sims)
-            taken = 0
-            for b in order:
-                if b == a or (b in group_of and group_of[b] == group_of[a]):
+            for b in np.argsort(-sims)[: neighbours + 1]:
+                pair = (min(a, int(b)), max(a, int(b)))
+                if b == a or pair in seen:
                     continue
-                different.append(float(sims[b]))
-                taken += 1
-                if taken >= negatives_per_case:
-                    break
+                seen.add(pair)
+                (same if group_of.get(int(b)) == group_of[a] else different).append(float(sims[b]))
+    if not same:
+        raise ValueError(f"标注的重复件互相都不在彼此最相似的 {neighbours} 件之内，无法据此选定阈值")
     result = choose_duplicate_threshold(np.array(same), np.array(different), target_precision)
-    result.update(target_precision=target_precision, groups=len(labelled),
-                  same_median=float(np.median(same)), different_median=float(np.median(different)))
+    result.update(target_precision=target_precision, groups=len(labelled), neighbours=neighbours,
+                  same_median=float(np.median(same)),
+                  different_median=float(np.median(different)) if different else None)
     return result

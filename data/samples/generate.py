@@ -4,8 +4,8 @@
     .venv/bin/python data/samples/generate.py --seed 7 --out /tmp/x
 
 Writes departments.json, closed_cases.csv (2021-2025, with lead/co-handling units and replies),
-open_batch.csv (the 2026 session, no departments) and duplicate_labels.csv (which items the generator made as
-near-duplicates or repeats of others: the ground truth for choosing the 并案 threshold).
+open_batch.csv (the 2026 session, no departments) and duplicate_labels.csv (which items are about the same matter, and
+which of them the generator made as near-duplicates or follow-ups: the ground truth for the 并案 threshold).
 Every person, place and case is invented; see README.md.
 """
 
@@ -37,44 +37,36 @@ def write_csv(path, rows, cols):
 
 
 def duplicate_labels(rows):
-    """(编号, 重复组, 关系) for every item the generator made as a near-duplicate or a repeat of another.
+    """(编号, 重复组, 关系) for every item that shares its matter with another item.
 
-    关系 is 并案 for near-duplicates from different proposers in the same session and 重复 for follow-ups of an
-    earlier session's case; a group holds the original and everything that duplicates or repeats it.
+    A matter is one topic of the phrase banks (a specific problem, such as 四好农村路 or 店招店牌), and for a
+    place-specific item also its district: items on the same matter are about the same problem, whoever wrote them
+    and whatever the wording. 关系 says how the generator made the item: 并案 for near-duplicates written from the
+    same plan by different proposers in one session, 重复 for follow-ups that quote an earlier session's reply, and
+    同题 for every other item on the same matter. Training chooses the duplicate threshold on these groups.
     """
-    parent = {}
+    def matter(row):
+        plan = row["_plan"]
+        return plan["topic"].lead, plan["topic"].key, plan["district"] if plan["local"] else None
 
-    def find(x):
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
-    def union(a, b):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    by_obj = {}
     kind = {}
     for r in rows:
-        if r.get("_dup_of") is not None:
-            by_obj.setdefault(r["_dup_of"], []).append(r["编号"])
         if r.get("_repeat_of"):
-            union(r["_repeat_of"], r["编号"])
             kind[r["编号"]] = kind[r["_repeat_of"]] = "重复"
-    for members in by_obj.values():
-        for m in members[1:]:
-            union(members[0], m)
-        for m in members:
-            kind.setdefault(m, "并案")
+    for r in rows:
+        if r.get("_dup_of") is not None:
+            kind.setdefault(r["编号"], "并案")
     groups = {}
-    for no in sorted({n for n in kind}):
-        groups.setdefault(find(no), []).append(no)
+    for r in rows:
+        groups.setdefault(matter(r), []).append(r["编号"])
     out = []
-    for root, members in sorted(groups.items()):
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members = sorted(members)
         for no in members:
-            out.append({"编号": no, "重复组": f"G-{root}", "关系": kind[no]})
-    return out
+            out.append({"编号": no, "重复组": f"G-{members[0]}", "关系": kind.get(no, "同题")})
+    return sorted(out, key=lambda r: (r["重复组"], r["编号"]))
 
 
 def write_departments(path):
