@@ -22,7 +22,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from models.features import Item, feature_terms, make_features
+from models.features import Item, feature_terms, make_features, word_columns
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 
@@ -192,7 +192,10 @@ class RoutingModel:
         }
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)
-        self._fit_co_handlers(X, leads, co_handlers, cal)
+        # Co-handlers learn from word features only: as accurate as with the character n-grams on the sample data
+        # (F1 0.39 vs 0.38) and several times faster, which matters with one model per co-handling unit.
+        self.co_columns_ = word_columns(self.features_)
+        self._fit_co_handlers(X[:, : self.co_columns_], leads, co_handlers, cal)
         del self.groups_
         return self
 
@@ -286,7 +289,8 @@ class RoutingModel:
         if self.co_model_ is None:
             return None
         X = self.transform(items) if X is None else X
-        return self._platt(self.co_model_.decision_function(X))
+        columns = getattr(self, "co_columns_", None)  # bundles from before co-handlers used word features only
+        return self._platt(self.co_model_.decision_function(X[:, :columns] if columns else X))
 
     def explain(self, X_row, class_index: int, top: int = 5) -> list[str]:
         """The terms of this item that weigh most towards ``class_index``."""

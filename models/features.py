@@ -75,3 +75,11 @@ def feature_terms(features: FeatureUnion) -> list[tuple[str, str]]:
     for name, pipe in features.transformer_list:
         out.extend((name, term) for term in pipe.named_steps["tfidf"].get_feature_names_out())
     return out
+
+
+def word_columns(features: FeatureUnion) -> int:
+    """How many leading columns of the fitted feature matrix are word features (the blocks before ``chars``)."""
+    names = [name for name, _ in features.transformer_list]
+    if names[-1] != "chars":
+        raise ValueError(f"expected the character block last, got {names}")
+    return sum(len(pipe.named_steps["tfidf"].vocabulary_) for name, pipe in features.transformer_list[:-1])

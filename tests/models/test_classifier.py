@@ -93,3 +93,11 @@ def test_large_training_sets_calibrate_on_a_sample_and_still_fit_everything():
     proba = model.predict_proba(items)
     assert (model.classes_[proba.argmax(axis=1)] == np.array(leads)).mean() > 0.95
     assert model.co_model_ is not None
+
+
+def test_co_handlers_use_word_features_only(toy_model):
+    n_words = toy_model.co_columns_
+    assert 0 < n_words < len(toy_model.terms_)
+    assert all(block != "chars" for block, _ in toy_model.terms_[:n_words])
+    assert all(block == "chars" for block, _ in toy_model.terms_[n_words:])
+    assert toy_model.co_model_.estimators_[0].coef_.shape[1] == n_words
