@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from pathlib import Path
 
 from models.bundle import Bundle, load_search_index
 
@@ -54,6 +55,11 @@ def load_searcher(bundle: Bundle, encoder: str, threads: int | None = None) -> t
     """(searcher, None), or (None, why not) when the bundle has no index or it cannot be loaded."""
     if not bundle.meta.get("search"):
         return None, f"model {bundle.version} has no precedent index (build one with `jiaoban index`)"
+    recorded = bundle.meta["search"].get("encoder_path")
+    if recorded and recorded != encoder and Path(recorded).is_dir():
+        # The encoder this bundle's index was built with, e.g. one fine-tuned on the closed cases during training.
+        logger.info("model %s: using the encoder its index was built with, %s", bundle.version, recorded)
+        encoder = recorded
     try:
         index = load_search_index(bundle, embedder(encoder, threads))
     except Exception as exc:  # the service routes without precedents rather than not at all

@@ -153,6 +153,7 @@ def attach_search_index(path: str | Path, index) -> dict:
     staging.rename(target)
     info = json.loads((target / "search.json").read_text(encoding="utf-8"))
     meta["search"] = {k: info[k] for k in ("encoder", "encoder_fingerprint", "size", "index_kind")}
+    meta["search"]["encoder_path"] = info.get("encoder_path")
     meta["search"]["config"] = info["config"]
     meta["search"]["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _write_meta(path, meta)

@@ -311,7 +311,9 @@ class PrecedentIndex:
                 fh.write(json.dumps({**c, "tokens": toks}, ensure_ascii=False) + "\n")
         np.save(directory / "vectors.npy", self.vectors)
         self.dense.save(directory)
+        path = getattr(self.embedder, "path", None)
         meta = {"format": FORMAT, "encoder": self.embedder.name, "encoder_fingerprint": self.embedder.fingerprint,
+                "encoder_path": str(path) if path else None,
                 "size": len(self.cases), "index_kind": self.dense.kind, "config": self.config.to_dict()}
         (directory / "search.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
 

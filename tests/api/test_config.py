@@ -28,3 +28,22 @@ def test_encoder_threads_setting_is_validated(monkeypatch):
     monkeypatch.setenv("JIAOBAN_ENCODER_THREADS", "0")
     with pytest.raises(ValidationError, match="encoder_threads"):
         Settings(_env_file=None)
+
+
+def test_a_bundle_is_searched_with_the_encoder_its_index_was_built_with(tmp_path, monkeypatch):
+    from models.bundle import Bundle
+
+    tuned = tmp_path / "e5-ft-20261125"
+    tuned.mkdir()
+    asked = []
+    monkeypatch.setattr(precedents, "embedder", lambda spec, threads=None: asked.append(spec) or spec)
+    monkeypatch.setattr(precedents, "load_search_index", lambda bundle, emb: None)
+
+    def bundle(encoder_path):
+        return Bundle(path=tmp_path, meta={"version": "v1", "search": {"encoder_path": encoder_path}}, model=None,
+                      registry=None)
+
+    precedents.load_searcher(bundle(str(tuned)), "var/encoders/base")
+    precedents.load_searcher(bundle(str(tmp_path / "moved-away")), "var/encoders/base")  # gone: the configured one
+    precedents.load_searcher(bundle(None), "var/encoders/base")
+    assert asked == [str(tuned), "var/encoders/base", "var/encoders/base"]
