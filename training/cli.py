@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.bundle import BundleError, BundleStore, load_bundle
+from models.bundle import BundleError, BundleStore, load_bundle, read_meta
 from models.casefile import CaseFileError, read_cases
 from models.classifier import RoutingParams
 from models.departments import DepartmentRegistry, RegistryError
@@ -183,6 +183,12 @@ def train_cmd(
     out.print(_metrics_table(title, result.report.metrics, other, f"在用 {result.comparison['version']}"
                              if other else ""))
     out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}）")
+    calibration = (read_meta(result.path).get("search") or {}).get("config", {}).get("duplicate_calibration")
+    if calibration:
+        out.print(f"并案阈值 {calibration['threshold']:.3f}：在 {calibration['groups']} 个标注组各件的"
+                  f"最相似 {calibration.get('neighbours', 10)} 件中，高于阈值的案件对 "
+                  f"{calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
+                  f"{calibration['recall']:.0%}")
     out.print(result.promotion_note)
 
 

@@ -44,10 +44,16 @@ def workspace(tmp_path):
 
 def test_train_route_search_models_rollback(workspace):
     common = ["--departments", str(workspace / "departments.json"), "--models-dir", str(workspace / "models")]
-    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--encoder", "hashing"])
+    labels = workspace / "dups.csv"  # each unit's cases as one matter: enough to exercise the calibration
+    rows = [line.split(",") for line in (workspace / "cases.csv").read_text(encoding="utf-8-sig").splitlines()]
+    lead_col = rows[0].index("主办单位")
+    labels.write_text("编号,重复组\n" + "".join(f"{r[0]},{r[lead_col]}\n" for r in rows[1:] if r[0].startswith("JY")),
+                      encoding="utf-8")
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--encoder", "hashing",
+                              "--duplicate-labels", str(labels)])
     assert res.exit_code == 0, res.output
     assert "不存在的局" in res.output and "已上线" in res.output
-    assert "首选准确率" in res.output
+    assert "首选准确率" in res.output and "并案阈值" in res.output
 
     models = ["--models-dir", str(workspace / "models")]
     res = runner.invoke(app, ["route", "关于东湖区老旧小区加装电梯的建议", *models, "--json"])
