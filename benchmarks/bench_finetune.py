@@ -14,6 +14,7 @@ import argparse
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from _common import (
@@ -77,6 +78,7 @@ def main() -> None:
     registry = DepartmentRegistry.load(ROOT / "data/samples/departments.json")
     prepare_segmenter(registry)
     ts = load_training_set(ROOT / "data/samples/closed_cases.csv", registry)
+    started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="jiaoban-finetune-"))
     try:
         result = fine_tune(ts.cases, args.encoder, workdir / "tuned", params=FineTuneParams(epochs=args.epochs),
@@ -84,6 +86,7 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report["result"] = {k: v for k, v in result.to_dict().items() if k != "output"}
+    report["runtime_s"] = round(time.perf_counter() - started, 1)
     write_results("finetune", report, out)
     replace_section(DOC, "finetune", markdown(report))
 
