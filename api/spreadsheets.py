@@ -15,7 +15,7 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 CHUNK = 1 << 20
 
 
-def read_upload(upload: UploadFile, *, max_mb: int) -> ReadResult:
+def read_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None = None) -> ReadResult:
     """Copy the upload to a temporary file (bounded size), read every row, and delete the copy.
 
     Raises:
@@ -40,6 +40,6 @@ def read_upload(upload: UploadFile, *, max_mb: int) -> ReadResult:
                 fh.write(chunk)
         if size == 0:
             raise Unprocessable("字段“file”：上传的文件是空的", code="empty_file", details={"field": "file"})
-        return read_cases(tmp)
+        return read_cases(tmp, categories=categories)
     finally:
         os.unlink(tmp)

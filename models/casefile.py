@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -186,8 +186,10 @@ def _parse_date(value) -> date | None:
         raise ValueError(f"日期“{_text(value)}”无法识别，请写成 YYYY-MM-DD") from exc
 
 
-def parse_row(row: int, values: Mapping, columns: Mapping[str, str]) -> tuple[CaseRecord | None, list[RowError]]:
-    """Turn one source row into a CaseRecord, or the list of what is wrong with it."""
+def parse_row(row: int, values: Mapping, columns: Mapping[str, str], categories: Collection[str] = REPLY_CATEGORIES,
+              ) -> tuple[CaseRecord | None, list[RowError]]:
+    """Turn one source row into a CaseRecord, or the list of what is wrong with it (``categories``: the reply
+    categories accepted)."""
     if "__error__" in values:
         return None, [RowError(row, "*", str(values["__error__"]))]
     get = {fld: _text(values.get(header)) for fld, header in columns.items()}
@@ -224,8 +226,8 @@ def parse_row(row: int, values: Mapping, columns: Mapping[str, str]) -> tuple[Ca
     elif m := _YEAR_IN_NO.search(rec.case_no):
         rec.year = int(m.group(1))
     category = get.get("category", "").upper().removesuffix("类")
-    if category and category not in REPLY_CATEGORIES:
-        errors.append(RowError(row, columns["category"], f"答复类别“{category}”无效，应为 A、B 或 C"))
+    if category and category not in categories:
+        errors.append(RowError(row, columns["category"], f"答复类别“{category}”无效，应为 {'、'.join(categories)}"))
     rec.category = category
     feedback = get.get("feedback", "")
     if feedback and feedback not in FEEDBACK_VALUES:
@@ -239,6 +241,7 @@ def read_cases(
     *,
     columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    categories: Collection[str] | None = None,
 ) -> ReadResult:
     """Read every row of a case file. Bad rows are reported in ``errors`` by row number; good rows go through.
 
@@ -246,6 +249,7 @@ def read_cases(
         path: a .csv/.tsv (UTF-8 or GBK, detected), .xlsx or .jsonl file.
         columns: field -> header overrides, e.g. ``{"lead": "一级标签"}``.
         encoding: force a text encoding instead of detecting it.
+        categories: the reply categories accepted (default A, B, C; a site may configure others).
 
     Raises:
         CaseFileError: the file as a whole is unusable (missing, wrong type, no title/body column).
@@ -257,7 +261,7 @@ def read_cases(
     mapping = detect_columns(headers, columns)
     result = ReadResult(columns=mapping, encoding=enc)
     for row, values in rows:
-        rec, errors = parse_row(row, values, mapping)
+        rec, errors = parse_row(row, values, mapping, categories or REPLY_CATEGORIES)
         if rec is not None:
             result.records.append(rec)
         result.errors.extend(errors)

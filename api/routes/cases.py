@@ -54,7 +54,7 @@ def import_cases(
     store: StoreDep, registry: RegistryDep, settings: SettingsDep,
 ) -> dict:
     """Import open or closed cases; bad rows are reported by row number, the good rows are imported."""
-    read = read_upload(file, max_mb=settings.max_upload_mb)
+    read = read_upload(file, max_mb=settings.max_upload_mb, categories=settings.reply_categories)
     ids, errors = casework.import_cases(store, registry, read.records, principal=principal, settings=settings,
                                         columns=read.columns)
     return {"created": len(ids), "case_ids": ids, "errors": assign.row_errors_public(read.errors + errors),

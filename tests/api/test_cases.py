@@ -106,6 +106,14 @@ def test_configured_reply_categories(tmp_path, models_dir):
         r = c.post(f"/api/v1/cases/{case['id']}/outcome", json={"reply": "暂不能解决", "category": "C"},
                    headers=H["admin"])
         assert r.status_code == 422 and "A、B" in r.json()["error"]["message"]
+    # A site with a fourth category imports its closed cases with it; other categories are reported by row.
+    ledger = ("编号,标题,内容,主办单位,答复内容,答复类别\n"
+              "D-1,关于加装电梯的建议,电梯,住建局,已办理,D\nD-2,关于学位的建议,学位,市教育局,已办理,E\n").encode()
+    with TestClient(create_app(make_settings(tmp_path, models_dir, reply_categories="A,B,C,D"))) as c:
+        out = c.post("/api/v1/cases/import", files={"file": ("closed.csv", io.BytesIO(ledger))},
+                     headers=H["admin"]).json()
+        assert out["created"] == 1 and [e["row"] for e in out["errors"]] == [3]
+        assert "A、B、C、D" in out["errors"][0]["message"]
 
 
 def test_list_filters_and_paging(client):
