@@ -684,27 +684,36 @@ def rerun_part(args, header: dict) -> None:
     started = time.perf_counter()
     report = json.loads(args.json.read_text(encoding="utf-8")) if args.json.is_file() else header
     key = PARTS[args.only]
-    if key == "training":
-        report[key] = training_scaling(args)
-    elif key == "search":
-        report[key] = search_scaling(args)
+    if key in ("training", "search"):
+        fresh = training_scaling(args) if key == "training" else search_scaling(args)
+        old = report.get(key) or {}
+        # Sizes measured now replace their old rows; sizes not asked for this time keep theirs.
+        fresh["sizes"] = {**{k: v for k, v in (old.get("sizes") or {}).items() if str(k) not in
+                             {str(n) for n in fresh["sizes"]}}, **{str(k): v for k, v in fresh["sizes"].items()}}
+        fresh["sizes"] = dict(sorted(fresh["sizes"].items(), key=lambda kv: int(kv[0])))
+        report[key] = {**old, **fresh}
     else:
         report[key] = segmentation(args.data, 50_000 if args.quick else 600_000)
     header["machine"]["busy_after"] = busy_fraction()
-    report.setdefault("remeasured", {})[key] = {
+    runs = report.setdefault("remeasured", {}).get(key) or []
+    runs = runs if isinstance(runs, list) else [runs]
+    report["remeasured"][key] = runs + [{
         "date": header["date"], "command": header["command"], "runtime_s": round(time.perf_counter() - started, 1),
-        "busy_before": header["machine"]["busy_before"], "busy_after": header["machine"]["busy_after"]}
+        "busy_before": header["machine"]["busy_before"], "busy_after": header["machine"]["busy_after"]}]
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     replace_section(args.doc, "speed", markdown(report))
 
 
 def remeasured_note(report: dict, key: str) -> list[str]:
-    r = (report.get("remeasured") or {}).get(key)
-    if not r:
+    runs = (report.get("remeasured") or {}).get(key)
+    if not runs:
         return []
-    return [f"*This section was re-measured on {r['date']} with `{r['command']}` ({r['runtime_s'] / 60:.1f} min; "
-            f"machine busy {r['busy_before']:.0%} before, {r['busy_after']:.0%} after), after the rest of this "
-            "page.*", ""]
+    lines = ["*Rows of this section were re-measured after the rest of this page (sizes a command did not name "
+             "come from the run before it):*", ""]
+    for r in runs if isinstance(runs, list) else [runs]:
+        lines.append(f"- {r['date']}: `{r['command']}` ({r['runtime_s'] / 60:.1f} min; machine busy "
+                     f"{r['busy_before']:.0%} before, {r['busy_after']:.0%} after)")
+    return lines + [""]
 
 
 def training_scaling(args) -> dict:

@@ -1,7 +1,10 @@
-"""Run every benchmark in turn (routing, search, speed), each in its own process, and report how long each took.
+"""Run every benchmark in turn, each in its own process, and report how long each took.
 
-Each benchmark writes ``benchmarks/results/<name>.json`` and its own section of ``docs/benchmarks.md``; a failed one
-is reported and the others still run. The exit status is non-zero if any failed.
+Each benchmark writes ``benchmarks/results/<name>.json`` and its own section of a doc (``docs/benchmarks.md`` for
+routing, search and speed; ``docs/evaluation-tipdm.md``, ``docs/routing-precedents.md`` and
+``docs/search-quality.md`` for the others; the README's sample figures last); a failed one is reported and the
+others still run. The exit status is non-zero if any failed. The duplicates check needs a trained sample model
+with a search index (``make model``).
 
 Example::
 
@@ -19,7 +22,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BENCHMARKS = {"routing": "bench_routing.py", "search": "bench_search.py", "speed": "bench_speed.py"}
+# name -> (script, takes --data and --quick); in the order they run.
+BENCHMARKS = {
+    "routing": ("bench_routing.py", True),
+    "search": ("bench_search.py", True),
+    "speed": ("bench_speed.py", True),
+    "tipdm-cli": ("cli_tipdm.py", False),
+    "fusion-bm25": ("bench_fusion.py --mode bm25 --encoder hashing", False),
+    "fusion-hybrid": ("bench_fusion.py --mode hybrid --encoder var/encoders/multilingual-e5-small", False),
+    "duplicates": ("bench_duplicates.py", False),
+    "finetune": ("bench_finetune.py", False),
+    "readme": ("readme_figures.py --run", False),
+}
+QUICK = ("routing", "search", "speed")  # the others have no smoke mode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         if name not in BENCHMARKS:
             parser.error(f"unknown benchmark {name!r}: choose from {', '.join(BENCHMARKS)}")
-        cmd = [sys.executable, str(HERE / BENCHMARKS[name])]
-        if args.data:
-            cmd += ["--data", str(args.data)]
-        if args.quick:
-            cmd.append("--quick")
+        script, *rest = BENCHMARKS[name][0].split()
+        cmd = [sys.executable, str(HERE / script), *rest]
+        if args.quick and name not in QUICK:
+            print(f"== {name}: skipped (no quick mode)", flush=True)
+            continue
+        if BENCHMARKS[name][1]:
+            cmd += ["--data", str(args.data)] if args.data else []
+            cmd += ["--quick"] if args.quick else []
+        elif name == "tipdm-cli" and args.data:
+            cmd.append(str(args.data))
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         code = subprocess.call(cmd, cwd=ROOT)
