@@ -39,8 +39,12 @@ Figures on this page are written by the scripts in `benchmarks/` from their JSON
 versions and the exact command that produced it, with its run time. Re-run everything with `make bench`, or one
 benchmark with `make bench-routing`, `make bench-search` or `make bench-speed` (`BENCH_DATA=DIR` points them at
 the data); add `--quick` to a script for a smoke run whose figures are not meant to be quoted. What the search
-design choices cost and buy is discussed in [search-quality.md](search-quality.md); encoder throughput and the
-agreement of its float32, int8 and 4-bit variants are measured separately by `benchmarks/bench_encoder.py`.
+design choices cost and buy is discussed in [search-quality.md](search-quality.md), with the 并案 threshold
+(`bench_duplicates.py`) and encoder fine-tuning (`bench_finetune.py`); whether precedents improve routing is in
+[routing-precedents.md](routing-precedents.md) (`bench_fusion.py`); the unchanged `jiaoban evaluate` on the public
+data is in [evaluation-tipdm.md](evaluation-tipdm.md) (`cli_tipdm.py`). `make bench` (`benchmarks/run_all.py`)
+runs all of them. Encoder throughput and the agreement of its float32, int8 and 4-bit variants are measured
+separately by `benchmarks/bench_encoder.py`.
 
 The public data set is the 2020 泰迪杯 problem C collection of citizen messages to a provincial message board
 (see the data folder's README): its first-level topic label stands in for the lead department, and its official
