@@ -126,8 +126,8 @@ function renderSingle(r) {
   const notes = [];
   if (r.needs_review) notes.push("需人工复核：" + r.review_reason);
   if (r.repeat_of) {
-    notes.push("疑似重复往年案件：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
-      "》（相似度 " + pct(r.repeat_of.similarity) + "），可考虑并案或参照原答复");
+    notes.push("往年可能是同一事项：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
+      "》（相似度 " + pct(r.repeat_of.similarity) + "），请核对是否重复提出，可参照原答复");
   }
   flag.hidden = notes.length === 0;
   flag.textContent = notes.join("；");
