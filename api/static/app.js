@@ -126,7 +126,7 @@ function renderSingle(r) {
   const notes = [];
   if (r.needs_review) notes.push("需人工复核：" + r.review_reason);
   if (r.repeat_of) {
-    notes.push("往年可能是同一事项：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
+    notes.push("可能与往年案件是同一事项：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
       "》（相似度 " + pct(r.repeat_of.similarity) + "），请核对是否重复提出，可参照原答复");
   }
   flag.hidden = notes.length === 0;
