@@ -187,7 +187,6 @@ def child_search(args: dict) -> dict:
         with Stopwatch() as t:
             loaded = PrecedentIndex.load(Path(tmp), RandomQueries())
         timings["load_s"] = round(t.seconds, 1)
-        timings["load_reused_saved_faiss"] = loaded.dense is not None and loaded.dense.kind == index.dense.kind
         del loaded
     out = {"size": size, "index_kind": index.dense.kind, **timings, "rss_before_mib": rss0,
            "rss_after_build_mib": rss_built, "index_rss_mib": round(rss_built - rss0, 1),
