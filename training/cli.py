@@ -49,6 +49,8 @@ DupOpt = Annotated[
     Path | None,
     typer.Option("--duplicate-labels", help="已知重复件分组（列：编号、重复组），用于选定并案阈值"),
 ]
+ThresholdZOpt = Annotated[float, typer.Option(
+    "--threshold-z", help="复核阈值更保守：要求准确率的置信下界（1.645 为 95% 单侧）达到目标，默认 0 用点估计")]
 EncoderOpt = Annotated[
     str, typer.Option("--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）")
 ]
@@ -86,8 +88,8 @@ def _load_cases(data: Path, departments: Path, no_registry: bool, column, encodi
     return registry, ts
 
 
-def _params(estimator: str, c: float | None) -> RoutingParams:
-    params = RoutingParams(estimator=estimator)
+def _params(estimator: str, c: float | None, threshold_z: float = 0.0) -> RoutingParams:
+    params = RoutingParams(estimator=estimator, threshold_z=threshold_z)
     if c is not None:
         params.C = c
     elif estimator == "logreg":
@@ -152,6 +154,7 @@ def train_cmd(
     split: Annotated[str, typer.Option(help="回测切分：auto、temporal（按年度）或 kfold")] = "auto",
     estimator: Annotated[str, typer.Option(help="线性模型：svm 或 logreg")] = "svm",
     c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    threshold_z: ThresholdZOpt = 0.0,
     promote: Annotated[bool, typer.Option("--promote", help="不劣于在用模型时上线")] = False,
     force: Annotated[bool, typer.Option("--force", help="即使劣于在用模型也上线")] = False,
     tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
@@ -174,7 +177,7 @@ def train_cmd(
     if fine_tune_encoder and embedder is not None:
         embedder = _fine_tuned(ts, encoder, embedder)
     with console.status("训练中……") as status:
-        result = train(ts, registry, store=store, params=_params(estimator, c), split=split, promote=promote,
+        result = train(ts, registry, store=store, params=_params(estimator, c, threshold_z), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
                        duplicate_groups=_dup_groups(duplicate_labels), progress=lambda m: status.update(m))
     other = (result.comparison or {}).get("metrics")
@@ -203,6 +206,7 @@ def evaluate_cmd(
     folds: Annotated[int, typer.Option(help="k 折数")] = 5,
     estimator: Annotated[str, typer.Option(help="svm 或 logreg")] = "svm",
     c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    threshold_z: ThresholdZOpt = 0.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="把完整结果写入 JSON 文件")] = None,
 ) -> None:
     """回测评估（不保存模型）：首选/前三准确率、宏 F1、复核阈值下的覆盖率与准确率。
@@ -211,11 +215,11 @@ def evaluate_cmd(
     """
     _, ts = _load_cases(data, departments, no_registry, column, encoding)
     with console.status("评估中……") as status:
-        report = evaluate(ts, _params(estimator, c), split=split, folds=folds, progress=lambda m: status.update(m))
+        report = evaluate(ts, _params(estimator, c, threshold_z), split=split, folds=folds, progress=lambda m: status.update(m))
     title = f"回测（{report.split}）"
     out.print(_metrics_table(title, report.metrics))
     if json_out:
-        payload = {"data": ts.info(), "params": _params(estimator, c).to_dict(), **report.to_dict()}
+        payload = {"data": ts.info(), "params": _params(estimator, c, threshold_z).to_dict(), **report.to_dict()}
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
         out.print(f"结果已写入 {json_out}")

@@ -98,3 +98,17 @@ def test_errors_are_one_line_and_nonzero(workspace, capsys):
         sys.argv = argv
     assert exit_info.value.code == 2
     assert "no active model" in capsys.readouterr().err
+
+
+def test_evaluate_with_a_stricter_review_threshold(workspace):
+    common = ["--departments", str(workspace / "departments.json")]
+    thresholds = {}
+    for z in ("0", "1.645"):
+        out = workspace / f"eval_{z}.json"
+        res = runner.invoke(app, ["evaluate", str(workspace / "cases.csv"), *common, "--split", "kfold",
+                                  "--threshold-z", z, "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        report = json.loads(out.read_text(encoding="utf-8"))
+        assert report["params"]["threshold_z"] == float(z)
+        thresholds[z] = report["metrics"]["threshold"]
+    assert thresholds["1.645"] >= thresholds["0"]  # the Wilson lower bound never asks for less confidence
