@@ -252,6 +252,16 @@ def _fine_tuned(ts, encoder: str, embedder):
     return load_embedder(str(out_dir)) if result.kept else embedder
 
 
+def _recorded_encoder(meta: dict, encoder: str) -> str:
+    """The encoder a bundle's index was built with (e.g. fine-tuned in training) when --encoder was left at its
+    default and that directory exists; otherwise ``encoder``. The service makes the same choice."""
+    recorded = (meta.get("search") or {}).get("encoder_path")
+    if encoder == DEFAULT_ENCODER and recorded and recorded != encoder and Path(recorded).is_dir():
+        console.print(f"使用该模型检索索引所用的编码器：{recorded}")
+        return recorded
+    return encoder
+
+
 def _embedder(spec: str):
     from models.embeddings import load_embedder
 
@@ -450,7 +460,7 @@ def index_cmd(
 
     path = bundle or BundleStore(models_dir).active_path()
     registry, ts = _load_cases(data, departments, no_registry, column, encoding)
-    embedder = _embedder(encoder)
+    embedder = _embedder(_recorded_encoder(read_meta(path), encoder) if add else encoder)
     with console.status("编码中……") as status:
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
                                   config=SearchConfig(dense_text=dense_text),
@@ -482,7 +492,7 @@ def search_cmd(
     from models.bundle import load_search_index
 
     b = _load(bundle, models_dir)
-    index = load_search_index(b, _embedder(encoder))
+    index = load_search_index(b, _embedder(_recorded_encoder(b.meta, encoder)))
     if index is None:
         raise CliError(f"模型 {b.version} 没有检索索引：请先运行 `jiaoban index 已办结案件文件`")
     hits = index.search(query, k=k, year=year, department=department, kind=kind, category=category,

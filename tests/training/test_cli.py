@@ -112,3 +112,15 @@ def test_evaluate_with_a_stricter_review_threshold(workspace):
         assert report["params"]["threshold_z"] == float(z)
         thresholds[z] = report["metrics"]["threshold"]
     assert thresholds["1.645"] >= thresholds["0"]  # the Wilson lower bound never asks for less confidence
+
+
+def test_search_and_index_add_use_the_encoder_the_index_was_built_with(tmp_path):
+    from training.cli import DEFAULT_ENCODER, _recorded_encoder
+
+    tuned = tmp_path / "e5-ft"
+    tuned.mkdir()
+    meta = {"search": {"encoder_path": str(tuned)}}
+    assert _recorded_encoder(meta, DEFAULT_ENCODER) == str(tuned)
+    assert _recorded_encoder(meta, "var/encoders/other") == "var/encoders/other"  # chosen explicitly: kept
+    assert _recorded_encoder({"search": {"encoder_path": str(tmp_path / "gone")}}, DEFAULT_ENCODER) == DEFAULT_ENCODER
+    assert _recorded_encoder({}, DEFAULT_ENCODER) == DEFAULT_ENCODER
