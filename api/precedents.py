@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from pathlib import Path
 
-from models.bundle import Bundle, load_search_index
+from models.bundle import Bundle, index_encoder, load_search_index
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +54,8 @@ def load_searcher(bundle: Bundle, encoder: str, threads: int | None = None) -> t
     """(searcher, None), or (None, why not) when the bundle has no index or it cannot be loaded."""
     if not bundle.meta.get("search"):
         return None, f"model {bundle.version} has no precedent index (build one with `jiaoban index`)"
-    recorded = bundle.meta["search"].get("encoder_path")
-    if recorded and recorded != encoder and Path(recorded).is_dir():
+    recorded = index_encoder(bundle.meta)
+    if recorded and recorded != encoder:
         # The encoder this bundle's index was built with, e.g. one fine-tuned on the closed cases during training.
         logger.info("model %s: using the encoder its index was built with, %s", bundle.version, recorded)
         encoder = recorded

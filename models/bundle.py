@@ -160,6 +160,13 @@ def attach_search_index(path: str | Path, index) -> dict:
     return meta
 
 
+def index_encoder(meta: dict) -> str | None:
+    """The encoder directory the bundle's search index was built with (e.g. one fine-tuned during training), when
+    the manifest records one and it still exists; else None (use the configured encoder)."""
+    recorded = (meta.get("search") or {}).get("encoder_path")
+    return recorded if recorded and Path(recorded).is_dir() else None
+
+
 def load_search_index(bundle: Bundle, embedder):
     """The bundle's precedent-search index for ``embedder``, or None when the bundle has none."""
     from models.search import PrecedentIndex

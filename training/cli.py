@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.bundle import BundleError, BundleStore, load_bundle, read_meta
+from models.bundle import BundleError, BundleStore, index_encoder, load_bundle, read_meta
 from models.casefile import CaseFileError, read_cases
 from models.classifier import RoutingParams
 from models.departments import DepartmentRegistry, RegistryError
@@ -255,8 +255,8 @@ def _fine_tuned(ts, encoder: str, embedder):
 def _recorded_encoder(meta: dict, encoder: str) -> str:
     """The encoder a bundle's index was built with (e.g. fine-tuned in training) when --encoder was left at its
     default and that directory exists; otherwise ``encoder``. The service makes the same choice."""
-    recorded = (meta.get("search") or {}).get("encoder_path")
-    if encoder == DEFAULT_ENCODER and recorded and recorded != encoder and Path(recorded).is_dir():
+    recorded = index_encoder(meta)
+    if encoder == DEFAULT_ENCODER and recorded and recorded != encoder:
         console.print(f"使用该模型检索索引所用的编码器：{recorded}")
         return recorded
     return encoder
