@@ -1,4 +1,4 @@
-"""The model bundle in service: loaded at start-up, swapped in place when an admin promotes or rolls back."""
+"""The routing service in use: loaded at start-up, swapped as one unit when an admin promotes or rolls back."""
 
 from __future__ import annotations
 
@@ -8,32 +8,53 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.bundle import Bundle, BundleError, BundleStore, load_bundle, read_meta
+from models.departments import DepartmentRegistry
+from models.service import RoutingService, ServiceOptions, load_index
 
 logger = logging.getLogger(__name__)
 
 
-SearcherLoader = Callable[[Bundle], "tuple[object | None, str | None]"]
-
-
 class ModelHolder:
-    """Holds the active bundle and its precedent searcher; a new bundle is fully loaded before it replaces the old.
+    """Holds the routing service of the active version; a new one is fully loaded before it replaces the old.
 
     Args:
-        load_searcher: bundle -> (searcher or None, reason when None); the search index lives in the bundle.
+        registry: today's department registry (the service names today's units), read at each swap.
+        encoder: the configured sentence encoder (the one a version's index was built with wins).
+        with_search: load the precedent index (tests of routing alone may skip it).
     """
 
-    def __init__(self, models_dir: Path, load_searcher: SearcherLoader | None = None):
+    def __init__(self, models_dir: Path, *, registry: Callable[[], DepartmentRegistry | None] = lambda: None,
+                 options: ServiceOptions | None = None, encoder: str | None = None,
+                 encoder_threads: int | None = None, with_search: bool = True):
         self.store = BundleStore(models_dir)
-        self.bundle: Bundle | None = None
+        self.service: RoutingService | None = None
         self.error: str | None = None
-        self.searcher = None
-        self.search_error: str | None = "no model loaded"
-        self._load_searcher = load_searcher
+        self._registry = registry
+        self._options = options or ServiceOptions()
+        self._encoder, self._threads, self._with_search = encoder, encoder_threads, with_search
         self._lock = threading.Lock()
 
+    @property
+    def bundle(self) -> Bundle | None:
+        return self.service.bundle if self.service else None
+
+    @property
+    def search_error(self) -> str | None:
+        return self.service.search_error if self.service else "尚无在用模型"
+
+    def current(self) -> RoutingService | None:
+        """The service, presented with today's registry (rebuilt cheaply when the registry has changed)."""
+        service, registry = self.service, self._registry()
+        if service is not None and registry is not None and service.registry is not registry:
+            service = service.with_registry(registry)
+            self.service = service
+        return service
+
     def _install(self, bundle: Bundle) -> None:
-        searcher, why = self._load_searcher(bundle) if self._load_searcher else (None, "precedent search disabled")
-        self.bundle, self.error, self.searcher, self.search_error = bundle, None, searcher, why
+        index, why = load_index(bundle, self._encoder, self._threads) if self._with_search else (None, "未启用类案检索")
+        self.service = RoutingService(bundle, registry=self._registry(), index=index, search_error=why,
+                                      options=self._options)
+        self.error = None
 
     def load_active(self) -> Bundle | None:
         """Load the version named in ACTIVE; on failure keep running without a model and remember why."""

@@ -15,10 +15,10 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.schemas import CaseCreate, DecisionCreate, OutcomeCreate
 from api.store import Store
-from models.bundle import Bundle
 from models.casefile import write_cases
 from models.departments import UnknownDepartmentError
 from models.records import CaseRecord, RowError
+from models.service import RoutingService
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +70,9 @@ def case_detail(store: Store, registry: RegistryHolder, case_id: int) -> dict:
             "outcomes": store.outcomes(case_id)}
 
 
-def _suggest(bundle: Bundle | None, title: str, body: str, registry: RegistryHolder, settings: Settings):
-    if bundle is None:
-        return None
-    return assign.route(bundle, [(title, body)], registry=registry.registry, settings=settings)[0]
-
-
-def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, bundle: Bundle | None,
+def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, service: RoutingService | None,
                 settings: Settings) -> dict:
-    suggestion = _suggest(bundle, data.title, data.body, registry, settings) if data.route else None
+    suggestion = assign.suggestion(service, data.title, data.body) if data.route else None
     values = data.model_dump(exclude={"route"})
     values.update(year=data.year or date.today().year, suggestion=suggestion, source="api")
     try:
@@ -90,16 +84,16 @@ def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, bun
     return case_detail(store, registry, case_id)
 
 
-def route_case(store: Store, registry: RegistryHolder, case_id: int, *, bundle: Bundle, settings: Settings) -> dict:
+def route_case(store: Store, case_id: int, *, service: RoutingService) -> dict:
     """Route a stored case again with the model in service and keep the result beside it."""
     case = get_case(store, case_id)
-    suggestion = _suggest(bundle, case["title"], case["body"], registry, settings)
+    suggestion = assign.suggestion(service, case["title"], case["body"])
     store.update_case(case_id, {"suggestion": suggestion})
     return suggestion
 
 
 def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: DecisionCreate, *,
-                    principal: Principal, bundle: Bundle | None, settings: Settings) -> dict:
+                    principal: Principal, service: RoutingService | None, settings: Settings) -> dict:
     """Record the lead and co-handlers staff chose, beside the suggestion they were shown."""
     case = get_case(store, case_id)
     lead = registry.resolve(body.lead, field="lead")
@@ -112,7 +106,7 @@ def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: 
     due_on = body.due_on or add_months(assigned_on, settings.due_months)
     if due_on < assigned_on:
         raise Unprocessable("字段“due_on”：答复期限早于交办日期", details={"field": "due_on"})
-    suggestion = case["suggestion"] or _suggest(bundle, case["title"], case["body"], registry, settings)
+    suggestion = case["suggestion"] or assign.suggestion(service, case["title"], case["body"])
     accepted = None if not suggestion else suggestion["lead"][0]["id"] == lead.id
     decision = store.add_decision(case_id, {
         "lead_id": lead.id, "co_ids": co_ids, "accepted": accepted, "suggestion": suggestion,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol, runtime_checkable
+from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -13,25 +13,7 @@ from api.config import Settings, get_settings
 from api.errors import Forbidden, Unauthorized, Unavailable
 from api.registry import RegistryHolder
 from api.store import Store
-from models.bundle import Bundle
-
-
-@runtime_checkable
-class Searcher(Protocol):
-    """What the precedent search (models.search) must offer the service."""
-
-    def search(
-        self,
-        query: str,
-        *,
-        k: int = 10,
-        year: int | None = None,
-        department: str | None = None,
-        kind: str | None = None,
-        category: str | None = None,
-    ) -> list[dict]: ...
-
-    def duplicates(self, texts: list[str]) -> list[list[int]]: ...
+from models.service import RoutingService
 
 
 def get_store(request: Request) -> Store:
@@ -46,34 +28,35 @@ def get_models(request: Request) -> ModelHolder:
     return request.app.state.models
 
 
-def get_bundle(request: Request) -> Bundle:
-    bundle = request.app.state.models.bundle
-    if bundle is None:
+def get_optional_service(request: Request) -> RoutingService | None:
+    return request.app.state.models.current()
+
+
+def get_service(service: Annotated[RoutingService | None, Depends(get_optional_service)],
+                request: Request) -> RoutingService:
+    if service is None:
         raise Unavailable(
             "尚无在用的交办模型：请先用 `jiaoban train 已办结案件.csv --promote` 训练，或在模型管理中上线一个版本",
             code="model_unavailable",
             details={"reason": request.app.state.models.error},
         )
-    return bundle
+    return service
 
 
-def get_searcher(request: Request) -> Searcher | None:
-    return request.app.state.models.searcher
-
-
-def require_searcher(searcher: Annotated[Searcher | None, Depends(get_searcher)]) -> Searcher:
-    if searcher is None:
-        raise Unavailable("类案检索尚未启用：尚未建立历史案件索引，请联系管理员", code="search_unavailable")
-    return searcher
+def require_search(service: Annotated[RoutingService, Depends(get_service)]) -> RoutingService:
+    if not service.has_search:
+        raise Unavailable("类案检索尚未启用：尚未建立历史案件索引，请联系管理员", code="search_unavailable",
+                          details={"reason": service.search_error})
+    return service
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 RegistryDep = Annotated[RegistryHolder, Depends(get_registry)]
 ModelsDep = Annotated[ModelHolder, Depends(get_models)]
-BundleDep = Annotated[Bundle, Depends(get_bundle)]
-SearcherDep = Annotated[Searcher | None, Depends(get_searcher)]
-RequiredSearcherDep = Annotated[Searcher, Depends(require_searcher)]
+ServiceDep = Annotated[RoutingService, Depends(get_service)]
+OptionalServiceDep = Annotated[RoutingService | None, Depends(get_optional_service)]
+SearchServiceDep = Annotated[RoutingService, Depends(require_search)]
 
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥")
 _bearer = HTTPBearer(auto_error=False, description="API 密钥（Authorization: Bearer <key>）")

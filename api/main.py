@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import auth, errors, precedents
+from api import auth, errors
 from api.bundles import ModelHolder
 from api.config import Settings, get_settings
 from api.registry import RegistryHolder
@@ -60,14 +59,16 @@ async def lifespan(app: FastAPI):
     await run_in_threadpool(store.open)
     app.state.store = store
     app.state.registry = await run_in_threadpool(RegistryHolder.load, store, settings.departments)
-    app.state.models = ModelHolder(settings.models_dir, partial(precedents.load_searcher, encoder=settings.encoder,
-                                                              threads=settings.encoder_threads))
+    registry = app.state.registry
+    app.state.models = ModelHolder(settings.models_dir, registry=lambda: registry.registry,
+                                   options=settings.service_options(), encoder=settings.encoder,
+                                   encoder_threads=settings.encoder_threads)
     await run_in_threadpool(app.state.models.load_active)
     dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
     if dev_key:
         auth.announce_dev_key(dev_key)
     logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
-                getattr(app.state.models.bundle, "version", None), app.state.models.searcher is not None)
+                getattr(app.state.models.bundle, "version", None), app.state.models.search_error is None)
     yield
 
 

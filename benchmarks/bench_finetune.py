@@ -72,11 +72,9 @@ def main() -> None:
     from models.departments import DepartmentRegistry
     from training.dataset import load_training_set
     from training.finetune import FineTuneParams, fine_tune
-    from training.train import prepare_segmenter
 
     report = report_header(("torch", "sentence-transformers", "transformers"), quick=False)
     registry = DepartmentRegistry.load(ROOT / "data/samples/departments.json")
-    prepare_segmenter(registry)
     ts = load_training_set(ROOT / "data/samples/closed_cases.csv", registry)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="jiaoban-finetune-"))

@@ -1,4 +1,4 @@
-"""Does precedent evidence improve routing? Runs training.fusion.fusion_study on the sample data.
+"""Does precedent evidence improve routing? Runs benchmarks/fusion_study.py on the sample data.
 
 Usage: .venv/bin/python benchmarks/bench_fusion.py [--mode bm25|hybrid|dense] [--encoder SPEC]
        .venv/bin/python benchmarks/bench_fusion.py --render     # only rewrite the doc from the saved results
@@ -14,11 +14,11 @@ import json
 import time
 from pathlib import Path
 
+from fusion_study import fusion_study  # noqa: E402  (beside this script)
+
 from models.departments import DepartmentRegistry
 from models.embeddings import load_embedder
 from training.dataset import load_training_set
-from training.fusion import fusion_study
-from training.train import prepare_segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,6 @@ def main() -> None:
         render()
         return
     registry = DepartmentRegistry.load(ROOT / "data/samples/departments.json")
-    prepare_segmenter(registry)
     ts = load_training_set(ROOT / "data/samples/closed_cases.csv", registry)
     start = time.time()
     result = fusion_study(ts, load_embedder(args.encoder), mode=args.mode, k=args.k, progress=print)

@@ -286,19 +286,18 @@ def sample_part(models, quick: bool) -> dict:
     from models.departments import DepartmentRegistry
     from training.dataset import load_training_set, temporal_split
     from training.evaluate import evaluate
-    from training.train import prepare_segmenter
+    from training.train import with_registry_words
 
     cases_file, registry_file = ROOT / "data/samples/closed_cases.csv", ROOT / "data/samples/departments.json"
     if not (cases_file.is_file() and registry_file.is_file()):
         logger.warning("no sample data in data/samples: the sample-data part is pending")
         return {"status": "pending: data/samples/closed_cases.csv not found"}
     registry = DepartmentRegistry.load(registry_file)
-    prepare_segmenter(registry)  # as the CLI does; this teaches our segmenter the registry's names
     ts = load_training_set(cases_file, registry)
     if quick:
         ts.cases = random.Random(0).sample(ts.cases, min(500, len(ts.cases)))
     with Stopwatch() as t:
-        report = evaluate(ts, RoutingParams(), split="auto")
+        report = evaluate(ts, with_registry_words(RoutingParams(), registry), split="auto")  # as the CLI does
     out = {"status": "ok", "rows": len(ts.cases), "rejected_rows": len(ts.errors), "split": report.split,
            "labels": len(set(ts.leads)), "cli_equivalent": "jiaoban evaluate data/samples/closed_cases.csv",
            "evaluate": {"metrics": report.metrics, "curve": report.curve, **report.detail,

@@ -56,13 +56,18 @@ TARGETS_MS = {"title": 50, "proposal": 400}  # p99, warm, query encoding include
 
 
 # -- shared helpers -------------------------------------------------------------------------------------------
+def route_items(bundle, items):
+    """Routing alone (no precedents), through the service every face uses."""
+    from models.service import RoutingService
+
+    return RoutingService(bundle).route(items, precedents=False).items
+
+
 def load_samples():
     from models.departments import DepartmentRegistry
     from training.dataset import load_training_set
-    from training.train import prepare_segmenter
 
     registry = DepartmentRegistry.load(SAMPLES / "departments.json")
-    prepare_segmenter(registry)
     return load_training_set(SAMPLES / "closed_cases.csv", registry), registry
 
 
@@ -251,7 +256,6 @@ def child_service(args: dict) -> dict:
     """Resident memory of the in-process service: bundle + search index + encoder loaded and warmed up."""
     from models.bundle import load_bundle, load_search_index
     from models.embeddings import load_embedder
-    from models.routing import route_items
 
     rss0 = rss_mib()
     with Stopwatch() as t:
@@ -274,8 +278,7 @@ def find_or_build_bundle(encoder_dir: Path, workdir: Path, wanted: Path | None, 
     from models.bundle import BundleStore, read_meta, save_bundle
     from models.classifier import RoutingParams
     from models.embeddings import load_embedder
-    from nlp.segment import policy_terms, user_words
-    from training.train import build_search_index, fit_model
+    from training.train import build_search_index, fit_model, with_registry_words
 
     embedder = load_embedder(str(encoder_dir))  # the service's settings: these vectors and fingerprint
     candidates = [wanted] if wanted else []
@@ -293,9 +296,10 @@ def find_or_build_bundle(encoder_dir: Path, workdir: Path, wanted: Path | None, 
     store = BundleStore(workdir / "models")
     path = store.new_version_path("bench")
     with Stopwatch() as fit:
-        model = fit_model(ts, RoutingParams())
-    save_bundle(path, model=model, registry=registry, data=ts.info(), params=RoutingParams().to_dict(), metrics={},
-                user_words=sorted(set(user_words()) - set(policy_terms())))
+        params = with_registry_words(RoutingParams(), registry)
+        model = fit_model(ts, params)
+    save_bundle(path, model=model, registry=registry, data=ts.info(), params=params.to_dict(), metrics={},
+                user_words=list(params.user_words))
     # Thread count changes speed, not vectors or the fingerprint: index with the faster one on this machine now.
     threads, _ = faster_thread_count(encoder_dir)
     with Stopwatch() as idx:
@@ -309,7 +313,6 @@ def find_or_build_bundle(encoder_dir: Path, workdir: Path, wanted: Path | None, 
 def inprocess_latency(bundle_path: str, encoder_dir: Path, n: int, batch: int, batch_cap_s: float) -> dict:
     from models.bundle import load_bundle, load_search_index
     from models.embeddings import load_embedder
-    from models.routing import route_items
 
     bundle = load_bundle(bundle_path)
     index = load_search_index(bundle, load_embedder(str(encoder_dir)))

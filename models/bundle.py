@@ -22,7 +22,7 @@ from models.departments import DepartmentRegistry
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the model carries its own segmenter (user words) and reads segmented docs
 MODEL_FILE = "routing.joblib"
 REGISTRY_FILE = "departments.json"
 META_FILE = "meta.json"
@@ -161,9 +161,14 @@ def attach_search_index(path: str | Path, index) -> dict:
 
 
 def index_encoder(meta: dict) -> str | None:
-    """The encoder directory the bundle's search index was built with (e.g. one fine-tuned during training), when
-    the manifest records one and it still exists; else None (use the configured encoder)."""
-    recorded = (meta.get("search") or {}).get("encoder_path")
+    """The encoder the bundle's search index was built with, when it can be had here: the hashing encoder of the
+    recorded size, or the recorded encoder directory (e.g. one fine-tuned during training) when it exists; else None
+    (use the configured encoder; loading checks its fingerprint against the one the index records)."""
+    search = meta.get("search") or {}
+    name = search.get("encoder") or ""
+    if name.startswith("hashing-") and name.removeprefix("hashing-").isdigit():
+        return "hashing:" + name.removeprefix("hashing-")
+    recorded = search.get("encoder_path")
     return recorded if recorded and Path(recorded).is_dir() else None
 
 
@@ -174,7 +179,7 @@ def load_search_index(bundle: Bundle, embedder):
     directory = bundle.path / SEARCH_DIR
     if not (directory / "search.json").is_file():
         return None
-    return PrecedentIndex.load(directory, embedder)
+    return PrecedentIndex.load(directory, embedder, getattr(bundle.model, "segmenter", None))
 
 
 def read_meta(path: str | Path) -> dict:
@@ -228,12 +233,9 @@ def verify_bundle(path: str | Path) -> dict:
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    """Verify, then load a bundle, teaching the segmenter the words it was trained with."""
-    from nlp.segment import add_user_words
-
+    """Verify, then load a bundle (its model carries the segmenter, user words included, that it was trained with)."""
     path = Path(path)
     meta = verify_bundle(path)
-    add_user_words(meta.get("user_words", []))
     model = joblib.load(path / MODEL_FILE)
     registry = DepartmentRegistry.load(path / REGISTRY_FILE) if (path / REGISTRY_FILE).is_file() else None
     return Bundle(path=path, meta=meta, model=model, registry=registry)

@@ -22,9 +22,10 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from models.features import Item, feature_terms, make_features, word_columns
+from models.features import Item, doc_features, feature_terms, make_features, segmenter_of, word_columns
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
+from nlp.segment import Doc, Segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class RoutingParams:
     # random: a few thousand predictions fix those few numbers, and above this size the folds would dominate training.
     calibration_max_items: int = 20_000
     random_state: int = 0
+    # Whole words for the segmenter (the registry's names): part of the model, so backtest and final model agree.
+    user_words: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +56,7 @@ class RoutingParams:
     @classmethod
     def from_dict(cls, data: dict) -> RoutingParams:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("word_ngrams", "char_ngrams"):
+        for key in ("word_ngrams", "char_ngrams", "user_words"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
@@ -158,7 +161,7 @@ class RoutingModel:
                 drift a new session brings, as the deployed model will.
         """
         p = self.params
-        self.features_ = make_features(word_ngrams=p.word_ngrams, char_ngrams=p.char_ngrams)
+        self.features_ = make_features(Segmenter(p.user_words), word_ngrams=p.word_ngrams, char_ngrams=p.char_ngrams)
         items = list(items)
         X = self.features_.fit_transform(items).tocsr()
         if years is not None and len({yr for yr in years if yr}) >= 3 and all(years):
@@ -277,8 +280,18 @@ class RoutingModel:
         return best
 
     # -- prediction ----------------------------------------------------------------------------------------------
-    def transform(self, items: Sequence[Item]):
-        return self.features_.transform(list(items)).tocsr()
+    @property
+    def segmenter(self) -> Segmenter:
+        return segmenter_of(self.features_)
+
+    def prepare(self, items: Sequence[Item]) -> list[Doc]:
+        """Segment items once with the model's own segmenter; the docs serve features and search alike."""
+        return self.segmenter.prepare_many(items)
+
+    def transform(self, items: Sequence[Item] | None = None, *, docs: Sequence[Doc] | None = None):
+        if docs is None:
+            docs = self.prepare(items or [])
+        return doc_features(self.features_).transform(list(docs)).tocsr()
 
     def predict_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
         """Calibrated probabilities over ``classes_`` for each item."""
@@ -310,9 +323,10 @@ class RoutingModel:
                 out.append(term)
         return out
 
-    def route(self, items: Sequence[Item], top_k: int = 5) -> list[Routing]:
+    def route(self, items: Sequence[Item] | None = None, top_k: int = 5, *,
+              docs: Sequence[Doc] | None = None) -> list[Routing]:
         """Ranked lead suggestions with reasons, co-handler suggestions and the needs-review flag for each item."""
-        X = self.transform(items)
+        X = self.transform(items, docs=docs)
         proba = self.predict_proba(X=X)
         co = self.co_proba(X=X)
         out = []

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.duplicates import group_by_similarity
 from models.embeddings import Embedder
 from models.index import VectorIndex, index_kind, stable_id
 from models.records import CaseRecord
 from nlp.normalize import normalize, title_subject
-from nlp.segment import tokenize
+from nlp.segment import Doc, Segmenter, default_segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +97,10 @@ def _case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
 class PrecedentIndex:
     """Past cases, their tokens for BM25, and their vectors for dense search."""
 
-    def __init__(self, embedder: Embedder, config: SearchConfig | None = None):
+    def __init__(self, embedder: Embedder, config: SearchConfig | None = None, segmenter: Segmenter | None = None):
         self.embedder = embedder
         self.config = config or SearchConfig()
+        self.segmenter = segmenter or default_segmenter()
         self.cases: list[dict] = []
         self.tokens: list[list[str]] = []
         self.vectors = np.zeros((0, embedder.dim), dtype=np.float32)
@@ -138,7 +140,8 @@ class PrecedentIndex:
         keep = [i for i, c in enumerate(self.cases) if c["case_id"] not in replace]
         appending = len(keep) == len(self.cases)  # nothing replaced: the vector index can grow in place
         self.cases = [self.cases[i] for i in keep] + metas
-        self.tokens = [self.tokens[i] for i in keep] + [tokenize(f"{m['title']}。{m['body']}") for m in metas]
+        self.tokens = [self.tokens[i] for i in keep] + [list(self.segmenter.prepare(m["title"], m["body"]).tokens)
+                                                         for m in metas]
         self.vectors = np.vstack([self.vectors[keep], new_vecs]) if keep else new_vecs
         grown = None
         if appending and len(self.dense) and self.dense.kind == index_kind(len(self.cases)):
@@ -221,6 +224,8 @@ class PrecedentIndex:
         category: str | None = None,
         full_reply: bool = False,
         exclude: Sequence[int] = (),
+        tokens: Sequence[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[dict]:
         """The ``k`` past cases most like ``query`` (a title, a pasted proposal, or a few words).
 
@@ -228,17 +233,19 @@ class PrecedentIndex:
             mode: "hybrid" (default), "bm25" or "dense".
             department: a unit id or name; matches cases it led or co-handled.
             exclude: case ids to leave out (e.g. the case being answered).
+            tokens, vector: the query's tokens and its ``(1, dim)`` vector when the caller already has them (a
+                routed item is segmented and encoded once for precedents, repeats and 并案 alike).
         """
         if mode not in ("hybrid", "bm25", "dense"):
             raise ValueError(f"unknown search mode {mode!r}: use hybrid, bm25 or dense")
         mask = self._mask(year, department, kind, category)
         n = max(self.config.candidates, k + len(exclude))
-        q_tokens = tokenize(query)
+        q_tokens = list(tokens) if tokens is not None else self.segmenter.tokenize(query)
         lexical = self.bm25_ranking(q_tokens, mask, n) if mode != "dense" else []
         dense: list[tuple[int, float]] = []
         cosine: dict[int, float] = {}
         if mode != "bm25":
-            qvec = self.embedder.encode_queries([case_text("", query, self.config)])
+            qvec = vector if vector is not None else self.embedder.encode_queries([case_text("", query, self.config)])
             dense = self.dense_ranking(qvec, mask, n)
             cosine = dict(dense)
         fused: dict[int, float] = {}
@@ -281,21 +288,31 @@ class PrecedentIndex:
 
     # -- duplicates ----------------------------------------------------------------------------------------------
     def embed_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One vector per item, of the kind the index holds (passages), in one batched encoder call. The same vector
+        serves the item's precedents, its repeat check and 并案, and the duplicate threshold is calibrated on it."""
+        if not items:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return self.embedder.encode_passages([case_text(t, b, self.config) for t, b in items])
 
-    def duplicate_groups(self, items: Sequence[tuple[str, str]], threshold: float | None = None) -> list[list[int]]:
+    def embed_docs(self, docs: Sequence[Doc]) -> np.ndarray:
+        return self.embed_items([(d.title, d.body) for d in docs])
+
+    def duplicate_groups(self, items: Sequence[tuple[str, str]] = (), threshold: float | None = None, *,
+                         vectors: np.ndarray | None = None) -> list[list[int]]:
         """Groups (indices into ``items``, two or more each) of near-duplicate items within a batch (并案)."""
-        if len(items) < 2:
+        vecs = self.embed_items(items) if vectors is None else vectors
+        if len(vecs) < 2:
             return []
-        vecs = self.embed_items(items)
         return group_by_similarity(vecs, threshold or self.config.duplicate_threshold)
 
-    def repeats(self, items: Sequence[tuple[str, str]], threshold: float | None = None) -> list[dict | None]:
+    def repeats(self, items: Sequence[tuple[str, str]] = (), threshold: float | None = None, *,
+                vectors: np.ndarray | None = None) -> list[dict | None]:
         """For each item, the most similar earlier case if it is close enough to be a repeat, else None."""
-        if not self.cases or not items:
-            return [None] * len(items)
+        vecs = self.embed_items(items) if vectors is None else vectors
+        if not self.cases or not len(vecs):
+            return [None] * len(vecs)
         t = threshold or self.config.duplicate_threshold
-        scores, ids = self.dense.search(self.embed_items(items), 1)
+        scores, ids = self.dense.search(vecs, 1)
         out: list[dict | None] = []
         for s, i in zip(scores[:, 0], ids[:, 0]):
             c = self.get(int(i)) if i >= 0 and s >= t else None
@@ -318,7 +335,7 @@ class PrecedentIndex:
         (directory / "search.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, embedder: Embedder) -> PrecedentIndex:
+    def load(cls, directory: Path, embedder: Embedder, segmenter: Segmenter | None = None) -> PrecedentIndex:
         meta = json.loads((directory / "search.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise SearchIndexError(f"search index in {directory} has format {meta.get('format')}; rebuild it with "
@@ -328,7 +345,7 @@ class PrecedentIndex:
                 f"search index in {directory} was built with encoder {meta['encoder_fingerprint']}, but the "
                 f"configured encoder is {embedder.fingerprint}: rebuild it with `jiaoban index`, or configure the "
                 "encoder it was built with")
-        obj = cls(embedder, SearchConfig(**meta.get("config", {})))
+        obj = cls(embedder, SearchConfig(**meta.get("config", {})), segmenter)
         with open(directory / "cases.jsonl", encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
         obj.tokens = [r.pop("tokens") for r in rows]
@@ -348,44 +365,3 @@ def _saved_dense(directory: Path, size: int) -> VectorIndex | None:
         logger.warning("saved vector index in %s unreadable (%s); rebuilding it", directory, type(exc).__name__)
         return None
     return dense if len(dense) == size and dense.kind == index_kind(size) else None
-
-
-def group_by_similarity(vectors: np.ndarray, threshold: float) -> list[list[int]]:
-    """Connected components of the graph whose edges join rows with cosine ≥ ``threshold``."""
-    sims = vectors @ vectors.T
-    parent = list(range(len(vectors)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
-    for a, b in zip(rows, cols):
-        parent[find(int(a))] = find(int(b))
-    groups: dict[int, list[int]] = {}
-    for i in range(len(vectors)):
-        groups.setdefault(find(i), []).append(i)
-    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
-
-
-def choose_duplicate_threshold(same: np.ndarray, different: np.ndarray, target_precision: float = 0.9) -> dict:
-    """The lowest cosine threshold at which pairs above it are duplicates with ``target_precision``.
-
-    Args:
-        same: cosine scores of pairs known to be near-duplicates or repeats.
-        different: cosine scores of pairs known not to be (e.g. nearest neighbours that are other issues).
-    """
-    scores = np.concatenate([same, different])
-    labels = np.concatenate([np.ones(len(same)), np.zeros(len(different))])
-    order = np.argsort(-scores)
-    hits = np.cumsum(labels[order])
-    precision = hits / np.arange(1, len(order) + 1)
-    ok = np.nonzero(precision >= target_precision)[0]
-    if len(ok) == 0:
-        return {"threshold": float(scores.max()) + 1e-6, "precision": float("nan"), "recall": 0.0}
-    i = ok[-1]
-    # A hair below the last accepted score, so recomputed similarities of the same pair still pass.
-    return {"threshold": float(scores[order[i]]) - 1e-6, "precision": float(precision[i]),
-            "recall": float(hits[i] / max(len(same), 1)), "pairs": int(len(same)), "negatives": int(len(different))}

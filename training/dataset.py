@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,10 +89,15 @@ def load_training_set(
     *,
     columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    categories: Collection[str] | None = None,
 ) -> TrainingSet:
-    """Read a closed-case file and resolve its departments. Bad rows are reported, good rows kept."""
+    """Read a closed-case file and resolve its departments. Bad rows are reported, good rows kept.
+
+    Args:
+        categories: the reply categories accepted (the service's ``JIAOBAN_REPLY_CATEGORIES``; default A, B, C).
+    """
     path = Path(path)
-    result: ReadResult = read_cases(path, columns=columns, encoding=encoding)
+    result: ReadResult = read_cases(path, columns=columns, encoding=encoding, categories=categories)
     good, dept_errors = resolve_departments(result.records, registry)
     errors = sorted(result.errors + dept_errors, key=lambda e: e.row)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.search import PrecedentIndex, choose_duplicate_threshold
+from models.duplicates import choose_duplicate_threshold
+from models.search import PrecedentIndex
 
 
 def read_duplicate_groups(path: str | Path) -> dict[str, str]:

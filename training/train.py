@@ -6,7 +6,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.bundle import (
@@ -22,7 +22,6 @@ from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
-from nlp.segment import add_user_words, policy_terms, user_words
 from training.dataset import TrainingSet, temporal_split
 from training.duplicates import calibrate
 from training.evaluate import EvalReport, evaluate, score_model
@@ -58,10 +57,11 @@ def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
     return RoutingModel(params).fit_cases(ts.cases)
 
 
-def prepare_segmenter(registry: DepartmentRegistry | None) -> None:
-    """Teach jieba the registry's names before any feature is computed."""
-    if registry is not None:
-        add_user_words(registry.vocabulary())
+def with_registry_words(params: RoutingParams, registry: DepartmentRegistry | None) -> RoutingParams:
+    """``params`` whose segmenter knows the registry's names as whole words (unless it already has words)."""
+    if registry is None or params.user_words:
+        return params
+    return replace(params, user_words=tuple(sorted(set(registry.vocabulary()))))
 
 
 def compare_with_active(store: BundleStore, ts: TrainingSet, report: EvalReport) -> dict | None:
@@ -102,7 +102,7 @@ def build_search_index(
     if add_to_existing:
         index = load_search_index(bundle, embedder)
     if index is None:
-        index = PrecedentIndex(embedder, config or SearchConfig())
+        index = PrecedentIndex(embedder, config or SearchConfig(), bundle.model.segmenter)
     reuse = None
     if reuse_from is not None and Path(reuse_from) != Path(bundle_path):
         try:
@@ -150,7 +150,7 @@ def train(
     say = progress or (lambda msg: None)
     if len(ts.cases) < 10:
         raise ValueError(f"只有 {len(ts.cases)} 条可用案件，至少需要 10 条才能训练")
-    prepare_segmenter(registry)
+    params = with_registry_words(params, registry)
     say("回测评估中")
     report = evaluate(ts, params, split=split, progress=say)
     comparison = compare_with_active(store, ts, report)
@@ -169,7 +169,7 @@ def train(
         data=ts.info(),
         params=params.to_dict(),
         metrics={**report.to_dict(), "validation": model.validation_},
-        user_words=sorted(set(user_words()) - set(policy_terms())),
+        user_words=list(model.segmenter.user_words),
         extra={"compared_with": comparison},
         attachments=attachments,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Admin, BundleDep, CanRead, ModelsDep
+from api.deps import Admin, CanRead, ModelsDep, ServiceDep
 from api.errors import NotFound
 from api.schemas import ModelPublic, ModelVersionsPublic
 from models.bundle import Bundle
@@ -19,9 +19,9 @@ def model_public(bundle: Bundle) -> dict:
 
 
 @router.get("/active", response_model=ModelPublic)
-def active_model(_: CanRead, bundle: BundleDep) -> dict:
+def active_model(_: CanRead, service: ServiceDep) -> dict:
     """The model in service: its manifest (training data, parameters, library versions) and its metrics."""
-    return model_public(bundle)
+    return model_public(service.bundle)
 
 
 @router.get("", response_model=ModelVersionsPublic)

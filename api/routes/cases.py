@@ -10,14 +10,14 @@ from fastapi.responses import FileResponse
 from api import assign, casework
 from api.deps import (
     Admin,
-    BundleDep,
     CanCreateCase,
     CanDecide,
     CanRead,
     CanRecordOutcome,
     CanRoute,
-    ModelsDep,
+    OptionalServiceDep,
     RegistryDep,
+    ServiceDep,
     SettingsDep,
     StoreDep,
 )
@@ -41,10 +41,10 @@ router = APIRouter(prefix="/cases", tags=["cases 案件"])
 
 
 @router.post("", response_model=CaseDetail, status_code=201)
-def create_case(_: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep, models: ModelsDep,
+def create_case(_: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep, service: OptionalServiceDep,
                 settings: SettingsDep) -> dict:
     """Register one item; with ``route`` (default) the model's suggestion is computed and kept beside it."""
-    return casework.create_case(store, registry, data, bundle=models.bundle, settings=settings)
+    return casework.create_case(store, registry, data, service=service, settings=settings)
 
 
 @router.post("/import", response_model=ImportPublic)
@@ -97,17 +97,16 @@ def get_case(_: CanRead, case_id: int, store: StoreDep, registry: RegistryDep) -
 
 
 @router.post("/{case_id}/route", response_model=RouteResult)
-def route_case(_: CanRoute, case_id: int, bundle: BundleDep, store: StoreDep, registry: RegistryDep,
-               settings: SettingsDep) -> dict:
+def route_case(_: CanRoute, case_id: int, service: ServiceDep, store: StoreDep) -> dict:
     """Route a stored case again with the model in service and keep the new suggestion beside it."""
-    return casework.route_case(store, registry, case_id, bundle=bundle, settings=settings)
+    return casework.route_case(store, case_id, service=service)
 
 
 @router.post("/{case_id}/decision", response_model=DecisionPublic, status_code=201)
 def record_decision(principal: CanDecide, case_id: int, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
-                    models: ModelsDep, settings: SettingsDep) -> dict:
+                    service: OptionalServiceDep, settings: SettingsDep) -> dict:
     """Record the lead and co-handlers staff chose (accepting or overriding the suggestion shown)."""
-    return casework.record_decision(store, registry, case_id, body, principal=principal, bundle=models.bundle,
+    return casework.record_decision(store, registry, case_id, body, principal=principal, service=service,
                                     settings=settings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ModelsDep, SearcherDep, StoreDep
+from api.deps import ModelsDep, OptionalServiceDep, StoreDep
 from api.errors import Unavailable
 from api.schemas import Health
 
@@ -19,14 +19,14 @@ def live() -> dict:
 
 
 @router.get("/ready", response_model=Health, responses={503: {"description": "模型未加载或数据库不可用"}})
-async def ready(store: StoreDep, models: ModelsDep, searcher: SearcherDep) -> dict:
+async def ready(store: StoreDep, models: ModelsDep, service: OptionalServiceDep) -> dict:
     """Ready to serve: a model is loaded and the case store answers."""
     checks = {
         "store": await run_in_threadpool(store.ping),
-        "model_loaded": models.bundle is not None,
-        "model_version": getattr(models.bundle, "version", None),
-        "search_available": searcher is not None,
-        "search_note": models.search_error if searcher is None else None,
+        "model_loaded": service is not None,
+        "model_version": service.version if service else None,
+        "search_available": bool(service and service.has_search),
+        "search_note": None if service and service.has_search else models.search_error,
     }
     if not (checks["store"] and checks["model_loaded"]):
         reason = "数据库不可用" if not checks["store"] else "尚无在用模型"

@@ -1,4 +1,5 @@
-"""API test fixtures: a tiny bundle trained once per session, a temporary store per test, one key per role."""
+"""API test fixtures: a tiny bundle (with a hashing-encoder precedent index) trained once per session, a temporary
+store per test, one key per role."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.config import Settings
-from api.deps import get_searcher
 from api.main import create_app
 from models.bundle import META_FILE, BundleStore
 from models.departments import DepartmentRegistry
+from models.embeddings import HashingEmbedder
 from tests.api.fakedata import closed_rows, write_csv
 from tests.conftest import MINI_REGISTRY
 from training.dataset import load_training_set
-from training.train import train
+from training.train import build_search_index, train
 
 KEYS = {"admin": "admin-key-0001", "assigner": "assigner-key-01", "drafter": "drafter-key-001"}
 API_KEYS = ",".join(f"{role}:{key}" for role, key in KEYS.items())
@@ -26,7 +27,8 @@ H = {role: {"X-API-Key": key} for role, key in KEYS.items()}
 
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory) -> Path:
-    """A models directory with two versions: the trained one (active) and a renamed copy of it."""
+    """A models directory with two versions: the trained one (active, with a precedent index built with the
+    ``hashing`` encoder) and a renamed copy of it without an index."""
     work = tmp_path_factory.mktemp("trained")
     registry = DepartmentRegistry.from_dict(MINI_REGISTRY)
     ts = load_training_set(write_csv(closed_rows(), work / "closed.csv"), registry)
@@ -37,6 +39,7 @@ def models_root(tmp_path_factory) -> Path:
     meta = json.loads((copy / META_FILE).read_text(encoding="utf-8"))
     meta["version"] = copy.name
     (copy / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    build_search_index(result.path, ts.cases, registry, HashingEmbedder(256))
     return store.root
 
 
@@ -46,7 +49,7 @@ def make_settings(tmp_path: Path, models_dir: Path | None, **overrides) -> Setti
         deps.write_text(json.dumps(MINI_REGISTRY, ensure_ascii=False), encoding="utf-8")
     values = dict(env="development", data_dir=tmp_path / "data", database=tmp_path / "data" / "jiaoban.db",
                   models_dir=models_dir or tmp_path / "no-models", departments=deps,
-                  api_keys=API_KEYS)
+                  api_keys=API_KEYS, encoder="hashing")
     values.update(overrides)
     return Settings(_env_file=None, **values)
 
@@ -71,35 +74,6 @@ def app(settings):
 def client(app):
     with TestClient(app) as c:
         yield c
-
-
-class FakeSearcher:
-    """Satisfies api.deps.Searcher: returns one fixed precedent and groups identical texts."""
-
-    def __init__(self):
-        self.calls: list[dict] = []
-
-    def search(self, query, *, k=10, year=None, department=None, kind=None, category=None):
-        self.calls.append({"query": query, "k": k, "year": year, "department": department, "kind": kind,
-                           "category": category})
-        hit = {"case_id": 7, "case_no": "2023-0007", "title": "关于加快老旧小区加装电梯的建议", "year": 2023,
-               "kind": "建议", "lead": {"id": "zjj", "name": "江州市住房和城乡建设局", "as_written": "住建局"},
-               "co_handlers": [], "category": "A", "feedback": "满意",
-               "reply_excerpt": "已将加装电梯纳入年度民生实事。", "score": 0.032, "matched_terms": ["加装电梯"]}
-        return [hit][:k]
-
-    def duplicates(self, texts):
-        groups: dict[str, list[int]] = {}
-        for i, t in enumerate(texts):
-            groups.setdefault(t, []).append(i)
-        return list(groups.values())
-
-
-@pytest.fixture()
-def searcher(app) -> FakeSearcher:
-    fake = FakeSearcher()
-    app.dependency_overrides[get_searcher] = lambda: fake
-    return fake
 
 
 @pytest.fixture()

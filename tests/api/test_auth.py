@@ -48,7 +48,7 @@ BOUNDARIES = [
 
 
 @pytest.mark.parametrize("method,path,body,allowed", BOUNDARIES, ids=[f"{m} {p}" for m, p, _, _ in BOUNDARIES])
-def test_role_boundaries(client, searcher, method, path, body, allowed):
+def test_role_boundaries(client, method, path, body, allowed):
     case = client.post("/api/v1/cases", json=ITEM, headers=H["admin"]).json()["id"]
     client.post(f"/api/v1/cases/{case}/decision", json={"lead": "住建局"}, headers=H["admin"])
     path = path.format(case=case)

@@ -10,7 +10,7 @@ def test_live_and_ready_need_no_key(client):
     assert ready.status_code == 200
     checks = ready.json()["checks"]
     assert checks["store"] is True and checks["model_loaded"] is True and checks["model_version"]
-    assert checks["search_available"] is False
+    assert checks["search_available"] is True and checks["search_note"] is None
 
 
 def test_without_a_model_the_service_starts_but_is_not_ready(tmp_path):

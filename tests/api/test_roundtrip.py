@@ -4,7 +4,7 @@ import random
 
 from models.bundle import BundleStore, load_bundle
 from models.departments import DepartmentRegistry
-from models.routing import route_items
+from models.service import RoutingService
 from tests.api.conftest import H
 from tests.api.fakedata import TOPICS, closed_rows, write_csv
 from training.dataset import load_training_set
@@ -58,6 +58,6 @@ def test_overrides_change_what_the_next_model_learns(client, tmp_path):
     assert ts.errors == [] and sum(c.lead_id == "dhq" and c.year == 2025 for c in ts.cases) == 30
     result = train(ts, registry, store=BundleStore(tmp_path / "retrained"), promote=False)
 
-    after = route_items(load_bundle(result.path), [(probe["title"], probe["body"])])[0]
+    after = RoutingService(load_bundle(result.path)).route_one(probe["title"], probe["body"]).to_dict()
     assert p_of(after, "dhq") > p_of(before, "dhq") + 0.3
     assert after["lead"][0]["id"] == "dhq"

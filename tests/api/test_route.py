@@ -1,9 +1,12 @@
 import io
+from pathlib import Path
 
 from openpyxl import Workbook
 
-from api import assign
+from models.bundle import Bundle
+from models.classifier import Routing, Suggestion
 from models.departments import DepartmentRegistry
+from models.service import RoutingService
 from tests.api.conftest import H
 from tests.conftest import MINI_REGISTRY
 
@@ -20,7 +23,7 @@ def test_route_one_item(client):
     assert "历年主办" in out["lead"][0]["reason"] and out["lead"][0]["terms"]
     assert isinstance(out["needs_review"], bool) and 0 < out["threshold"] <= 1
     assert out["model_version"]
-    assert out["precedents"] == [] and out["precedents_available"] is False
+    assert len(out["precedents"]) == 5 and out["precedents_available"] is True
 
 
 def test_route_refuses_empty_text_naming_the_field(client):
@@ -119,14 +122,26 @@ def test_upload_refuses_unreadable_files(client):
     assert r.status_code == 422 and r.json()["error"]["code"] == "empty_file"
 
 
+class FixedModel:
+    """A model that always answers the same ranking (as one trained before a reorganisation would)."""
+
+    def __init__(self, routing):
+        self.routing = routing
+
+    def prepare(self, items):
+        return list(items)
+
+    def route(self, items=None, top_k=5, *, docs=None):
+        return [self.routing for _ in docs]
+
+
 def test_retired_units_in_a_result_become_todays_unit():
     registry = DepartmentRegistry.from_dict(MINI_REGISTRY)
-    raw = {"lead": [{"id": "nync", "name": "农业农村局", "probability": 0.4, "terms": ["种粮补贴"], "reason": ""},
-                    {"id": "xczxj", "name": "乡村振兴局", "probability": 0.35, "terms": ["防止返贫"], "reason": ""},
-                    {"id": "jyj", "name": "教育局", "probability": 0.25, "terms": [], "reason": ""}],
-           "co_handlers": [{"id": "cgj", "name": "城管局", "probability": 0.6}],
-           "needs_review": True, "review_reason": "", "threshold": 0.7, "model_version": "v"}
-    out = assign.present(raw, registry, None)
+    routing = Routing(lead=[Suggestion("nync", 0.4, ["种粮补贴"]), Suggestion("xczxj", 0.35, ["防止返贫"]),
+                            Suggestion("jyj", 0.25, [])],
+                      co_handlers=[Suggestion("cgj", 0.6)], needs_review=True, threshold=0.7)
+    bundle = Bundle(path=Path("v"), meta={"version": "v"}, model=FixedModel(routing), registry=None)
+    out = RoutingService(bundle, registry=registry).route_one("关于种粮补贴的建议", "").to_dict()
     assert [(e["id"], e["probability"]) for e in out["lead"]] == [("nync", 0.75), ("jyj", 0.25)]
     assert out["lead"][0]["name"] == "江州市农业农村局" and out["needs_review"] is False
     assert out["co_handlers"][0]["id"] == "cgzf"

@@ -35,7 +35,7 @@ def make_bundle(path, model, mini=None):
 def test_save_load_same_predictions(tmp_path, model, mini_registry):
     path = make_bundle(tmp_path / "v1", model, mini_registry)
     meta = json.loads((path / "meta.json").read_text())
-    assert meta["format_version"] == 1 and meta["data"]["rows"] == 48
+    assert meta["format_version"] == 2 and meta["data"]["rows"] == 48
     assert {"routing.joblib", "departments.json"} <= set(meta["files"])
     assert "scikit-learn" in meta["libraries"]
     b = load_bundle(path)

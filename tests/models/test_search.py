@@ -1,15 +1,10 @@
 import numpy as np
 import pytest
 
+from models.duplicates import choose_duplicate_threshold, group_by_similarity
 from models.embeddings import HashingEmbedder
 from models.records import CaseRecord
-from models.search import (
-    PrecedentIndex,
-    SearchConfig,
-    SearchIndexError,
-    choose_duplicate_threshold,
-    group_by_similarity,
-)
+from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 
 CASES = [
     ("JY2023-0001", 2023, "建议", "关于滨江路与建设路交叉口增设红绿灯的建议", "滨江路与建设路交叉口车流量大，行人过街危险，建议增设信号灯。",

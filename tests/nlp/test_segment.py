@@ -1,7 +1,6 @@
 import pytest
 
 from nlp import segment
-from nlp.keywords import extract_keywords
 
 # Golden table: what the segmenter must produce for typical proposal phrases (stopwords and boilerplate removed,
 # policy terms kept whole).
@@ -27,18 +26,24 @@ def test_stopwords_include_proposal_boilerplate():
     assert "建议" not in segment.tokenize("特此建议，恳请相关部门研究")
 
 
-def test_user_dictionary_takes_effect():
+def test_user_words_belong_to_one_segmenter_and_pickle_with_it():
+    import pickle
+
     text = "由东湖区云栖街道办牵头处理"
-    before = segment.tokenize(text)
-    assert "云栖街道办" not in before
-    assert segment.add_user_words(["云栖街道办"]) == 1
-    assert "云栖街道办" in segment.tokenize(text)
-    assert "云栖街道办" in segment.user_words()
-    assert segment.add_user_words(["云栖街道办"]) == 0  # already known
+    taught = segment.Segmenter(["云栖街道办", "云栖街道办", " "])
+    assert taught.user_words == ("云栖街道办",)
+    assert "云栖街道办" in taught.tokenize(text)
+    assert "云栖街道办" not in segment.tokenize(text)  # the process-wide default is untouched
+    assert "云栖街道办" not in segment.Segmenter().tokenize(text)
+    again = pickle.loads(pickle.dumps(taught))
+    assert again == taught and again.tokenize(text) == taught.tokenize(text)
+    assert len(pickle.dumps(taught)) < 500  # its words, never jieba's dictionary
 
 
-def test_keywords_rank_topic_terms_first():
-    text = "老旧小区加装电梯推进缓慢，加装电梯资金筹措困难，老旧小区居民意见难统一。"
-    kws = extract_keywords(text, top_k=3)
-    assert kws[:2] == ["加装电梯", "老旧小区"]
-    assert extract_keywords("") == []
+def test_prepare_segments_an_item_once_as_title_subject_and_body():
+    seg = segment.Segmenter()
+    doc = seg.prepare("关于加快老旧小区改造的建议", "老旧小区加装电梯难。")
+    assert doc.subject == "加快老旧小区改造" and doc.text == "加快老旧小区改造。老旧小区加装电梯难。"
+    assert doc.tokens == tuple(seg.tokenize(doc.text)) and doc.subject_tokens == tuple(seg.tokenize(doc.subject))
+    untitled = seg.prepare("", "老旧小区加装电梯推进缓慢，群众反映强烈，希望尽快解决资金问题。")
+    assert untitled.subject_tokens and untitled.tokens[: len(untitled.subject_tokens)] == untitled.subject_tokens

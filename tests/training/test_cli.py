@@ -55,15 +55,17 @@ def test_train_route_search_models_rollback(workspace):
     assert "不存在的局" in res.output and "已上线" in res.output
     assert "首选准确率" in res.output and "并案阈值" in res.output
 
-    models = ["--models-dir", str(workspace / "models")]
+    models = ["--models-dir", str(workspace / "models"), "--departments", str(workspace / "departments.json")]
     res = runner.invoke(app, ["route", "关于东湖区老旧小区加装电梯的建议", *models, "--json"])
     assert res.exit_code == 0, res.output
-    routed = json.loads(res.stdout)
+    routed = json.loads(res.stdout)["data"]
     assert routed[0]["lead"][0]["name"] == "江州市住房和城乡建设局"
-    assert routed[0]["lead"][0]["reason"]
+    assert routed[0]["lead"][0]["reason"] and routed[0]["precedents_available"] and routed[0]["precedents"]
 
     res = runner.invoke(app, ["route", *models, "--json"], input="关于公交线路覆盖不足的建议\n高新区公交线路少。")
-    assert res.exit_code == 0 and json.loads(res.stdout)[0]["lead"][0]["id"] == "jtj"
+    assert res.exit_code == 0 and json.loads(res.stdout)["data"][0]["lead"][0]["id"] == "jtj"
+    res = runner.invoke(app, ["route", *models], input="  \n ")
+    assert res.exit_code != 0 and "文本为空" in str(res.exception)  # main() prints it as one line
 
     batch = workspace / "batch.csv"
     batch.write_text("编号,标题,内容\nA1,关于学前教育学位紧张的建议,学位不足。\nA2,,\n", encoding="utf-8")
@@ -71,16 +73,25 @@ def test_train_route_search_models_rollback(workspace):
     assert res.exit_code == 0, res.output
     out = (workspace / "out.csv").read_text(encoding="utf-8-sig")
     assert "江州市教育局" in out and "第 3 行" in res.output  # the bad row is reported, the good one routed
+    assert out.splitlines()[1].startswith("2,A1,")  # rows as the sheet numbers them
+    renamed = workspace / "renamed.csv"
+    renamed.write_text("案由,正文\n关于学前教育学位紧张的建议,学位不足。\n", encoding="utf-8")
+    res = runner.invoke(app, ["route", "--file", str(renamed), "--column", "title=案由", "--column", "body=正文",
+                              "--json", *models])
+    assert res.exit_code == 0, res.output
+    assert "'title': '案由'" in res.stderr and json.loads(res.stdout)["data"][0]["lead"][0]["id"] == "jyj"
 
     res = runner.invoke(app, ["search", "加装电梯", "--encoder", "hashing", "-k", "3", "--json", *models])
     assert res.exit_code == 0, res.output
     assert "加装电梯" in json.loads(res.stdout)[0]["title"]
+    res = runner.invoke(app, ["search", "加装电梯", "--department", "宇宙局", *models])
+    assert res.exit_code != 0 and "宇宙局" in str(res.exception)  # an unknown unit, not an empty table
 
     res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index"])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["models", *models])
+    res = runner.invoke(app, ["models", *models[:2]])
     assert res.exit_code == 0 and res.output.count("✓") == 1
-    res = runner.invoke(app, ["rollback", *models])
+    res = runner.invoke(app, ["rollback", *models[:2]])
     assert res.exit_code == 0 and "已回退" in res.output
 
 
@@ -112,15 +123,3 @@ def test_evaluate_with_a_stricter_review_threshold(workspace):
         assert report["params"]["threshold_z"] == float(z)
         thresholds[z] = report["metrics"]["threshold"]
     assert thresholds["1.645"] >= thresholds["0"]  # the Wilson lower bound never asks for less confidence
-
-
-def test_search_and_index_add_use_the_encoder_the_index_was_built_with(tmp_path):
-    from training.cli import DEFAULT_ENCODER, _recorded_encoder
-
-    tuned = tmp_path / "e5-ft"
-    tuned.mkdir()
-    meta = {"search": {"encoder_path": str(tuned)}}
-    assert _recorded_encoder(meta, DEFAULT_ENCODER) == str(tuned)
-    assert _recorded_encoder(meta, "var/encoders/other") == "var/encoders/other"  # chosen explicitly: kept
-    assert _recorded_encoder({"search": {"encoder_path": str(tmp_path / "gone")}}, DEFAULT_ENCODER) == DEFAULT_ENCODER
-    assert _recorded_encoder({}, DEFAULT_ENCODER) == DEFAULT_ENCODER

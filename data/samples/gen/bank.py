@@ -1,7 +1,8 @@
-"""Parser for the phrase-bank mini-format used by the topic modules.
+"""Read the data files in ``banks/``: the topic phrase banks, the generic phrase lists, and the JSON tables.
 
-A bank is plain text. ``=== lead key attr=value ...`` opens a topic; ``=== @grp name`` opens the shared pool of a
-theme that several departments' topics draw on. Each following line is ``X text`` where X says what the text is:
+A topic bank (``banks/topics_*.txt``) is plain UTF-8 text. ``=== lead key attr=value ...`` opens a topic;
+``=== @grp name`` opens the shared pool of a theme that several departments' topics draw on. Each following line
+is ``X text`` where X says what the text is:
 
     N  the topic as a noun phrase ("老旧小区加装电梯"), fits "{N}工作" / "{N}问题"
     T  a title core ("加快推进老旧小区加装电梯工作"), becomes "关于…的建议" etc.
@@ -15,13 +16,39 @@ theme that several departments' topics draw on. Each following line is ``X text`
 Attributes: w (weight), co (co-handler ids, most likely first), grp (theme), years (2021-2025), amb (chance the item
 mixes in a sibling topic of its theme), loc (chance the item is a district's local matter), dist (districts for
 district-led topics, lead "@D"). Text may hold slots: {road} {estate} {village} {int:3-9} {pct:10-30} {year}….
+Blank lines and lines starting with ``#`` are skipped.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 FIELDS = "NTBPCSFLAXR"
+BANKS = Path(__file__).parent / "banks"
+# The topic banks in load order (the order fixes the topic deck and how the theme pools are merged).
+TOPIC_BANKS = (
+    "topics_urban.txt",      # housing and urban construction, city management, planning, housing fund, city investment
+    "topics_social.txt",     # education, health, medical insurance, civil affairs, jobs, federations, veterans, sport
+    "topics_transport.txt",  # the shared theme pools (=== @grp), then transport, bus company, public security and
+                             # traffic police, emergency, fire, power supply
+    "topics_rural.txt",      # agriculture and rural affairs, rural revitalisation (乡村振兴局 until 2023), water,
+                             # forestry, co-ops
+    "topics_economy.txt",    # development & reform, finance, industry, science, commerce, market regulation,
+                             # environment, culture and tourism, government services and data, justice, state assets,
+                             # local finance, tax, statistics, audit
+    "topics_district.txt",   # local matters whose lead is a district or county government (lead "@D")
+)
+
+
+def read_bank(name: str) -> str:
+    """The text of ``banks/<name>``."""
+    return (BANKS / name).read_text(encoding="utf-8")
+
+
+def read_json(name: str):
+    return json.loads(read_bank(name))
 
 
 @dataclass
@@ -81,3 +108,41 @@ def parse(text: str) -> tuple[list[Topic], dict[str, Topic]]:
             raise ValueError(f"bank line {n}: cannot parse {line!r}")
         cur.lines[key].append(body.strip())
     return topics, groups
+
+
+def load_topics(names=TOPIC_BANKS) -> tuple[list[Topic], dict[str, Topic]]:
+    """Every topic of the banks ``names``, in order, and the theme pools (a pool named in several banks is merged)."""
+    topics, groups = [], {}
+    for name in names:
+        t, g = parse(read_bank(name))
+        topics += t
+        for k, v in g.items():
+            if k in groups:
+                for f, lines in v.lines.items():
+                    groups[k].lines[f] += lines
+            else:
+                groups[k] = v
+    return topics, groups
+
+
+def parse_lists(text: str) -> dict[str, list[str]]:
+    """Named phrase lists (``banks/generic.txt``): ``=== NAME`` opens a list, each following line is one entry.
+
+    A line holding only ``""`` is the empty entry; blank lines and lines starting with ``#`` are skipped.
+    """
+    lists: dict[str, list[str]] = {}
+    cur: list[str] | None = None
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("==="):
+            name = line[3:].strip()
+            if not name or name in lists:
+                raise ValueError(f"list line {n}: missing or repeated list name {name!r}")
+            cur = lists[name] = []
+        elif cur is None:
+            raise ValueError(f"list line {n}: entry before the first === NAME")
+        else:
+            cur.append("" if line == '""' else line)
+    return lists

@@ -1,157 +1,28 @@
-# ruff: noqa: E501  (phrase-bank data: long Chinese lines are kept whole)
 """The fictional city 江州市: districts and counties, their streets, towns, villages and landmarks, and name pools.
 
-Every place and person here is invented for the sample data.
+Every place and person here is invented for the sample data. The data is in ``banks/city.json``:
+
+- ``DISTRICTS``: per district id, its name, its kind and its places. "urban" districts have 街道/社区; "rural" ones
+  have 镇/乡 and 村 (a few urban districts have some too). ``villages`` are (town, village) pairs.
+- ``CITY_PLACES``: places that belong to the city as a whole.
+- ``SURNAMES``, ``GIVEN_1`` (two-character given names, back to back), ``GIVEN_2`` (single characters): name pools.
+- ``PARTY_GROUPS``, ``SECTORS``: the party groups and 界别 that submit 提案.
+- ``DISTRICT_PROFILE``: how local proposals describe each district (one may open a local item).
 """
 
-CITY = "江州市"
+from __future__ import annotations
 
-# kind: "urban" districts have 街道/社区; "rural" ones have 镇/乡 and 村 (a few urban districts have some too).
-DISTRICTS = {
-    "dhq": {
-        "name": "东湖区", "kind": "urban",
-        "towns": ["东湖街道", "府前街道", "鼓楼街道", "南门街道", "望江街道"],
-        "villages": [],
-        "communities": ["柳巷社区", "文庙社区", "东湖新村社区", "双井社区", "粮站社区", "纺织社区"],
-        "estates": ["纺织厂宿舍小区", "粮站宿舍小区", "东湖新村", "鼓楼小区", "文庙巷小区", "柳巷小区"],
-        "roads": ["人民路", "府前街", "鼓楼大街", "东湖路", "北门巷", "文庙街", "南门大街"],
-        "schools": ["江州二中", "东湖区实验小学", "鼓楼小学", "府前路小学", "东湖中学"],
-        "markets": ["南门农贸市场", "双井菜市场", "鼓楼农贸市场"],
-        "parks": ["东湖公园", "鼓楼广场", "玉带河滨河公园"],
-        "hospitals": ["东湖区人民医院"],
-        "clinics": ["府前街道社区卫生服务中心", "鼓楼街道社区卫生服务中心"],
-        "rivers": ["玉带河", "青溪河"],
-        "scenic": ["东湖风景区", "鼓楼历史文化街区"],
-        "indparks": [],
-    },
-    "xsq": {
-        "name": "西山区", "kind": "urban",
-        "towns": ["西山街道", "钢城街道", "翠屏街道", "石门镇", "桃源镇"],
-        "villages": [("石门镇", "芦塘村"), ("桃源镇", "梨花村"), ("桃源镇", "下湾村"), ("石门镇", "长岭村")],
-        "communities": ["钢城社区", "机电厂社区", "翠屏花园社区", "矿区社区", "西山新村社区"],
-        "estates": ["钢厂生活区", "机电厂宿舍", "翠屏花园", "矿务局宿舍小区", "西山新村"],
-        "roads": ["西山大道", "钢城路", "翠屏路", "矿山路", "石门路"],
-        "schools": ["西山区第三中学", "钢城小学", "翠屏中学", "石门镇中心小学"],
-        "markets": ["钢城农贸市场", "翠屏路菜市场"],
-        "parks": ["翠屏山森林公园", "钢城文化广场"],
-        "hospitals": ["西山区人民医院"],
-        "clinics": ["石门镇卫生院", "桃源镇卫生院", "钢城街道社区卫生服务中心"],
-        "rivers": ["白沙河"],
-        "scenic": ["翠屏山森林公园"],
-        "indparks": ["西山装备制造产业园"],
-    },
-    "ljq": {
-        "name": "临江区", "kind": "urban",
-        "towns": ["滨江街道", "新城街道", "江北街道", "白沙镇", "渡口镇"],
-        "villages": [("白沙镇", "沙洲村"), ("渡口镇", "柳林村"), ("白沙镇", "河湾村"), ("渡口镇", "新港村")],
-        "communities": ["滨江花园社区", "江湾社区", "新城佳苑社区", "江北社区", "渡口社区"],
-        "estates": ["滨江花园", "江湾小区", "新城佳苑安置小区", "江北嘉园", "临江壹号"],
-        "roads": ["滨江路", "建设路", "江湾大道", "临江大道", "新城路", "江北路"],
-        "schools": ["临江区实验学校", "江州市第十二中学", "新城小学", "江湾幼儿园"],
-        "markets": ["江湾农贸市场", "新城农贸市场"],
-        "parks": ["滨江公园", "白沙河湿地公园"],
-        "hospitals": ["临江区人民医院"],
-        "clinics": ["白沙镇卫生院", "渡口镇卫生院", "新城社区卫生服务中心"],
-        "rivers": ["清澜江", "白沙河"],
-        "scenic": ["清澜江风光带", "白沙河湿地公园"],
-        "indparks": ["临江经济开发区"],
-    },
-    "gxq": {
-        "name": "高新区", "kind": "urban",
-        "towns": ["高新街道", "智谷街道"],
-        "villages": [],
-        "communities": ["智谷社区", "创业社区", "科苑社区"],
-        "estates": ["智谷人才公寓", "科苑小区", "创业新村"],
-        "roads": ["创新大道", "科技路", "智谷路", "高新二路"],
-        "schools": ["高新区第一小学", "高新区实验中学"],
-        "markets": ["科苑农贸市场"],
-        "parks": ["高新中央公园"],
-        "hospitals": [],
-        "clinics": ["高新区社区卫生服务中心"],
-        "rivers": ["白沙河"],
-        "scenic": [],
-        "indparks": ["高新区电子信息产业园", "高新区生物医药产业园"],
-    },
-    "qsx": {
-        "name": "青石县", "kind": "rural",
-        "towns": ["青石镇", "白鹤镇", "龙潭镇", "云岭乡", "石坝镇"],
-        "villages": [("白鹤镇", "枫树村"), ("龙潭镇", "石桥村"), ("云岭乡", "高坪村"), ("青石镇", "河口村"),
-                     ("石坝镇", "大塘村"), ("龙潭镇", "松林村")],
-        "communities": ["城关社区", "河口社区"],
-        "estates": ["青石县城关小区", "龙潭移民安置小区"],
-        "roads": ["青石县城关大道", "青白公路", "龙潭至云岭公路"],
-        "schools": ["青石县第一中学", "龙潭镇中心小学", "白鹤镇中学", "云岭乡中心小学"],
-        "markets": ["青石县城东农贸市场", "白鹤镇集贸市场"],
-        "parks": ["青石县滨河公园"],
-        "hospitals": ["青石县人民医院", "青石县中医院"],
-        "clinics": ["白鹤镇卫生院", "龙潭镇卫生院", "云岭乡卫生院", "石坝镇卫生院"],
-        "rivers": ["青溪河", "龙潭河"],
-        "scenic": ["龙潭峡谷景区", "白鹤古村"],
-        "indparks": ["青石县工业园"],
-    },
-    "yxx": {
-        "name": "云溪县", "kind": "rural",
-        "towns": ["云溪镇", "茶山镇", "溪口镇", "石牛乡"],
-        "villages": [("茶山镇", "上坪村"), ("溪口镇", "竹林村"), ("石牛乡", "牛角村"), ("云溪镇", "桥头村"),
-                     ("茶山镇", "岭下村")],
-        "communities": ["云溪镇中心社区", "溪口社区"],
-        "estates": ["云溪县桂花苑小区", "溪口镇安置小区"],
-        "roads": ["云溪县迎宾大道", "云茶公路", "溪口老街"],
-        "schools": ["云溪县实验中学", "茶山镇中心学校", "溪口镇小学"],
-        "markets": ["云溪县中心农贸市场", "茶山镇集贸市场"],
-        "parks": ["云溪古镇", "茶山景区"],
-        "hospitals": ["云溪县人民医院", "云溪县中医院"],
-        "clinics": ["茶山镇卫生院", "溪口镇卫生院", "石牛乡卫生院"],
-        "rivers": ["云溪河", "青溪河"],
-        "scenic": ["云溪古镇", "茶山景区"],
-        "indparks": ["云溪县茶产业园"],
-    },
-}
+from .bank import read_json
 
-# Places that belong to the city as a whole.
-CITY_PLACES = {
-    "bigriver": ["清澜江"],
-    "cityhospital": ["江州市第一人民医院", "江州市中心医院", "江州市妇幼保健院", "江州市中医院"],
-    "reservoir": ["龙潭水库", "云溪水库", "石门水库"],
-    "station": ["江州高铁站", "江州汽车客运站", "江州东站"],
-    "college": ["江州职业技术学院", "江州学院", "江州卫生职业学院"],
-}
-
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
-    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-)
-GIVEN_1 = "建国志军红梅丽华秀英明辉晓东海燕俊峰春花文静卫东玉兰德胜小平永刚淑芬国庆金凤立新学军桂兰新民长青雪松红霞云飞振华"
-GIVEN_2 = (
-    "伟芳敏静磊洋勇艳杰娟涛明超霞平刚桂英华飞鹏军斌宇浩凯琳婷雪梅兰颖倩萍欣晨曦蕾敬鑫蓉婧恺舒辰睿航琪"
-)
-
-PARTY_GROUPS = [
-    "民革江州市委会", "民盟江州市委会", "民建江州市委会", "民进江州市委会", "农工党江州市委会",
-    "致公党江州市委会", "九三学社江州市委会", "江州市工商联",
-]
-SECTORS = [
-    "经济界别", "教育界别", "医药卫生界别", "农业和农村界别", "科学技术界别", "文化艺术界别",
-    "社会福利和社会保障界别", "无党派人士界别", "共青团和青联界别", "妇联界别",
-]
-
-# How local proposals describe each district (one may open a local item).
-DISTRICT_PROFILE = {
-    "dhq": ["东湖区是江州的老城区，人口密集、街巷狭窄，老旧小区集中。",
-            "作为老城核心区，东湖区历史遗存多，但公共服务设施欠账也多。",
-            "东湖区建成区开发早，地下管网和公共设施普遍老化。"],
-    "xsq": ["西山区是我市的老工业区，厂矿宿舍区多，基础设施老化问题突出。",
-            "西山区正处在老工业区转型的关键时期，城乡结合部面积较大。",
-            "西山区既有老厂区，也有石门、桃源等涉农镇，城乡差异明显。"],
-    "ljq": ["临江区是城市向江发展的主战场，近年来征地拆迁和新城建设任务繁重。",
-            "随着滨江新城建设加快，临江区人口快速增长，公共服务配套跟不上。",
-            "临江区安置小区多、新建小区多，群众对配套设施的需求十分迫切。"],
-    "gxq": ["高新区是全市产业发展的主阵地，企业和职工高度集中。",
-            "近年来高新区入驻企业快速增加，园区生活配套明显滞后于产业发展。"],
-    "qsx": ["青石县地处山区，山高坡陡，村民居住分散，基础设施建设成本高。",
-            "青石县是原省级贫困县，虽已脱贫摘帽，但发展基础依然薄弱。",
-            "青石县乡镇多、村组散，农村人口老龄化程度较高。"],
-    "yxx": ["云溪县是全省知名的茶叶大县，近年来乡村旅游发展势头良好。",
-            "云溪县依托云溪古镇和茶山景区发展文旅产业，游客逐年增多。",
-            "云溪县山清水秀，但县域经济总量小，财力较为紧张。"],
-}
+_DATA = read_json("city.json")
+CITY = _DATA["CITY"]
+DISTRICTS = _DATA["DISTRICTS"]
+for _d in DISTRICTS.values():
+    _d["villages"] = [tuple(v) for v in _d["villages"]]
+CITY_PLACES = _DATA["CITY_PLACES"]
+SURNAMES = _DATA["SURNAMES"]
+GIVEN_1 = _DATA["GIVEN_1"]
+GIVEN_2 = _DATA["GIVEN_2"]
+PARTY_GROUPS = _DATA["PARTY_GROUPS"]
+SECTORS = _DATA["SECTORS"]
+DISTRICT_PROFILE = _DATA["DISTRICT_PROFILE"]

@@ -12,10 +12,11 @@ import re
 from datetime import date, timedelta
 
 from . import generic as G
-from . import topics_district, topics_economy, topics_rural, topics_social, topics_transport, topics_urban
-from .bank import parse
-from .city import DISTRICT_PROFILE, DISTRICTS, GIVEN_1, GIVEN_2, PARTY_GROUPS, SECTORS, SURNAMES
-from .compose import Ctx, compose_body, compose_reply, make_title
+from .bank import load_topics
+from .compose import Ctx, compose_body, make_title
+from .parts import ECON_TOPICS, body_parts, pick_district, weighted
+from .people import Proposers, as_of, written_name
+from .reply import compose_reply
 from .units import UNITS
 
 SLOT_RE = re.compile(r"\{([a-z]+)(\d?)\}")
@@ -51,132 +52,6 @@ SESSION_NAMES = {  # (人大, 政协)
     2023: ("十六届人大二次会议", "政协十一届二次会议"), 2024: ("十六届人大三次会议", "政协十一届三次会议"),
     2025: ("十六届人大四次会议", "政协十一届四次会议"), 2026: ("十六届人大五次会议", "政协十一届五次会议"),
 }
-# topics written in the economic / government-affairs register (others speak of residents and their daily life)
-ECON_TOPICS = {
-    "fgw/project", "fgw/bizenv", "fgw/energy", "fgw/lowalt", "czj/budget", "czj/purchase", "czj/debt", "gxj/sme",
-    "gxj/industry", "gxj/network", "kjj/innovation", "swj/trade", "swj/ecommerce", "gzw/soe", "jrb/finance",
-    "swu/tax", "tjj/stats", "shjj/audit", "zwfwb/onewindow", "dsjzx/data", "zwsjj/service", "zwsjj/ai",
-    "scjgj/registration",
-}
-SECTOR_SUG = [
-    "建议由{s1}牵头，{s2}配合，制定专项工作方案，明确时间表和路线图。",
-    "建议{s1}会同{s2}开展联合调研，拿出切实可行的解决办法。",
-    "建议{s1}加强统筹协调，{s2}积极配合，形成工作合力。",
-    "建议{s1}把此事列为今年的重点工作，{s2}在政策和资金上给予支持。",
-]
-
-
-def load_topics():
-    topics, groups = [], {}
-    for mod in (topics_urban, topics_social, topics_transport, topics_rural, topics_economy, topics_district):
-        t, g = parse(mod.BANK)
-        topics += t
-        for k, v in g.items():
-            if k in groups:
-                for f, lines in v.lines.items():
-                    groups[k].lines[f] += lines
-            else:
-                groups[k] = v
-    return topics, groups
-
-
-# ---- the registry through time ----------------------------------------------------------------------------------
-def as_of(uid: str, d: date) -> str:
-    """The unit that carried ``uid``'s duties on day ``d`` (renames and merges, both directions)."""
-    u = UNITS[uid]
-    if u["until"] and d > date.fromisoformat(u["until"]):
-        return as_of(u["successor"], d)
-    if u["since"] and d < date.fromisoformat(u["since"]):
-        preds = [p for p in UNITS.values() if p["successor"] == uid]
-        return as_of(preds[0]["id"], d)
-    return uid
-
-
-def written_name(rng, uid: str, d: date, short_p=P_SHORT_NAME) -> str:
-    u = UNITS[uid]
-    # the year after a rename, some ledgers still use the old short name
-    preds = [p for p in UNITS.values() if p["successor"] == uid and p["until"]]
-    if preds and u["since"] and d.year == date.fromisoformat(u["since"]).year and rng.random() < 0.12:
-        return preds[0]["short_name"]
-    if rng.random() < short_p:
-        return rng.choice([u["short_name"]] * 2 + u["aliases"][:2])
-    return u["name"]
-
-
-# ---- people ------------------------------------------------------------------------------------------------------
-def make_people(rng, n):
-    out = []
-    seen = set()
-    while len(out) < n:
-        s = rng.choice(SURNAMES)
-        pairs = [GIVEN_1[i:i + 2] for i in range(0, len(GIVEN_1) - 1, 2)]
-        g = rng.choice(pairs) if rng.random() < 0.45 else (
-            rng.choice(GIVEN_2) + (rng.choice(GIVEN_2) if rng.random() < 0.6 else ""))
-        name = s + g
-        if name not in seen:
-            seen.add(name)
-            out.append(name)
-    return out
-
-
-class Proposers:
-    def __init__(self, rng):
-        self.rng = rng
-        self.deputies = make_people(rng, 280)
-        self.members = make_people(rng, 240)
-
-    def pick(self, typ):
-        rng = self.rng
-        if typ == "建议":
-            name = rng.choice(self.deputies)
-            if rng.random() < 0.2:
-                return f"{name}等{rng.randint(2, 16)}名代表", f"{name}代表", "您"
-            return name, f"{name}代表", "您"
-        r = rng.random()
-        if r < 0.12:
-            g = rng.choice(PARTY_GROUPS)
-            return g, g, "贵会"
-        if r < 0.21:
-            s = rng.choice(SECTORS)
-            return s, s, "你们"
-        name = rng.choice(self.members)
-        if r < 0.29:
-            other = rng.choice(self.members)
-            if other != name:
-                return f"{name}、{other}", f"{name}委员", "您"
-        return name, f"{name}委员", "您"
-
-
-# ---- one item -----------------------------------------------------------------------------------------------------
-def weighted(rng, pairs):
-    r = rng.random() * sum(w for _, w in pairs)
-    for v, w in pairs:
-        r -= w
-        if r <= 0:
-            return v
-    return pairs[-1][0]
-
-
-def pick_n(rng, lst, n):
-    return rng.sample(lst, min(n, len(lst)))
-
-
-def place_types(lines):
-    keys = set(re.findall(r"\{([a-z]+)\d?(?::|\})", " ".join(lines)))
-    return [k for k in ("village", "community", "estate", "road", "school", "market", "park", "hospital", "clinic",
-                        "town", "scenic", "indpark")
-            if k in keys or (k == "village" and "vname" in keys)]
-
-
-def pick_district(rng, topic, allowed=None):
-    need = {"village": "villages", "community": "communities", "estate": "estates", "road": "roads",
-            "school": "schools", "market": "markets", "park": "parks", "hospital": "hospitals", "town": "towns",
-            "clinic": "clinics", "scenic": "scenic", "indpark": "indparks"}
-    types = place_types(topic.L + topic.T)
-    cands = [d for d in (allowed or list(DISTRICTS)) if all(DISTRICTS[d][need[t]] for t in types)]
-    cands = cands or (allowed or list(DISTRICTS))
-    w = {"dhq": 1.2, "xsq": 1.1, "ljq": 1.0, "gxq": 0.55, "qsx": 1.1, "yxx": 0.95}
-    return weighted(rng, [(d, w[d]) for d in cands])
 
 
 class Generator:
@@ -239,101 +114,6 @@ class Generator:
         p["lead"] = lead
         return p
 
-    def parts(self, p, ctx, typ, style, repeat_line=None, boost=0):
-        """Pick the raw bank lines of one body; ``boost`` (0-4) asks for more material to reach a longer target."""
-        rng = self.rng
-        t, s = p["topic"], p["sib"]
-        grp = self.groups.get(t.grp) if t.grp else None
-        n_prob = {"short": (1, 2), "long": (5, 7), "xwj": (2, 4)}.get(style, (2, 4))
-        n_sug = {"short": (1, 2), "long": (5, 7)}.get(style, (2, 4))
-        kp, ks = min(7, rng.randint(*n_prob) + boost), min(7, rng.randint(*n_sug) + boost)
-        if style == "long":
-            kp, ks = max(kp, len(t.P)), max(ks, len(t.S))
-        if s:  # sibling lines closest to the shared theme, so the mix reads as one matter seen from two sides
-            theme = "".join(t.N + t.T + (grp.B + grp.P if grp else []))
-            sP, sS = self.relevant(s.P, theme), self.relevant(s.S, theme)
-        if s and p["mix"] == "genuine":
-            probs = pick_n(rng, t.P, (kp + 1) // 2) + pick_n(rng, sP, kp // 2 + 1)
-            sugs = pick_n(rng, t.S, (ks + 1) // 2) + pick_n(rng, sS, ks // 2 + 1)
-        elif s:  # the sibling's angle as a minority (about a third); the lead follows the emphasis
-            kp, ks = max(kp, 3), max(ks, 3)
-            kps, kss = max(1, round(kp * rng.uniform(0.3, 0.5))), max(1, round(ks * rng.uniform(0.3, 0.5)))
-            probs = pick_n(rng, t.P, kp - kps) + pick_n(rng, sP, kps)
-            sugs = pick_n(rng, t.S, ks - kss) + pick_n(rng, sS, kss)
-        else:
-            probs, sugs = pick_n(rng, t.P, kp), pick_n(rng, t.S, ks)
-        if s:
-            rng.shuffle(probs)
-            rng.shuffle(sugs)
-        bg = pick_n(rng, t.B, rng.choice([1, 1, 2]) + (boost > 1)) if t.B else []
-        if s and s.B and rng.random() < (0.5 if p["mix"] == "genuine" else 0.2):
-            bg.append(rng.choice(s.B))
-        if boost and rng.random() < 0.5:
-            bg.append(rng.choice(G.PROGRESS))
-        if grp and rng.random() < P_SHARED + 0.1 * boost:
-            pool = [("B", x) for x in grp.B] + [("P", x) for x in grp.P]
-            for kind, line in pick_n(rng, pool, rng.choice([1, 1, 2])):
-                (bg if kind == "B" else probs).insert(0 if kind == "B" else rng.randint(0, len(probs)), line)
-        econ = f"{t.lead}/{t.key}" in ECON_TOPICS
-        if style != "short" and rng.random() < 0.25 + 0.2 * boost:
-            sugs.append(rng.choice(G.GENERIC_SUG_ECON if econ else G.GENERIC_SUG))
-        causes = []
-        if style == "long":
-            causes = pick_n(rng, t.C, rng.randint(2, 3))
-        elif style != "short" and rng.random() < 0.55 + 0.15 * boost:
-            causes = pick_n(rng, t.C, rng.randint(1, 2) + boost // 2)
-        if style != "short" and (not t.C or boost > 2 or rng.random() < 0.15) and (causes or boost > 1):
-            causes.append(rng.choice(G.GENERIC_CAUSE))
-        nf = {"survey": 2, "long": 2}.get(style, 1 if rng.random() < 0.5 + 0.15 * boost else 0)
-        facts = pick_n(rng, t.F, nf)
-        local_pool = list(t.L) + (list(grp.L) if grp else [])
-        if p["local"]:
-            local = pick_n(rng, local_pool, rng.choice([1, 2, 2]))
-            if ctx.district and rng.random() < 0.3:
-                bg.insert(0, rng.choice(DISTRICT_PROFILE[ctx.district]))
-        else:
-            local = pick_n(rng, local_pool, 1) if local_pool and rng.random() < 0.4 + 0.1 * boost else []
-            if local and rng.random() < 0.4:
-                line = local[0]
-                if line.startswith("{district}"):
-                    lead_in = rng.choice(["以{district}为例，", "据了解，", "在{district}，", ""])
-                    if "{district}" in lead_in:
-                        line = line[len("{district}"):]
-                else:
-                    lead_in = rng.choice(["据了解，", ""])
-                local[0] = lead_in + line
-        opener = []
-        if not repeat_line and rng.random() < 0.75 + 0.1 * boost:
-            if econ:
-                bank = G.OPEN_ECON + (G.OPEN_ECON_JY if typ == "建议" else G.OPEN_ECON_TA) * 2
-            else:
-                bank = G.OPEN_COMMON + (G.OPEN_JY if typ == "建议" else G.OPEN_TA) * 2
-            opener = [rng.choice(bank)]
-        closing = [rng.choice(G.CLOSE_ECON if econ else G.CLOSE)] if rng.random() < 0.55 else []
-        impact, elsewhere = [], []
-        if style != "short":
-            if rng.random() < (0.9 if style == "long" else 0.3 + 0.2 * boost):
-                impact.append(rng.choice(G.IMPACT_ECON if econ else G.IMPACT))
-            if rng.random() < (0.8 if style == "long" else 0.15 + 0.2 * boost):
-                elsewhere.append(rng.choice(G.ELSEWHERE))
-        signif, long_close = [], []
-        if style == "long":
-            if rng.random() < 0.7:
-                signif = pick_n(rng, G.SIGNIF_ECON if econ else G.SIGNIF, 2)
-            if rng.random() < 0.6:
-                long_close = [rng.choice(G.LONG_CLOSE)]
-            if rng.random() < 0.5:
-                sugs += pick_n(rng, [x for x in (G.GENERIC_SUG_ECON if econ else G.GENERIC_SUG) if x not in sugs], 1)
-        if style != "short" and rng.random() < 0.08 and p.get("co_ids"):
-            who = [p["lead"], p["topic"].lead if p["topic"].lead != "@D" else p["lead"]] + p["co_ids"][:1]
-            s1 = UNITS[rng.choice(who)]["sector"]
-            s2 = "、".join(UNITS[c]["sector"] for c in p["co_ids"][:2] if UNITS[c]["sector"] != s1)
-            if s2:
-                sugs.append("｜" + rng.choice(SECTOR_SUG).format(s1=s1, s2=s2))
-        return {"opener": opener, "bg": bg, "facts": facts, "local": local, "probs": probs[:9], "causes": causes,
-                "sugs": sugs[:10], "closing": closing, "impact": impact, "elsewhere": elsewhere,
-                "signif": signif, "long_close": long_close, "repeat": [repeat_line] if repeat_line else []}
-
     def title_core(self, topic, ctx, body):
         """A title core whose places the body already named (so title and body agree), else one without places."""
         ok, free = [], []
@@ -353,13 +133,6 @@ class Generator:
         ranked = sorted(cands, key=overlap, reverse=True)
         return self.rng.choice(ranked[:2])
 
-    @staticmethod
-    def relevant(lines, theme):
-        """The better-matching half (at least two) of ``lines``, by character bigrams shared with ``theme``."""
-        def score(line):
-            return sum(1 for i in range(len(line) - 1) if line[i:i + 2] in theme)
-        ranked = sorted(lines, key=score, reverse=True)
-        return ranked[:max(2, (len(ranked) + 1) // 2)]
 
     def co_handlers(self, p, d):
         rng = self.rng
@@ -417,7 +190,7 @@ class Generator:
             style = "narrative"
         best = None
         for boost in range(5):
-            parts = self.parts(p, ctx, typ, style, repeat_line, boost)
+            parts = body_parts(self.rng, self.groups, p, ctx, typ, style, repeat_line, boost, p_shared=P_SHARED)
             body = compose_body(ctx, parts, typ, "sections" if style == "long" else style)
             if len(body) <= 1500 and (best is None or len(body) > len(best)):
                 best = body
@@ -476,7 +249,7 @@ class Generator:
             sign_date=closed_on - timedelta(days=rng.randint(0, 5)), follow_up_due=due, facts=reply_topic.F,
             kind=typ, mentioned=title + body)
         item.update({
-            "主办单位": written_name(rng, lead_id, assigned), "协办单位": "、".join(co_names),
+            "主办单位": written_name(rng, lead_id, assigned, P_SHORT_NAME), "协办单位": "、".join(co_names),
             "交办日期": assigned.isoformat(), "答复内容": reply, "答复类别": cat, "满意度": sat,
             "办结日期": closed_on.isoformat(), "_promise": promise, "_lead": lead_id,
             "_lead_written_short": lead_unit["short_name"], "_reply_no": seq,

@@ -1,4 +1,6 @@
-"""Does precedent evidence improve routing? A temporal study that picks the blend weight on a validation year.
+"""Research, not adopted (docs/routing-precedents.md): does precedent evidence improve routing?
+
+A temporal study that picks the blend weight on a validation year.
 
 The classifier is trained on the years before the validation year, the search index holds the same cases, and the
 weight that maximises validation top-1 is then applied to the test year with both rebuilt on all earlier years.
@@ -6,17 +8,34 @@ weight that maximises validation top-1 is then applied to the test year with bot
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from models.classifier import RoutingModel, RoutingParams
 from models.embeddings import Embedder
-from models.routing import blend, precedent_distribution
 from models.search import PrecedentIndex, SearchConfig
 from training.dataset import TrainingSet, temporal_split
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def precedent_distribution(hits: Sequence[dict], classes: Sequence[str]) -> np.ndarray:
+    """Lead departments of the nearest precedents as a distribution over ``classes`` (weighted by fused score)."""
+    pos = {c: i for i, c in enumerate(classes)}
+    dist = np.zeros(len(classes))
+    for h in hits:
+        lead = (h.get("lead") or {}).get("id")
+        if lead in pos:
+            dist[pos[lead]] += h["score"]
+    total = dist.sum()
+    return dist / total if total > 0 else dist
+
+
+def blend(proba: np.ndarray, precedent: np.ndarray, weight: float) -> np.ndarray:
+    """Mix classifier probabilities with the precedents' distribution; rows without precedents keep ``proba``."""
+    has = precedent.sum(axis=1, keepdims=True) > 0
+    return np.where(has, (1 - weight) * proba + weight * precedent, proba)
 
 
 def _top1_by_weight(model, index, cases, k: int, mode: str) -> dict[float, float]:

@@ -1,0 +1,258 @@
+"""The routing service: one loaded model version, today's department registry and the precedent index, together.
+
+The CLI, the API and the staff page all call this object, so the same item gets the same answer through every door:
+suggestions named by today's units, the configured review threshold, precedents, repeats of earlier years and
+并案 groups. Each item is segmented once (the model's own segmenter) and encoded once (one vector serves its
+precedents, its repeat check and 并案), and a batch is encoded in one batched call. The object is never changed
+after it is built: a promotion or a registry change builds a new one and swaps it in as one unit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from models.bundle import Bundle, index_encoder, load_bundle, load_search_index
+from models.classifier import Routing
+from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.results import (
+    CoHandler,
+    DuplicateGroup,
+    LeadSuggestion,
+    Precedent,
+    Repeat,
+    ReviewDecision,
+    RoutedBatch,
+    RoutedItem,
+    Unit,
+)
+
+logger = logging.getLogger(__name__)
+
+Item = tuple[str, str]
+
+
+def reason_text(terms: Sequence[str], name: str) -> str:
+    """A one-line reason in Chinese for a suggestion, from the terms that weighed most."""
+    if not terms:
+        return f"文本整体与{name}历年主办的案件最接近"
+    quoted = "、".join(f"“{t}”" for t in terms[:4])
+    return f"文中{quoted}等内容与{name}历年主办的案件高度相关"
+
+
+def review_reason(top: float, threshold: float) -> str:
+    return f"首选置信度 {top:.0%} 低于复核阈值 {threshold:.0%}，请人工确认主办单位"
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """How results are presented: the review threshold (None: the model's own), how many leads and precedents."""
+
+    review_threshold: float | None = None
+    top_k: int = 5
+    precedents_k: int = 5
+
+
+@lru_cache(maxsize=4)
+def cached_embedder(spec: str, threads: int | None = None):
+    """Encoders load once per process (a few hundred MB each)."""
+    from models.embeddings import load_embedder
+
+    if threads and not spec.startswith("hashing"):
+        return load_embedder(spec, num_threads=threads)
+    return load_embedder(spec)
+
+
+def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None):
+    """(index, None), or (None, why not). The encoder the index was built with wins over the configured one."""
+    if not bundle.meta.get("search"):
+        return None, f"模型 {bundle.version} 没有类案检索索引（可用 `jiaoban index` 建立）"
+    recorded = index_encoder(bundle.meta)
+    if recorded and recorded != encoder:
+        logger.info("model %s: using the encoder its index was built with, %s", bundle.version, recorded)
+        encoder = recorded
+    if not encoder:
+        return None, "未配置句向量编码器"
+    try:
+        index = load_search_index(bundle, cached_embedder(encoder, threads))
+    except Exception as exc:  # the service routes without precedents rather than not at all
+        logger.warning("precedent search not loaded for model %s: %s", bundle.version, exc)
+        return None, str(exc)
+    if index is None:
+        return None, f"模型 {bundle.version} 没有类案检索索引"
+    logger.info("precedent index loaded: %d cases", len(index))
+    return index, None
+
+
+class RoutingService:
+    """A loaded model version with its registry and precedent index; typed answers for every face."""
+
+    def __init__(self, bundle: Bundle, *, registry: DepartmentRegistry | None = None, index=None,
+                 search_error: str | None = None, options: ServiceOptions | None = None):
+        self.bundle = bundle
+        self.registry = registry if registry is not None else bundle.registry
+        self.index = index
+        self.search_error = search_error if index is None else None
+        self.options = options or ServiceOptions()
+
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: str | None = None, registry: DepartmentRegistry | None = None,
+             options: ServiceOptions | None = None, encoder_threads: int | None = None,
+             with_search: bool = True) -> RoutingService:
+        """Load a version directory (verified) and its precedent index.
+
+        Raises:
+            BundleError: the version is missing, damaged or built by incompatible libraries.
+        """
+        bundle = load_bundle(path)
+        index, why = load_index(bundle, encoder, encoder_threads) if with_search else (None, "未启用类案检索")
+        return cls(bundle, registry=registry, index=index, search_error=why, options=options)
+
+    def with_registry(self, registry: DepartmentRegistry) -> RoutingService:
+        """The same model and index presented with another registry (after a reorganisation)."""
+        return RoutingService(self.bundle, registry=registry, index=self.index, search_error=self.search_error,
+                              options=self.options)
+
+    def with_options(self, **changes) -> RoutingService:
+        return RoutingService(self.bundle, registry=self.registry, index=self.index, search_error=self.search_error,
+                              options=replace(self.options, **changes))
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    @property
+    def has_search(self) -> bool:
+        return self.index is not None
+
+    # -- units --------------------------------------------------------------------------------------------------
+    def unit(self, label: str) -> Unit:
+        """Today's unit for a model label (a unit merged away since training answers as its successor)."""
+        for registry in (self.registry, self.bundle.registry):
+            if registry is not None and label in registry:
+                d = registry.current(label) if registry is self.registry else registry.get(label)
+                return Unit(d.id, d.name, d.short_name)
+        return Unit(label, self.bundle.label_name(label))
+
+    def resolve_unit(self, name: str) -> Unit:
+        """Today's unit for a name, short name, alias or id.
+
+        Raises:
+            UnknownDepartmentError: with the closest known names.
+        """
+        if self.registry is None:
+            return Unit(name, name)
+        d = self.registry.resolve(name)
+        return Unit(d.id, d.name, d.short_name)
+
+    # -- routing ------------------------------------------------------------------------------------------------
+    def route_one(self, title: str, body: str, *, precedents: bool = True) -> RoutedItem:
+        return self.route([(title, body)], precedents=precedents).items[0]
+
+    def route(self, items: Sequence[Item], *, rows: Sequence[int] | None = None,
+              precedents: bool = True) -> RoutedBatch:
+        """Route a batch. ``rows`` (sheet row numbers) label the items and their 并案 groups."""
+        items = list(items)
+        if rows is not None and len(rows) != len(items):
+            raise ValueError(f"rows has {len(rows)} entries for {len(items)} items")
+        if not items:
+            return RoutedBatch([], [], self.has_search)
+        model = self.bundle.model
+        docs = model.prepare(items)
+        routings = model.route(docs=docs, top_k=self.options.top_k)
+        out = [self._present(n, r, None if rows is None else rows[n]) for n, r in enumerate(routings)]
+        groups: list[DuplicateGroup] = []
+        if self.index is not None and precedents:
+            groups = self._attach_search(out, docs, rows)
+        return RoutedBatch(out, groups, self.index is not None and precedents)
+
+    def _present(self, index: int, routing: Routing, row: int | None) -> RoutedItem:
+        leads: dict[str, LeadSuggestion] = {}
+        for s in routing.lead:  # two units merged since training: one suggestion, their probabilities summed
+            unit = self.unit(s.label)
+            if unit.id in leads:
+                leads[unit.id].probability += s.probability
+            else:
+                leads[unit.id] = LeadSuggestion(unit, s.probability, list(s.terms))
+        lead = sorted(leads.values(), key=lambda s: -s.probability)
+        for s in lead:
+            s.reason = reason_text(s.terms, s.unit.name) if s.terms else ""
+        co: dict[str, CoHandler] = {}
+        for s in routing.co_handlers:
+            unit = self.unit(s.label)
+            if unit.id != lead[0].unit.id:
+                co[unit.id] = CoHandler(unit, s.probability + (co[unit.id].probability if unit.id in co else 0.0))
+        threshold = self.options.review_threshold or routing.threshold
+        top = lead[0].probability
+        review = ReviewDecision(top < threshold, threshold, review_reason(top, threshold) if top < threshold else "")
+        return RoutedItem(index=index, lead=lead, co_handlers=sorted(co.values(), key=lambda c: -c.probability),
+                          review=review, model_version=self.version, row=row)
+
+    def _attach_search(self, out: list[RoutedItem], docs, rows) -> list[DuplicateGroup]:
+        """Precedents, repeats and 并案 from one vector per item; search trouble never breaks routing."""
+        index = self.index
+        try:
+            vectors = index.embed_docs(docs)
+        except Exception as exc:
+            logger.warning("encoding for precedent search failed (%s); routing without precedents", type(exc).__name__)
+            return []
+        try:
+            for item, repeat in zip(out, index.repeats(vectors=vectors)):
+                if repeat is not None:
+                    item.repeat_of = Repeat(**{**repeat, "case_id": str(repeat["case_id"])})
+        except Exception as exc:
+            logger.warning("repeat detection failed (%s)", type(exc).__name__)
+        for n, (item, doc) in enumerate(zip(out, docs)):
+            try:
+                hits = index.search(doc.text, k=self.options.precedents_k, tokens=doc.tokens,
+                                    vector=vectors[n : n + 1])
+                item.precedents = [Precedent.from_hit(h) for h in hits]
+                item.precedents_available = True
+            except Exception as exc:
+                logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+        try:
+            found = index.duplicate_groups(vectors=vectors)
+        except Exception as exc:
+            logger.warning("duplicate detection failed (%s)", type(exc).__name__)
+            return []
+        return [DuplicateGroup(list(g), None if rows is None else [rows[i] for i in g]) for g in found]
+
+    # -- search -------------------------------------------------------------------------------------------------
+    def search(self, query: str, *, k: int = 10, year: int | None = None, department: str | None = None,
+               kind: str | None = None, category: str | None = None, mode: str = "hybrid",
+               full_reply: bool = False) -> list[Precedent]:
+        """Past cases like ``query``; ``department`` is any name of a unit and matches what it led or co-handled.
+
+        Raises:
+            SearchUnavailable: this version has no precedent index.
+            UnknownDepartmentError: ``department`` names no known unit.
+        """
+        index = self._require_index()
+        dept = self.resolve_unit(department).id if department else None
+        hits = index.search(query, k=k, year=year, department=dept, kind=kind, category=category, mode=mode,
+                            full_reply=full_reply)
+        return [Precedent.from_hit(h) for h in hits]
+
+    def duplicates(self, items: Sequence[Item], *, rows: Sequence[int] | None = None) -> list[DuplicateGroup]:
+        """并案 groups within ``items``."""
+        index = self._require_index()
+        vectors = index.embed_docs(self.bundle.model.prepare(list(items))) if items else np.zeros((0, 1))
+        return [DuplicateGroup(list(g), None if rows is None else [rows[i] for i in g])
+                for g in index.duplicate_groups(vectors=vectors)]
+
+    def _require_index(self):
+        if self.index is None:
+            raise SearchUnavailable(self.search_error or "类案检索尚未启用")
+        return self.index
+
+
+class SearchUnavailable(RuntimeError):
+    """The model version in service has no usable precedent index."""
+
+
+__all__ = ["RoutingService", "ServiceOptions", "SearchUnavailable", "UnknownDepartmentError", "reason_text"]

@@ -1,0 +1,103 @@
+"""One settings object for the service and the CLI, read from the environment (prefix ``JIAOBAN_``) or a ``.env``
+file in the working directory; see ``.env.example``. The CLI's options override it per command."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from models.service import ServiceOptions
+
+ROLES = ("admin", "assigner", "drafter")
+MIN_KEY_LENGTH = 12
+
+
+def parse_api_keys(value: str) -> list[tuple[str, str]]:
+    """``"role:key,role:key"`` -> [(role, key), ...].
+
+    Raises:
+        ValueError: a pair without a colon, an unknown role, or a key shorter than MIN_KEY_LENGTH.
+    """
+    pairs = []
+    for i, item in enumerate(p.strip() for p in value.split(",")):
+        if not item:
+            continue
+        role, sep, key = item.partition(":")
+        role, key = role.strip(), key.strip()
+        if not sep or role not in ROLES:
+            raise ValueError(f"JIAOBAN_API_KEYS item {i + 1} must look like 'role:key' with role one of {ROLES}")
+        if len(key) < MIN_KEY_LENGTH:
+            raise ValueError(f"JIAOBAN_API_KEYS item {i + 1} ({role}): key shorter than {MIN_KEY_LENGTH} characters")
+        pairs.append((role, key))
+    return pairs
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIAOBAN_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Field(Path("var"), description="exports and other files the service writes")
+    database: Path = Field(Path("var/jiaoban.db"), description="SQLite case store")
+    models_dir: Path = Field(Path("var/models"), description="model bundle versions (jiaoban train --promote)")
+    departments: Path = Field(
+        Path("data/samples/departments.json"),
+        description="seed department registry, read once into the store; later changes live in the store",
+    )
+    encoder: str = Field("var/encoders/multilingual-e5-small",
+                         description="sentence encoder for the precedent index inside the bundle (as `jiaoban`)")
+    encoder_threads: int | None = Field(
+        None, ge=1, le=256,
+        description="torch threads for encoding queries (default: every core); 1 keeps one request from taking "
+                    "every core, which is faster when several requests or other work share the machine")
+    api_keys: str = Field("", description="role:key pairs, comma-separated; hashed into the store at start-up")
+    reply_categories: Annotated[list[str], NoDecode] = ["A", "B", "C"]
+    due_months: int = Field(3, ge=1, le=24, description="reply due this many months after assignment")
+    review_threshold: float | None = Field(None, gt=0, le=1, description="override the model's review threshold")
+    top_k: int = Field(5, ge=1, le=20)
+    max_upload_mb: int = Field(20, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("reply_categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value):
+        if isinstance(value, str):
+            value = [v.strip().upper() for v in value.split(",") if v.strip()]
+        if not value:
+            raise ValueError("at least one reply category is needed, e.g. A,B,C")
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, value: str) -> str:
+        parse_api_keys(value)
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> Settings:
+        if self.env == "production" and not self.parsed_api_keys:
+            raise ValueError(
+                "JIAOBAN_ENV=production needs API keys: set JIAOBAN_API_KEYS='admin:<long random key>,...' "
+                "(the service refuses to start without them)"
+            )
+        return self
+
+    @property
+    def parsed_api_keys(self) -> list[tuple[str, str]]:
+        return parse_api_keys(self.api_keys)
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    def service_options(self) -> ServiceOptions:
+        return ServiceOptions(review_threshold=self.review_threshold, top_k=self.top_k)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

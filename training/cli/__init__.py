@@ -1,0 +1,54 @@
+"""The `jiaoban` command line: train, evaluate, route, search, and manage model versions and the encoder.
+
+Every command is a thin wrapper over an importable function (routing and search go through
+``models.service.RoutingService``, as the API's do); errors become one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+from pydantic import ValidationError
+
+from models.bundle import BundleError
+from models.casefile import CaseFileError
+from models.departments import RegistryError, UnknownDepartmentError
+from models.embeddings import EmbedderError
+from models.search import SearchIndexError
+from models.service import SearchUnavailable
+from training.cli import encoder, route_cmds, train_cmds, versions
+from training.cli.common import CliError, console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
+app.command("train")(train_cmds.train_cmd)
+app.command("evaluate")(train_cmds.evaluate_cmd)
+app.command("index")(train_cmds.index_cmd)
+app.command("route")(route_cmds.route_cmd)
+app.command("search")(route_cmds.search_cmd)
+app.command("models")(versions.models_cmd)
+app.command("promote")(versions.promote_cmd)
+app.command("rollback")(versions.rollback_cmd)
+app.command("encoder-build")(encoder.encoder_build_cmd)
+app.command("encoder-finetune")(encoder.encoder_finetune_cmd)
+
+ERRORS = (CliError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
+          SearchUnavailable, EmbedderError, ValueError)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("JIAOBAN_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ValidationError as exc:  # a bad JIAOBAN_* setting in the environment or .env
+        first = exc.errors()[0]
+        console.print(f"[red]配置错误：[/red]JIAOBAN_{str(first['loc'][0]).upper()}：{first['msg']}")
+        raise SystemExit(2) from None
+    except ERRORS as exc:
+        console.print(f"[red]错误：[/red]{exc}")
+        raise SystemExit(2) from None
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,133 @@
+"""What every command shares: settings, option types, reading case files, and loading the routing service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from models.bundle import BundleStore
+from models.classifier import RoutingParams
+from models.departments import DepartmentRegistry
+from models.service import RoutingService
+from models.settings import Settings
+from training.dataset import TrainingSet, load_training_set
+from training.train import with_registry_words
+
+console = Console(stderr=True)
+out = Console()
+
+DEFAULT_ENCODER_DIR = "var/encoders/multilingual-e5-small"
+
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--column", "-c", help="字段=列名，覆盖自动识别，如 --column lead=一级标签（可多次使用）"),
+]
+DeptOpt = Annotated[Path | None, typer.Option("--departments", help="单位名录 JSON（默认：JIAOBAN_DEPARTMENTS）")]
+NoRegOpt = Annotated[bool, typer.Option("--no-registry", help="不使用单位名录：标签按原样训练（如公开数据集的分类）")]
+EncOpt = Annotated[str | None, typer.Option("--encoding", help="强制文本编码（默认自动识别 UTF-8/GBK）")]
+ModelsOpt = Annotated[Path | None, typer.Option("--models-dir", help="模型版本目录（默认：JIAOBAN_MODELS_DIR）")]
+BundleOpt = Annotated[Path | None, typer.Option("--bundle", help="模型目录（默认：在用模型）")]
+DupOpt = Annotated[
+    Path | None,
+    typer.Option("--duplicate-labels", help="已知重复件分组（列：编号、重复组），用于选定并案阈值"),
+]
+ThresholdZOpt = Annotated[float, typer.Option(
+    "--threshold-z", help="复核阈值更保守：要求准确率的置信下界（1.645 为 95% 单侧）达到目标，默认 0 用点估计")]
+EncoderOpt = Annotated[str | None, typer.Option(
+    "--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）；默认 JIAOBAN_ENCODER")]
+
+
+class CliError(Exception):
+    pass
+
+
+def settings() -> Settings:
+    """The service's settings (environment and ``.env``), less what only the service needs (API keys)."""
+    return Settings(env="development", api_keys="")
+
+
+def models_dir(given: Path | None) -> Path:
+    return given or settings().models_dir
+
+
+def encoder_spec(given: str | None) -> str:
+    return given or settings().encoder
+
+
+def columns(pairs: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CliError(f"--column 需要 字段=列名 的形式，收到“{pair}”")
+        key, value = pair.split("=", 1)
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def registry(path: Path | None, none: bool = False, *, required: bool = True) -> DepartmentRegistry | None:
+    if none:
+        return None
+    path = path or settings().departments
+    if not path.is_file():
+        if not required:
+            return None
+        raise CliError(f"找不到单位名录 {path}；用 --departments 指定，或加 --no-registry")
+    return DepartmentRegistry.load(path)
+
+
+def load_cases(data: Path, departments: Path | None, no_registry: bool, column, encoding
+               ) -> tuple[DepartmentRegistry | None, TrainingSet]:
+    """Registry and validated closed cases (reply categories as the service accepts them), bad rows reported."""
+    reg = registry(departments, no_registry)
+    ts = load_training_set(data, reg, columns=columns(column), encoding=encoding,
+                           categories=settings().reply_categories)
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
+    report_errors(ts.errors)
+    return reg, ts
+
+
+def params(estimator: str, c: float | None, threshold_z: float = 0.0,
+           reg: DepartmentRegistry | None = None) -> RoutingParams:
+    p = RoutingParams(estimator=estimator, threshold_z=threshold_z)
+    if c is not None:
+        p.C = c
+    elif estimator == "logreg":
+        p.C = 20.0
+    return with_registry_words(p, reg)
+
+
+def report_errors(errors, limit: int = 15, where: str = "训练生成的模型目录") -> None:
+    if not errors:
+        return
+    rows = sorted({e.row for e in errors})
+    console.print(f"[yellow]有 {len(rows)} 行未能使用（其余行已正常处理）：[/yellow]")
+    for e in errors[:limit]:
+        console.print(f"  {e}")
+    if len(errors) > limit:
+        console.print(f"  …… 另有 {len(errors) - limit} 处问题，完整列表见{where}中的 rejected_rows.csv")
+
+
+def embedder(spec: str | None):
+    from models.embeddings import load_embedder
+
+    spec = encoder_spec(spec)
+    if spec == DEFAULT_ENCODER_DIR and not Path(spec).is_dir():
+        raise CliError(f"默认编码器 {spec} 尚未生成：请先运行 `jiaoban encoder-build`，或用 --encoder 指定模型目录、"
+                       "--no-index 跳过检索索引")
+    return load_embedder(spec)
+
+
+def bundle_path(bundle: Path | None, models: Path | None) -> Path:
+    return bundle or BundleStore(models_dir(models)).active_path()
+
+
+def load_service(bundle: Path | None, models: Path | None, *, encoder: str | None = None,
+                 departments: Path | None = None, with_search: bool = True) -> RoutingService:
+    """The same service the API runs: today's registry, the configured review threshold, the bundle's index."""
+    s = settings()
+    return RoutingService.load(bundle_path(bundle, models), encoder=encoder_spec(encoder),
+                               registry=registry(departments, required=False), options=s.service_options(),
+                               encoder_threads=s.encoder_threads, with_search=with_search)

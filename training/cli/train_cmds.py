@@ -1,0 +1,216 @@
+"""jiaoban train / evaluate / index: learn from closed cases, backtest, and build the precedent index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from models.bundle import BundleStore, index_encoder, read_meta
+from models.search import SearchConfig
+from training.cli.common import (
+    BundleOpt,
+    CliError,
+    ColumnOpt,
+    DeptOpt,
+    DupOpt,
+    EncoderOpt,
+    EncOpt,
+    ModelsOpt,
+    NoRegOpt,
+    ThresholdZOpt,
+    bundle_path,
+    console,
+    encoder_spec,
+    load_cases,
+    models_dir,
+    out,
+    params,
+)
+from training.cli.common import (
+    embedder as load_encoder,
+)
+from training.evaluate import evaluate
+from training.train import train
+
+
+def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
+    t = Table(title=title)
+    t.add_column("指标")
+    t.add_column("本次", justify="right")
+    if other:
+        t.add_column(other_name, justify="right")
+    names = [
+        ("top1", "首选准确率 top-1"),
+        ("top3", "前三命中率 top-3"),
+        ("macro_f1", "宏平均 F1"),
+        ("threshold", "复核阈值"),
+        ("coverage_at_threshold", "可自动交办比例"),
+        ("precision_at_threshold", "自动交办准确率"),
+        ("ece", "校准误差 ECE"),
+        ("n_test", "测试条数"),
+    ]
+    def fmt(v) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    for key, label in names:
+        val = metrics.get(key)
+        row = [label, fmt(val) if val is not None else "-"]
+        if other:
+            row.append(fmt(other.get(key)) if other.get(key) is not None else "-")
+        t.add_row(*row)
+    if "co_handlers" in metrics:
+        co = metrics["co_handlers"]
+        row = ["协办建议 P/R/F1", f"{co['precision']:.2f}/{co['recall']:.2f}/{co['f1']:.2f}"]
+        if other:
+            oc = other.get("co_handlers")
+            row.append(f"{oc['precision']:.2f}/{oc['recall']:.2f}/{oc['f1']:.2f}" if oc else "-")
+        t.add_row(*row)
+    return t
+
+
+def train_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件：CSV（UTF-8/GBK）、XLSX 或 JSONL")],
+    departments: DeptOpt = None,
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    models: ModelsOpt = None,
+    split: Annotated[str, typer.Option(help="回测切分：auto、temporal（按年度）或 kfold")] = "auto",
+    estimator: Annotated[str, typer.Option(help="线性模型：svm 或 logreg")] = "svm",
+    c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    threshold_z: ThresholdZOpt = 0.0,
+    promote: Annotated[bool, typer.Option("--promote", help="不劣于在用模型时上线")] = False,
+    force: Annotated[bool, typer.Option("--force", help="即使劣于在用模型也上线")] = False,
+    tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
+    encoder: EncoderOpt = None,
+    no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
+    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）或 full（全文分段）")] = "lead",
+    duplicate_labels: DupOpt = None,
+    fine_tune_encoder: Annotated[bool, typer.Option(
+        "--fine-tune-encoder", help="先用这些案件微调编码器（CPU 上较慢）；留出最近一年检验，有提升才用于检索索引")] = False,
+) -> None:
+    """训练新模型版本，回测评估并与在用模型对比。
+
+    例：jiaoban train data/samples/closed_cases.csv --promote
+
+    例：jiaoban train 2025年办结案件.xlsx --promote --fine-tune-encoder
+    """
+    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    store = BundleStore(models_dir(models))
+    embedder = None if no_index else load_encoder(encoder)
+    if fine_tune_encoder and embedder is not None:
+        embedder = _fine_tuned(ts, encoder_spec(encoder), embedder)
+    with console.status("训练中……") as status:
+        result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
+                       force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
+                       duplicate_groups=_dup_groups(duplicate_labels), progress=lambda m: status.update(m))
+    other = (result.comparison or {}).get("metrics")
+    title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
+                                           result.report.split == "temporal" else "）")
+    out.print(_metrics_table(title, result.report.metrics, other, f"在用 {result.comparison['version']}"
+                             if other else ""))
+    out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}）")
+    calibration = (read_meta(result.path).get("search") or {}).get("config", {}).get("duplicate_calibration")
+    if calibration:
+        out.print(f"并案阈值 {calibration['threshold']:.3f}：在 {calibration['groups']} 个标注组各件的"
+                  f"最相似 {calibration.get('neighbours', 10)} 件中，高于阈值的案件对 "
+                  f"{calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
+                  f"{calibration['recall']:.0%}")
+    out.print(result.promotion_note)
+
+
+def evaluate_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件")],
+    departments: DeptOpt = None,
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    split: Annotated[str, typer.Option(help="auto、temporal 或 kfold")] = "auto",
+    folds: Annotated[int, typer.Option(help="k 折数")] = 5,
+    estimator: Annotated[str, typer.Option(help="svm 或 logreg")] = "svm",
+    c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
+    threshold_z: ThresholdZOpt = 0.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="把完整结果写入 JSON 文件")] = None,
+) -> None:
+    """回测评估（不保存模型）：首选/前三准确率、宏 F1、复核阈值下的覆盖率与准确率。
+
+    例：jiaoban evaluate data/samples/closed_cases.csv --split temporal
+    """
+    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    p = params(estimator, c, threshold_z, registry)
+    with console.status("评估中……") as status:
+        report = evaluate(ts, p, split=split, folds=folds, progress=lambda m: status.update(m))
+    title = f"回测（{report.split}）"
+    out.print(_metrics_table(title, report.metrics))
+    if json_out:
+        payload = {"data": ts.info(), "params": p.to_dict(), **report.to_dict()}
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+        out.print(f"结果已写入 {json_out}")
+
+
+def _dup_groups(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    from training.duplicates import read_duplicate_groups
+
+    if not path.is_file():
+        raise CliError(f"找不到重复件分组文件 {path}")
+    return read_duplicate_groups(path)
+
+
+def _fine_tuned(ts, encoder: str, embedder):
+    """The encoder fine-tuned on these cases when that improves the held-back year, else the one given."""
+    from datetime import datetime
+
+    from models.embeddings import load_embedder
+    from training.finetune import fine_tune
+
+    if not hasattr(embedder, "path"):
+        raise CliError("--fine-tune-encoder 需要 sentence-transformers 编码器目录（--encoder）")
+    base = Path(encoder)
+    out_dir = base.with_name(f"{base.name.split('-ft-')[0]}-ft-{datetime.now():%Y%m%d-%H%M%S}")
+    with console.status("微调编码器……") as status:
+        result = fine_tune(ts.cases, base, out_dir, progress=lambda m: status.update(m))
+    out.print(result.note)
+    return load_embedder(str(out_dir)) if result.kept else embedder
+
+
+def index_cmd(
+    data: Annotated[Path, typer.Argument(help="已办结案件文件（含答复）")],
+    bundle: BundleOpt = None,
+    models: ModelsOpt = None,
+    departments: DeptOpt = None,
+    no_registry: NoRegOpt = False,
+    column: ColumnOpt = None,
+    encoding: EncOpt = None,
+    encoder: EncoderOpt = None,
+    add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
+    dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
+    duplicate_labels: DupOpt = None,
+) -> None:
+    """为模型建立（或增量更新）相似案例检索索引。
+
+    例：jiaoban index data/samples/closed_cases.csv
+
+    例：jiaoban index 2026年新办结.xlsx --add
+    """
+    from training.train import build_search_index
+
+    path = bundle_path(bundle, models)
+    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    # Adding to an index: the encoder it was built with (the service makes the same choice).
+    embedder = load_encoder((index_encoder(read_meta(path)) or encoder) if add else encoder)
+    with console.status("编码中……") as status:
+        meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
+                                  config=SearchConfig(dense_text=dense_text),
+                                  duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
+    info = meta["search"]
+    out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
+              f"编码器 {info['encoder']}")
+
+
