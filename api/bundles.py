@@ -25,13 +25,14 @@ class ModelHolder:
 
     def __init__(self, models_dir: Path, *, registry: Callable[[], DepartmentRegistry | None] = lambda: None,
                  options: ServiceOptions | None = None, encoder: str | None = None,
-                 encoder_threads: int | None = None, with_search: bool = True):
+                 encoder_threads: int | None = None, encoder_batching: bool = True, with_search: bool = True):
         self.store = BundleStore(models_dir)
         self.service: RoutingService | None = None
         self.error: str | None = None
         self._registry = registry
         self._options = options or ServiceOptions()
         self._encoder, self._threads, self._with_search = encoder, encoder_threads, with_search
+        self._batching = encoder_batching
         self._lock = threading.Lock()
 
     @property
@@ -51,7 +52,8 @@ class ModelHolder:
         return service
 
     def _install(self, bundle: Bundle) -> None:
-        index, why = load_index(bundle, self._encoder, self._threads) if self._with_search else (None, "未启用类案检索")
+        index, why = (load_index(bundle, self._encoder, self._threads, batching=self._batching) if self._with_search
+                      else (None, "未启用类案检索"))
         self.service = RoutingService(bundle, registry=self._registry(), index=index, search_error=why,
                                       options=self._options)
         self.error = None

@@ -62,7 +62,8 @@ async def lifespan(app: FastAPI):
     registry = app.state.registry
     app.state.models = ModelHolder(settings.models_dir, registry=lambda: registry.registry,
                                    options=settings.service_options(), encoder=settings.encoder,
-                                   encoder_threads=settings.encoder_threads)
+                                   encoder_threads=settings.encoder_threads,
+                                   encoder_batching=settings.encoder_batching)
     await run_in_threadpool(app.state.models.load_active)
     dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
     if dev_key:

@@ -59,16 +59,23 @@ class ServiceOptions:
 
 
 @lru_cache(maxsize=4)
-def cached_embedder(spec: str, threads: int | None = None):
-    """Encoders load once per process (a few hundred MB each)."""
+def cached_embedder(spec: str, threads: int | None = None, batching: bool = False):
+    """Encoders load once per process (a few hundred MB each). ``batching``: concurrent calls are queued and
+    encoded by one worker thread (models.batching), as a service under load needs."""
     from models.embeddings import load_embedder
 
     if threads and not spec.startswith("hashing"):
-        return load_embedder(spec, num_threads=threads)
-    return load_embedder(spec)
+        embedder = load_embedder(spec, num_threads=threads)
+    else:
+        embedder = load_embedder(spec)
+    if batching:
+        from models.batching import BatchingEmbedder
+
+        return BatchingEmbedder(embedder)
+    return embedder
 
 
-def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None):
+def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None, *, batching: bool = False):
     """(index, None), or (None, why not). The encoder the index was built with wins over the configured one."""
     if not bundle.meta.get("search"):
         return None, f"模型 {bundle.version} 没有类案检索索引（可用 `jiaoban index` 建立）"
@@ -79,7 +86,8 @@ def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None):
     if not encoder:
         return None, "未配置句向量编码器"
     try:
-        index = load_search_index(bundle, cached_embedder(encoder, threads))
+        index = load_search_index(bundle, cached_embedder(encoder, threads, batching) if batching
+                                  else cached_embedder(encoder, threads))
     except Exception as exc:  # the service routes without precedents rather than not at all
         logger.warning("precedent search not loaded for model %s: %s", bundle.version, exc)
         return None, str(exc)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         None, ge=1, le=256,
         description="torch threads for encoding queries (default: every core); 1 keeps one request from taking "
                     "every core, which is faster when several requests or other work share the machine")
+    encoder_batching: bool = Field(
+        True, description="queue concurrent encoder calls into one worker thread that encodes them in batches "
+                          "(the service under load); false: every request calls the encoder itself")
     api_keys: str = Field("", description="role:key pairs, comma-separated; hashed into the store at start-up")
     reply_categories: Annotated[list[str], NoDecode] = ["A", "B", "C"]
     due_months: int = Field(3, ge=1, le=24, description="reply due this many months after assignment")
