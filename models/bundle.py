@@ -136,6 +136,24 @@ def _write_meta(path: Path, meta: dict) -> None:
     tmp.replace(path / META_FILE)
 
 
+def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Path:
+    """A new version directory that starts as a verified copy of ``source`` (which is never changed), to be
+    changed before it is promoted: versions are never edited in place once written."""
+    source, target = Path(source), Path(target)
+    meta = verify_bundle(source)
+    if target.exists():
+        raise BundleError(f"{target} already exists")
+    tmp = target.with_name(target.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(source, tmp)
+    meta.update(version=target.name, derived_from={"version": meta.get("version", source.name), "reason": reason},
+                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _write_meta(tmp, meta)
+    tmp.rename(target)
+    return target
+
+
 def attach_search_index(path: str | Path, index) -> dict:
     """Write a precedent-search index into ``path/search`` and re-sign the manifest. Returns the manifest.
 
@@ -170,6 +188,24 @@ def index_encoder(meta: dict) -> str | None:
         return "hashing:" + name.removeprefix("hashing-")
     recorded = search.get("encoder_path")
     return recorded if recorded and Path(recorded).is_dir() else None
+
+
+def encoder_candidates(meta: dict, configured: str | None) -> list[str]:
+    """Where the encoder of a bundle's index may be, best first: the one recorded (when it is here), a directory of
+    the same name beside the configured encoder (a version and its encoder copied to another machine), then the
+    configured encoder. Loading the index checks each by its fingerprint (a checksum of the encoder's files)."""
+    out: list[str] = []
+    recorded = index_encoder(meta)
+    if recorded:
+        out.append(recorded)
+    path = (meta.get("search") or {}).get("encoder_path")
+    if path and configured and not configured.startswith("hashing"):
+        beside = Path(configured).parent / Path(path).name
+        if beside.is_dir():
+            out.append(str(beside))
+    if configured:
+        out.append(configured)
+    return list(dict.fromkeys(out))
 
 
 def load_search_index(bundle: Bundle, embedder):

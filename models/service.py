@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models.bundle import Bundle, index_encoder, load_bundle, load_search_index
+from models.bundle import Bundle, encoder_candidates, load_bundle, load_search_index
 from models.classifier import Routing
 from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.search import SearchIndexError
 from models.results import (
     CoHandler,
     DuplicateGroup,
@@ -76,25 +77,35 @@ def cached_embedder(spec: str, threads: int | None = None, batching: bool = Fals
 
 
 def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None, *, batching: bool = False):
-    """(index, None), or (None, why not). The encoder the index was built with wins over the configured one."""
+    """(index, None), or (None, why not). The encoder the index was built with wins over the configured one; it is
+    found by its fingerprint among ``models.bundle.encoder_candidates``."""
     if not bundle.meta.get("search"):
         return None, f"模型 {bundle.version} 没有类案检索索引（可用 `jiaoban index` 建立）"
-    recorded = index_encoder(bundle.meta)
-    if recorded and recorded != encoder:
-        logger.info("model %s: using the encoder its index was built with, %s", bundle.version, recorded)
-        encoder = recorded
-    if not encoder:
+    candidates = encoder_candidates(bundle.meta, encoder)
+    if not candidates:
         return None, "未配置句向量编码器"
-    try:
-        index = load_search_index(bundle, cached_embedder(encoder, threads, batching) if batching
-                                  else cached_embedder(encoder, threads))
-    except Exception as exc:  # the service routes without precedents rather than not at all
-        logger.warning("precedent search not loaded for model %s: %s", bundle.version, exc)
-        return None, str(exc)
-    if index is None:
-        return None, f"模型 {bundle.version} 没有类案检索索引"
-    logger.info("precedent index loaded: %d cases", len(index))
-    return index, None
+    problems = []
+    for spec in candidates:
+        if spec != encoder:
+            logger.info("model %s: trying the encoder its index was built with, %s", bundle.version, spec)
+        try:
+            embedder = cached_embedder(spec, threads, batching) if batching else cached_embedder(spec, threads)
+            index = load_search_index(bundle, embedder)
+        except SearchIndexError as exc:  # another encoder than the index's: try the next candidate
+            problems.append(str(exc))
+            continue
+        except Exception as exc:  # the service routes without precedents rather than not at all
+            problems.append(str(exc))
+            break
+        if index is None:
+            return None, f"模型 {bundle.version} 没有类案检索索引"
+        logger.info("precedent index loaded: %d cases (encoder %s)", len(index), spec)
+        return index, None
+    recorded = (bundle.meta.get("search") or {}).get("encoder_path")
+    why = (f"模型 {bundle.version} 的检索索引所用编码器不可用（{'；'.join(problems)}）：请把编码器目录"
+           f"{'“' + Path(recorded).name + '”' if recorded else ''}复制到本机，并用 JIAOBAN_ENCODER 指向它")
+    logger.warning("precedent search not loaded for model %s", bundle.version)
+    return None, why
 
 
 class RoutingService:

@@ -123,3 +123,42 @@ def test_evaluate_with_a_stricter_review_threshold(workspace):
         assert report["params"]["threshold_z"] == float(z)
         thresholds[z] = report["metrics"]["threshold"]
     assert thresholds["1.645"] >= thresholds["0"]  # the Wilson lower bound never asks for less confidence
+
+
+def test_reindexing_writes_a_new_version_and_a_copied_version_answers_identically(workspace, tmp_path_factory,
+                                                                                   monkeypatch):
+    import shutil
+
+    from models.bundle import BundleStore, verify_bundle
+    from models.service import RoutingService
+
+    common = ["--departments", str(workspace / "departments.json"), "--models-dir", str(workspace / "models")]
+    assert runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--encoder",
+                               "hashing"]).exit_code == 0
+    store = BundleStore(workspace / "models")
+    first = store.active()
+    before = verify_bundle(store.path(first))["files"]
+    res = runner.invoke(app, ["index", str(workspace / "cases.csv"), *common, "--add", "--encoder", "hashing"])
+    assert res.exit_code == 0, res.output
+    second = store.active()
+    assert second != first and "已上线" in res.output
+    assert verify_bundle(store.path(first))["files"] == before  # the old version was not touched
+    assert verify_bundle(store.path(second))["derived_from"]["version"] == first
+
+    item = ("关于东湖区老旧小区加装电梯的建议", "加装电梯资金不足。")
+    here = RoutingService.load(store.path(second), encoder="hashing").route_one(*item).to_dict()
+    elsewhere = tmp_path_factory.mktemp("other-machine")
+    copy = shutil.copytree(store.path(second), elsewhere / "models" / "versions" / second)
+    monkeypatch.chdir(elsewhere)  # relative paths of the first machine mean nothing here
+    there = RoutingService.load(copy).route_one(*item).to_dict()  # no encoder configured: the manifest's is used
+    assert there == here and there["precedents"]
+
+
+def test_the_encoder_of_a_copied_version_is_found_beside_the_configured_one(tmp_path):
+    from models.bundle import encoder_candidates
+
+    (tmp_path / "encoders" / "e5-ft-2026").mkdir(parents=True)
+    meta = {"search": {"encoder": "e5-ft-2026", "encoder_path": "/elsewhere/var/encoders/e5-ft-2026"}}
+    configured = str(tmp_path / "encoders" / "e5-base")
+    assert encoder_candidates(meta, configured) == [str(tmp_path / "encoders" / "e5-ft-2026"), configured]
+    assert encoder_candidates({"search": {"encoder": "hashing-64"}}, configured) == ["hashing:64", configured]

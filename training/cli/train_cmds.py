@@ -192,25 +192,36 @@ def index_cmd(
     add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
     dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
     duplicate_labels: DupOpt = None,
+    promote: Annotated[bool, typer.Option(
+        "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
 ) -> None:
-    """为模型建立（或增量更新）相似案例检索索引。
+    """为模型建立（或增量更新）相似案例检索索引。原版本不会被修改：结果写成一个新版本。
 
     例：jiaoban index data/samples/closed_cases.csv
 
     例：jiaoban index 2026年新办结.xlsx --add
     """
+    from models.bundle import derive_version
     from training.train import build_search_index
 
-    path = bundle_path(bundle, models)
+    source = bundle_path(bundle, models)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     # Adding to an index: the encoder it was built with (the service makes the same choice).
-    embedder = load_encoder((index_encoder(read_meta(path)) or encoder) if add else encoder)
+    embedder = load_encoder((index_encoder(read_meta(source)) or encoder) if add else encoder)
+    store = BundleStore(models_dir(models))
+    path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
     with console.status("编码中……") as status:
-        meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add,
+        meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
                                   config=SearchConfig(dense_text=dense_text),
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
+    was_active = store.active() is not None and store.path(store.active()).resolve() == source.resolve()
+    if promote and was_active:
+        store.promote(path.name, reason="promote (re-indexed)")
+        out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变，可用 jiaoban rollback 回退）")
+    else:
+        out.print(f"新版本 {path.name} 未上线（原版本 {source.name} 保持不变；上线：jiaoban promote {path.name}）")
 
 
