@@ -20,7 +20,6 @@ import numpy as np
 from models.bundle import Bundle, encoder_candidates, load_bundle, load_search_index
 from models.classifier import Routing
 from models.departments import DepartmentRegistry, UnknownDepartmentError
-from models.search import SearchIndexError
 from models.results import (
     CoHandler,
     DuplicateGroup,
@@ -32,6 +31,7 @@ from models.results import (
     RoutedItem,
     Unit,
 )
+from models.search import SearchIndexError
 
 logger = logging.getLogger(__name__)
 
