@@ -302,8 +302,23 @@ class RoutingModel:
         if self.co_model_ is None:
             return None
         X = self.transform(items) if X is None else X
-        columns = getattr(self, "co_columns_", None)  # bundles from before co-handlers used word features only
-        return self._platt(self.co_model_.decision_function(X[:, :columns] if columns else X))
+        X = X[:, : self.co_columns_]
+        coef, intercept = self._co_weights()
+        if coef is None:
+            return self._platt(self.co_model_.decision_function(X))
+        return self._platt(np.asarray(X @ coef) + intercept)  # sparse rows x dense weights: dense margins
+
+    def _co_weights(self):
+        """The one-vs-rest co-handler models stacked into one matrix: one product instead of a Python loop
+        over every unit's model (the same margins; computed once per loaded model)."""
+        if not hasattr(self, "_co_stacked"):
+            estimators = self.co_model_.estimators_
+            if all(hasattr(e, "coef_") for e in estimators):
+                coef = np.ascontiguousarray(np.vstack([e.coef_.ravel() for e in estimators]).T)  # features x units
+                self._co_stacked = (coef, np.array([float(e.intercept_[0]) for e in estimators]))
+            else:  # a unit whose label never varied: sklearn's constant predictor
+                self._co_stacked = (None, None)
+        return self._co_stacked
 
     def explain(self, X_row, class_index: int, top: int = 5) -> list[str]:
         """The terms of this item that weigh most towards ``class_index``."""
