@@ -43,7 +43,6 @@ class BatchingEmbedder:
         self._bulk: deque[_Job] = deque()
         self._cond = threading.Condition()
         self._closed = False
-        self.calls = 0  # encoder calls made (for tests and benchmarks)
         self._worker = threading.Thread(target=self._run, name="encoder-batcher", daemon=True)
         self._worker.start()
 
@@ -103,7 +102,6 @@ class BatchingEmbedder:
             try:
                 encode = self.inner.encode_queries if batch[0].kind == "query" else self.inner.encode_passages
                 vectors = encode(texts)
-                self.calls += 1
             except Exception as exc:  # every waiting caller gets the error, the worker goes on
                 for job in batch:
                     job.future.set_exception(exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -136,10 +136,6 @@ class RoutingService:
         """The same model and index presented with another registry (after a reorganisation)."""
         return RoutingService(self.bundle, registry=registry, index=self.index, search_error=self.search_error,
                               options=self.options)
-
-    def with_options(self, **changes) -> RoutingService:
-        return RoutingService(self.bundle, registry=self.registry, index=self.index, search_error=self.search_error,
-                              options=replace(self.options, **changes))
 
     @property
     def version(self) -> str:

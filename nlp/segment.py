@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from nlp.normalize import normalize, title_subject
+from nlp.normalize import join_title_body, normalize, title_subject
 
 logger = logging.getLogger(__name__)
 
@@ -140,10 +140,7 @@ class Segmenter:
         subject, body_n = title_subject(title), normalize(body)
         subject_tokens = self.tokenize(subject) if subject else []
         body_tokens = self.tokenize(body_n) if body_n else []
-        if subject and body_n:
-            text = f"{subject}。{body_n}"
-        else:
-            text = subject or body_n
+        text = join_title_body(title, body)
         if not subject:
             subject_tokens = _opening(body_tokens, _SUBJECT_FALLBACK_CHARS)
         return Doc(title=title, body=body, subject=subject, text=text,
