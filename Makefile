@@ -66,6 +66,7 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check nlp models training api tests benchmarks data/samples
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

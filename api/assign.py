@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 from models.records import CaseRecord, RowError
 from models.results import RoutedBatch
 from models.service import RoutingService
 
 
+@overload
+def suggestion(service: RoutingService, title: str, body: str) -> dict: ...
+@overload
+def suggestion(service: RoutingService | None, title: str, body: str) -> dict | None: ...
 def suggestion(service: RoutingService | None, title: str, body: str) -> dict | None:
     """The suggestion stored beside a case (no precedents: the case page searches them when it is opened)."""
     if service is None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import overload
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@overload
+def _row(row: sqlite3.Row) -> dict: ...
+@overload
+def _row(row: sqlite3.Row | None) -> dict | None: ...
 def _row(row: sqlite3.Row | None) -> dict | None:
     if row is None:
         return None
@@ -118,6 +123,13 @@ def _row(row: sqlite3.Row | None) -> dict | None:
         if col in out and out[col] is not None:
             out[col] = json.loads(out[col])
     return out
+
+
+def _inserted_id(cur: sqlite3.Cursor) -> int:
+    """The row id of the INSERT ``cur`` just ran (sqlite3 reports None only when no row was inserted)."""
+    if cur.lastrowid is None:
+        raise sqlite3.DatabaseError("INSERT reported no row id")
+    return int(cur.lastrowid)
 
 
 def _encode(data: dict) -> dict:
@@ -221,7 +233,7 @@ class Store:
         with self.transaction(conn) as c:
             cur = c.execute(f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                             [*values.values(), stamp, stamp])
-            return int(cur.lastrowid)
+            return _inserted_id(cur)
 
     def update_case(self, case_id: int, data: dict, *, conn: sqlite3.Connection | None = None) -> None:
         values = _encode({k: v for k, v in data.items() if k in _CASE_COLUMNS})
@@ -252,7 +264,8 @@ class Store:
         offset: int = 0,
     ) -> tuple[list[dict], int]:
         """Cases matching every given filter, newest first, and how many match in all."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if year is not None:
             where.append("year = ?")
             args.append(year)
@@ -294,7 +307,7 @@ class Store:
             status = "closed" if case and case["status"] == "closed" else "assigned"
             self.update_case(case_id, {"lead_id": d["lead_id"], "co_ids": d["co_ids"], "status": status,
                                        "assigned_on": d.get("assigned_on"), "due_on": d.get("due_on")}, conn=c)
-            return self.decisions(case_id, conn=c)[cur.lastrowid]
+            return self.decisions(case_id, conn=c)[_inserted_id(cur)]
 
     def add_outcome(self, case_id: int, outcome: dict, *, conn: sqlite3.Connection | None = None) -> dict:
         o = {**outcome, "recorded_at": outcome.get("recorded_at") or now()}
@@ -349,7 +362,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (name, role, salt, hash, prefix, source, now()),
             )
-            return int(cur.lastrowid)
+            return _inserted_id(cur)
 
     def keys(self, *, active_only: bool = True) -> list[dict]:
         sql = "SELECT * FROM api_keys" + (" WHERE revoked_at IS NULL" if active_only else "") + " ORDER BY id"

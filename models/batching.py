@@ -23,7 +23,8 @@ class _Job:
     __slots__ = ("kind", "texts", "future")
 
     def __init__(self, kind: str, texts: list[str]):
-        self.kind, self.texts, self.future = kind, texts, Future()
+        self.kind, self.texts = kind, texts
+        self.future: Future[np.ndarray] = Future()  # this job's rows of the batch's vectors
 
 
 class BatchingEmbedder:

@@ -15,10 +15,14 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 
 from models.departments import DepartmentRegistry
+
+if TYPE_CHECKING:
+    from models.classifier import RoutingModel
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ def _major_minor(version: str) -> str:
 class Bundle:
     path: Path
     meta: dict
-    model: object  # models.classifier.RoutingModel
+    model: RoutingModel
     registry: DepartmentRegistry | None
 
     @property

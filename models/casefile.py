@@ -81,10 +81,10 @@ def detect_columns(headers: Iterable[str], overrides: Mapping[str, str] | None =
         if fld in mapping:
             continue
         for alias in aliases:
-            header = by_norm.get(_norm_header(alias))
-            if header is not None and header not in taken:
-                mapping[fld] = header
-                taken.add(header)
+            found = by_norm.get(_norm_header(alias))
+            if found is not None and found not in taken:
+                mapping[fld] = found
+                taken.add(found)
                 break
     if "title" not in mapping and "body" not in mapping:
         raise CaseFileError(

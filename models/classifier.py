@@ -131,10 +131,10 @@ def choose_threshold(
     cum = np.cumsum(hits)
     ok = np.nonzero((wilson_lower(cum, n, z) if z > 0 else cum / n) >= target)[0]
     # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
-    ok = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
-    if not ok:
+    cuts = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
+    if not cuts:
         return 1.0, 0.0, float("nan")
-    i = ok[-1]
+    i = cuts[-1]
     return float(conf[i]), (i + 1) / len(conf), float(cum[i] / n[i])
 
 

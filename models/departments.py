@@ -154,7 +154,7 @@ class DepartmentRegistry:
 
     def current(self, dept_id: str) -> Department:
         """Follow renames and merges to the unit that carries ``dept_id``'s duties today."""
-        seen = []
+        seen: list[str] = []
         dept = self.departments[dept_id]
         while dept.successor:
             if dept.id in seen:
@@ -172,7 +172,7 @@ class DepartmentRegistry:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known full names to a misspelt or unknown one."""
-        candidates = {}
+        candidates: dict[str, str] = {}
         for dept in self.departments.values():
             for alias in dept.names():
                 candidates.setdefault(self._key(alias), self.current(dept.id).name)

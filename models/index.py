@@ -39,12 +39,14 @@ class VectorIndex:
 
         self.dim = dim
         self.kind = kind if kind != "auto" else index_kind(expected_size)
+        base: faiss.Index
         if self.kind == "flat":
             base = faiss.IndexFlatIP(dim)
         elif self.kind == "hnsw":
-            base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            base.hnsw.efConstruction = 80
-            base.hnsw.efSearch = HNSW_EF_SEARCH
+            hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 80
+            hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+            base = hnsw
         else:
             raise ValueError(f"unknown index kind {kind!r}: use auto, flat or hnsw")
         self._index = faiss.IndexIDMap2(base)
@@ -67,11 +69,15 @@ class VectorIndex:
 
         query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
         k = max(1, min(k, len(self))) if len(self) else 1
-        params = None
+        params: faiss.SearchParameters | None = None
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH) if self.kind == "hnsw"
-                      else faiss.SearchParameters(sel=selector))
+            if self.kind == "hnsw":
+                # faiss's own stubs (1.15) leave out SearchParametersHNSW, which the library has.
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)  # type: ignore[attr-defined]
+            else:
+                params = faiss.SearchParameters()
+                params.sel = selector
         scores, ids = self._index.search(query, k, params=params)
         return scores, ids
 
@@ -89,7 +95,13 @@ class VectorIndex:
         info = json.loads((directory / "vectors.json").read_text())
         obj = cls.__new__(cls)
         obj.dim, obj.kind = int(info["dim"]), info["kind"]
-        obj._index = faiss.read_index(str(directory / "vectors.faiss"))
+        index = faiss.read_index(str(directory / "vectors.faiss"))
+        if not isinstance(index, faiss.IndexIDMap2):
+            raise ValueError(f"{directory / 'vectors.faiss'} is not an IndexIDMap2 (got {type(index).__name__})")
+        obj._index = index
         if obj.kind == "hnsw":
-            faiss.downcast_index(obj._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+            inner = faiss.downcast_index(index.index)
+            if not isinstance(inner, faiss.IndexHNSW):
+                raise ValueError(f"{directory / 'vectors.faiss'}: kind hnsw but the index is {type(inner).__name__}")
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
         return obj

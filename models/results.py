@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Precedent:
 
     @classmethod
     def from_hit(cls, hit: dict) -> Precedent:
-        known = {k: hit.get(k) for k in cls.__dataclass_fields__}
+        known: dict[str, Any] = {k: hit.get(k) for k in cls.__dataclass_fields__}
         known["case_id"] = str(hit["case_id"])
         return cls(**known)
 

@@ -76,7 +76,7 @@ def _case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
         return {"id": dept_id or name, "name": name, "as_written": name}
 
     key = rec.case_no or _content_hash(rec.title, rec.body)
-    co_ids = rec.co_ids or [None] * len(rec.co_handlers)
+    co_ids: Sequence[str | None] = rec.co_ids or [None] * len(rec.co_handlers)
     return {
         "case_id": stable_id(key),
         "case_no": rec.case_no,

@@ -195,8 +195,8 @@ class RoutingService:
             else:
                 leads[unit.id] = LeadSuggestion(unit, s.probability, list(s.terms))
         lead = sorted(leads.values(), key=lambda s: -s.probability)
-        for s in lead:
-            s.reason = reason_text(s.terms, s.unit.name) if s.terms else ""
+        for suggestion in lead:
+            suggestion.reason = reason_text(suggestion.terms, suggestion.unit.name) if suggestion.terms else ""
         co: dict[str, CoHandler] = {}
         for s in routing.co_handlers:
             unit = self.unit(s.label)

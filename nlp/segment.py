@@ -97,7 +97,7 @@ class Segmenter:
         return {"user_words": list(self.user_words)}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state.get("user_words", ()))
+        Segmenter.__init__(self, state.get("user_words", ()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Segmenter) and other.user_words == self.user_words

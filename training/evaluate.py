@@ -171,7 +171,7 @@ def evaluate(
         train, test, year = temporal_split(ts.cases, test_year)
         say(f"训练 {len(train)} 条（{min(c.year for c in train)}–{year - 1} 年），测试 {len(test)} 条（{year} 年）")
         model = RoutingModel(params).fit_cases(train)
-        pred.extend(model, test, [c.lead_id for c in test])
+        pred.extend(model, test, _leads(test))
         detail = {"test_year": year, "n_train": len(train), "validation": model.validation_}
     elif split == "kfold":
         groups = group_keys(ts.cases)
@@ -182,7 +182,7 @@ def evaluate(
             train = [ts.cases[j] for j in tr]
             test = [ts.cases[j] for j in te]
             model = RoutingModel(params).fit_cases(train)
-            pred.extend(model, test, [c.lead_id for c in test])
+            pred.extend(model, test, _leads(test))
         detail = {"folds": k, "groups": n_groups}
     else:
         raise ValueError(f"未知的切分方式“{split}”：可选 temporal、kfold、auto")
@@ -190,10 +190,15 @@ def evaluate(
                       curve=auto_assign_curve(pred), detail=detail)
 
 
+def _leads(cases: Sequence[CaseRecord]) -> list[str]:
+    """The true lead of each case, by the rule RoutingModel.fit_cases trains on (the resolved unit id)."""
+    return [c.lead_id or c.lead for c in cases]
+
+
 def score_model(model: RoutingModel, cases: Sequence[CaseRecord]) -> dict:
     """Metrics of an already trained model (e.g. the one in service) on the given cases."""
     pred = Predictions()
-    pred.extend(model, cases, [c.lead_id for c in cases])
+    pred.extend(model, cases, _leads(cases))
     return metrics_from(pred)
 
 

@@ -118,8 +118,9 @@ def _train(model_dir: Path, pairs: list[tuple[str, str]], prompts: tuple[str, st
     model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     model.max_seq_length = min(params.max_seq_length, model.max_seq_length or params.max_seq_length)
     for module in model.modules():
-        if hasattr(module, "word_embeddings"):
-            module.word_embeddings.weight.requires_grad = False
+        embeddings = getattr(module, "word_embeddings", None)
+        if isinstance(embeddings, torch.nn.Embedding):
+            embeddings.weight.requires_grad = False
     loss_fn = MultipleNegativesRankingLoss(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=params.learning_rate)

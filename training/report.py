@@ -66,11 +66,12 @@ def render_report(
 ) -> str:
     """The whole report as one HTML string."""
     m = report.metrics
-    old = (comparison or {}).get("metrics")
+    active = comparison or {}
+    old = active.get("metrics")
     rows = [("首选准确率（第一建议即正确）", "top1"), ("前三命中率（正确单位在前三）", "top3"),
             ("宏平均 F1（各单位一视同仁）", "macro_f1"), ("可自动交办比例（高于复核阈值）", "coverage_at_threshold"),
             ("自动交办部分的准确率", "precision_at_threshold"), ("需人工复核比例", "needs_review_share")]
-    head = "<tr><th>指标</th><th>新模型</th>" + (f"<th>在用模型 {html.escape(comparison['version'])}</th>"
+    head = "<tr><th>指标</th><th>新模型</th>" + (f"<th>在用模型 {html.escape(active['version'])}</th>"
                                                 if old else "") + "</tr>"
     body = []
     for label, key in rows:

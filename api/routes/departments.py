@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Admin, CanRead, RegistryDep
+from api.errors import Unprocessable
 from api.registry import RegistryHolder
 from api.schemas import DepartmentCreate, DepartmentPublic, DepartmentsPublic, ReorganiseRequest
 from models.departments import Department
@@ -48,6 +49,8 @@ def reorganise(principal: Admin, req: ReorganiseRequest, registry: RegistryDep) 
     """Rename or merge (机构改革): ``old_ids`` stop the day before ``on``; their duties pass to the target unit."""
     if req.into_id is not None:
         target = registry.registry.departments.get(req.into_id) or registry.resolve(req.into_id, field="into_id")
-    else:
+    elif req.new is not None:
         target = _department(req.new)
+    else:  # ReorganiseRequest's validator already rejects this
+        raise Unprocessable("into_id（并入现有单位）与 new（新设单位）须且只能填写一项", code="validation_error")
     return department_public(registry.reorganise(req.old_ids, target, on=req.on, by=principal.name), registry)

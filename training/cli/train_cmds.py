@@ -108,10 +108,11 @@ def train_cmd(
         result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
                        duplicate_groups=_dup_groups(duplicate_labels), progress=lambda m: status.update(m))
-    other = (result.comparison or {}).get("metrics")
+    comparison = result.comparison or {}
+    other = comparison.get("metrics")
     title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
                                            result.report.split == "temporal" else "）")
-    out.print(_metrics_table(title, result.report.metrics, other, f"在用 {result.comparison['version']}"
+    out.print(_metrics_table(title, result.report.metrics, other, f"在用 {comparison['version']}"
                              if other else ""))
     out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}）")
     calibration = (read_meta(result.path).get("search") or {}).get("config", {}).get("duplicate_calibration")
