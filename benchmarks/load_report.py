@@ -36,7 +36,7 @@ def scenario_rows(scenarios: dict) -> list[str]:
         load, single, sheet = s.get("load") or {}, s.get("single") or {}, s.get("sheet") or {}
         ops = load.get("ops", {})
 
-        def op(key):
+        def op(key, ops=ops):
             o = ops.get(key) or {}
             return f"{ms(o.get('p50_ms'))} / {ms(o.get('p99_ms'))}"
 

@@ -218,7 +218,8 @@ def index_cmd(
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
-    was_active = store.active() is not None and store.path(store.active()).resolve() == source.resolve()
+    active = store.active()
+    was_active = active is not None and store.path(active).resolve() == source.resolve()
     if promote and was_active:
         store.promote(path.name, reason="promote (re-indexed)")
         out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变，可用 jiaoban rollback 回退）")
