@@ -70,6 +70,14 @@ def main() -> int:
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
     default = load.get("default") or next(iter(load.values()))
     best = max(r["texts_per_s"] for runs in ceiling.get("torch", {}).values() for r in runs) if ceiling else None
+    onnx_runs = (ceiling.get("onnx") or {}).get("runs") or []
+    torch_one = min((runs[0]["ms_per_call"] for runs in ceiling.get("torch", {}).values()), default=None)
+    onnx_note = ""
+    if onnx_runs and torch_one:
+        onnx_note = (f"ONNX Runtime gives the same vectors, {onnx_runs[0]['ms_per_call']:.0f} ms for one text against "
+                     f"torch's {torch_one:.0f} ms, and at best {max(r['texts_per_s'] for r in onnx_runs)} texts/s "
+                     f"against {best}: it would shorten a single route but not lift the ceiling, so it is not adopted "
+                     "here (a second inference path to keep; see the note in the issue). ")
     lines = ["## Load (the HTTP service on loopback)", "",
              f"`benchmarks/bench_load.py` ({default['date']}, {default['machine']['cores']} cores): the service under "
              "uvicorn with the sample bundle (e5-small index), 20 closed-loop clients for 30 s on loopback, 45 % "
@@ -88,8 +96,8 @@ def main() -> int:
                   f"embeds at most about {best:.0f} item texts a second whatever the batching, so 20 routes/s "
                   "with a third as many searches beside them is beyond it: the load and sheet targets miss by "
                   "that ceiling, not by queueing (micro-batching keeps the encoder busy and the cores "
-                  "unshared). ONNX Runtime gives the same vectors at about the same rate, so it is not adopted; "
-                  "torch's dynamic int8 is faster but loses 0.02 MRR on the public data (docs/search-quality.md), "
+                  "unshared). " + onnx_note + "Torch's dynamic int8 is faster but loses 0.02 MRR on the public data "
+                  "(docs/search-quality.md), "
                   "beyond the 0.005 allowed. What would meet them: more cores (throughput scales with cores for "
                   "the encoder), or a smaller encoder, which the precedent-search work must measure first."]
     replace_section(DOC, "load", "\n".join(lines))

@@ -32,6 +32,9 @@ BENCHMARKS = {
     "fusion-hybrid": ("bench_fusion.py --mode hybrid --encoder var/encoders/multilingual-e5-small", False),
     "duplicates": ("bench_duplicates.py", False),
     "finetune": ("bench_finetune.py", False),
+    "encoder-ceiling": ("bench_encoder_ceiling.py", False),
+    "load": ("bench_load.py --scenario default", False),
+    "load-report": ("load_report.py", False),
     "readme": ("readme_figures.py --run", False),
 }
 QUICK = ("routing", "search", "speed")  # the others have no smoke mode
