@@ -12,17 +12,25 @@ PORT ?= 8000
 JIAOBAN := $(VENV)/bin/jiaoban
 ENCODER_DIR := var/encoders/multilingual-e5-small
 
-.PHONY: install run serve model test test-fast lint clean browser
+.PHONY: install run serve model test test-fast lint clean browser lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly what requirements.lock names, every file checked against its hash (torch: the CPU wheel on local
+# disk), then the project itself without resolving anything more. `make lock` refreshes the lock.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# CPU build of torch from local disk, pinned, before anything that depends on it.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Re-resolve the dependencies of pyproject.toml (dev extra included) with hashes, torch pinned to the CPU build.
+lock:
+	$(PYTHON) -m venv /tmp/jiaoban-piptools && /tmp/jiaoban-piptools/bin/pip install --quiet pip-tools
+	echo "torch==2.13.0+cpu" > /tmp/jiaoban-torch-cpu.txt
+	/tmp/jiaoban-piptools/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -c /tmp/jiaoban-torch-cpu.txt -o requirements.lock pyproject.toml
 
 $(ENCODER_DIR)/modules.json: | $(STAMP)
 	$(JIAOBAN) encoder-build --out $(ENCODER_DIR)
