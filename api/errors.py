@@ -148,7 +148,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CaseFileError)
     async def _case_file(request: Request, exc: CaseFileError):
-        return JSONResponse(error_body("unreadable_file", f"文件无法读取：{exc}"), status_code=422)
+        details: dict[str, object] = {"field": "file", "filename": exc.filename}
+        if exc.columns is not None:
+            details["columns"] = exc.columns
+        return JSONResponse(error_body(exc.code, str(exc), details), status_code=422)
 
     @app.exception_handler(BundleError)
     async def _bundle(request: Request, exc: BundleError):

@@ -2,44 +2,60 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import tempfile
-from pathlib import Path
+import unicodedata
 
 from fastapi import UploadFile
 
-from api.errors import ApiError, Unprocessable
-from models.casefile import ReadResult, read_cases
+from api.errors import ApiError
+from models.casefile import CaseFileError, ReadResult, file_suffix, read_cases
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 CHUNK = 1 << 20
+
+
+def upload_name(filename: str | None) -> str:
+    """The name the browser sent, fit to quote back: no folders, no control characters, at most 80 characters."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    if len(name) > 80:
+        name = name[:60] + "…" + name[-19:]
+    return name or "上传的文件"
 
 
 def read_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None = None) -> ReadResult:
     """Copy the upload to a temporary file (bounded size), read every row, and delete the copy.
 
     Raises:
-        Unprocessable: no file, an unsupported type, or an empty file.
-        ApiError (413): larger than ``max_mb``.
-        CaseFileError: the file as a whole cannot be read (translated to 422 at the edge).
+        CaseFileError: an unsupported type, an empty, damaged or unusable file (422 at the edge, field ``file``).
+        ApiError (413): larger than ``max_mb``; refused before the rest of it is copied.
     """
-    name = upload.filename or ""
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise Unprocessable(f"字段“file”：不支持的文件类型“{suffix or name}”，请上传 CSV、XLSX 或 JSONL 文件",
-                            code="unsupported_file", details={"field": "file", "filename": name})
+    name = upload_name(upload.filename)
+    try:
+        suffix = file_suffix(name)
+    except CaseFileError as exc:
+        exc.filename = name
+        raise
+    limit = max_mb * CHUNK
+    if upload.size is not None and upload.size > limit:
+        raise _too_large(name, max_mb)
     fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="jiaoban-upload-")
     try:
         size = 0
         with os.fdopen(fd, "wb") as fh:
             while chunk := upload.file.read(CHUNK):
                 size += len(chunk)
-                if size > max_mb * CHUNK:
-                    raise ApiError(f"上传文件超过 {max_mb} MB 上限，请拆分后分批上传", code="file_too_large",
-                                   status=413, details={"field": "file", "max_mb": max_mb})
+                if size > limit:
+                    raise _too_large(name, max_mb)
                 fh.write(chunk)
-        if size == 0:
-            raise Unprocessable("字段“file”：上传的文件是空的", code="empty_file", details={"field": "file"})
-        return read_cases(tmp, categories=categories)
+        return read_cases(tmp, categories=categories, name=name)
     finally:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _too_large(name: str, max_mb: int) -> ApiError:
+    return ApiError(f"文件“{name}”超过上传上限 {max_mb} MB；请拆分后分批上传，或请管理员调高 JIAOBAN_MAX_UPLOAD_MB",
+                    code="file_too_large", status=413, details={"field": "file", "filename": name, "max_mb": max_mb})

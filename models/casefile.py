@@ -1,22 +1,22 @@
-"""Read cases from CSV (UTF-8 or GBK), XLSX and JSONL, with Chinese or English headers detected.
+"""Read cases from CSV (UTF-8, GBK or UTF-16), XLSX and JSONL, with Chinese or English headers detected.
 
 Every row is either returned as a CaseRecord or reported as a RowError with its row number; nothing is dropped
-silently.
+silently. A file that cannot be used as a whole raises CaseFileError (see ``models.tabular``).
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import json
 import logging
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from models.records import CASE_KINDS, FEEDBACK_VALUES, REPLY_CATEGORIES, CaseRecord, RowError
+from models.tabular import CaseFileError, file_suffix, iter_rows
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ _LIST_SPLIT = re.compile(r"[、，,；;/|\s]+")
 _YEAR_IN_NO = re.compile(r"(20\d{2})")
 
 
-class CaseFileError(ValueError):
-    """The file as a whole cannot be read (unknown format, undecodable, no usable columns)."""
-
-
 @dataclass
 class ReadResult:
     records: list[CaseRecord] = field(default_factory=list)
@@ -61,11 +57,18 @@ def _norm_header(h: str) -> str:
     return re.sub(r"\s+", "", str(h or "")).lower()
 
 
+def _shown(headers: Iterable[str], limit: int = 15) -> list[str]:
+    """Headers as a message may quote them: short (a sheet without a header row has case text there), at most 15."""
+    shown = [h if len(h) <= 20 else h[:20] + "…" for h in (str(h).strip() for h in headers) if h]
+    return shown[:limit] + ([f"……共 {len(shown)} 列"] if len(shown) > limit else [])
+
+
 def detect_columns(headers: Iterable[str], overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """Map our fields to the file's headers. ``overrides`` (field -> header) win over detection.
 
     Raises:
-        CaseFileError: an override names a header the file does not have, or an unknown field.
+        CaseFileError: an override names a header the file does not have, or an unknown field, or the file has
+            neither a title nor a body column.
     """
     headers = [h for h in headers if h is not None]
     by_norm = {_norm_header(h): h for h in headers}
@@ -74,7 +77,8 @@ def detect_columns(headers: Iterable[str], overrides: Mapping[str, str] | None =
         if fld not in COLUMN_ALIASES:
             raise CaseFileError(f"未知字段“{fld}”；可映射的字段：{', '.join(FIELDS)}")
         if _norm_header(header) not in by_norm:
-            raise CaseFileError(f"文件中没有列“{header}”（用于字段 {fld}）；文件的列为：{'、'.join(headers)}")
+            raise CaseFileError(f"文件中没有列“{header}”（用于字段 {fld}）；文件的列为：{'、'.join(_shown(headers))}",
+                                code="missing_columns", columns=_shown(headers))
         mapping[fld] = by_norm[_norm_header(header)]
     taken = set(mapping.values())
     for fld, aliases in COLUMN_ALIASES.items():
@@ -87,80 +91,14 @@ def detect_columns(headers: Iterable[str], overrides: Mapping[str, str] | None =
                 taken.add(found)
                 break
     if "title" not in mapping and "body" not in mapping:
+        shown = _shown(headers)
+        if not shown:
+            raise CaseFileError("第一行没有列名；请在第一行写上列名（如 标题、内容），案件从第二行写起",
+                                code="missing_columns", columns=[])
         raise CaseFileError(
-            f"找不到标题或内容列；文件的列为：{'、'.join(headers)}。请用 --column title=列名 或 --column body=列名 指定"
-        )
+            f"找不到标题或内容列；文件的列为：{'、'.join(shown)}。请把列名改为“标题”或“内容”（也认识 案由、正文 等），"
+            "或在命令行用 --column title=列名 或 --column body=列名 指定", code="missing_columns", columns=shown)
     return mapping
-
-
-def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
-    if encoding:
-        try:
-            return raw.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise CaseFileError(f"无法按 {encoding} 编码读取文件（{exc}）") from exc
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise CaseFileError("文件既不是 UTF-8 也不是 GBK/GB18030 编码；请另存为 UTF-8 CSV 或 XLSX 后再导入")
-
-
-def _iter_rows(path: Path, encoding: str | None) -> tuple[list[str], Iterator[tuple[int, dict]], str | None]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _iter_xlsx(path)
-    if suffix in (".jsonl", ".ndjson"):
-        text, enc = _decode(path.read_bytes(), encoding)
-        return _iter_jsonl(text) + (enc,)
-    if suffix in (".csv", ".tsv", ".txt"):
-        text, enc = _decode(path.read_bytes(), encoding)
-        dialect = "excel-tab" if suffix == ".tsv" else "excel"
-        reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
-        headers = next(reader, [])
-        rows = ((i, dict(zip(headers, values))) for i, values in enumerate(reader, start=2) if any(values))
-        return headers, rows, enc
-    raise CaseFileError(f"不支持的文件类型“{path.suffix}”；请使用 CSV、XLSX 或 JSONL")
-
-
-def _iter_xlsx(path: Path):
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    headers = [str(h) if h is not None else "" for h in next(rows, ())]
-
-    def gen():
-        for i, values in enumerate(rows, start=2):
-            if values and any(v not in (None, "") for v in values):
-                yield i, {h: v for h, v in zip(headers, values)}
-        wb.close()
-
-    return headers, gen(), None
-
-
-def _iter_jsonl(text: str):
-    lines = text.splitlines()
-    headers: list[str] = []
-    parsed: list[tuple[int, dict]] = []
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            parsed.append((i, {"__error__": f"不是合法的 JSON（{exc.msg}）"}))
-            continue
-        if not isinstance(obj, dict):
-            parsed.append((i, {"__error__": "每行应是一个 JSON 对象"}))
-            continue
-        for key in obj:
-            if key not in headers:
-                headers.append(key)
-        parsed.append((i, obj))
-    return headers, iter(parsed)
 
 
 def _text(value) -> str:
@@ -219,7 +157,7 @@ def parse_row(row: int, values: Mapping, columns: Mapping[str, str], categories:
     if year:
         try:
             rec.year = int(float(year.rstrip("年")))
-        except ValueError:
+        except (ValueError, OverflowError):
             errors.append(RowError(row, columns["year"], f"年度“{year}”不是年份，请写成如 2024"))
     elif rec.assigned_on:
         rec.year = rec.assigned_on.year
@@ -242,29 +180,49 @@ def read_cases(
     columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
     categories: Collection[str] | None = None,
+    name: str | None = None,
 ) -> ReadResult:
     """Read every row of a case file. Bad rows are reported in ``errors`` by row number; good rows go through.
 
     Args:
-        path: a .csv/.tsv (UTF-8 or GBK, detected), .xlsx or .jsonl file.
+        path: a .csv/.tsv/.txt (UTF-8, GBK or UTF-16, detected), .xlsx/.xlsm or .jsonl file.
         columns: field -> header overrides, e.g. ``{"lead": "一级标签"}``.
         encoding: force a text encoding instead of detecting it.
         categories: the reply categories accepted (default A, B, C; a site may configure others).
+        name: the name staff know the file by, for messages (an upload's own name; default: ``path``).
 
     Raises:
-        CaseFileError: the file as a whole is unusable (missing, wrong type, no title/body column).
+        CaseFileError: the file as a whole is unusable (missing, wrong type, empty, damaged, undecodable, no
+            title/body column, no data rows); its message names the file and says what to do.
     """
     path = Path(path)
+    try:
+        return _read(path, columns, encoding, categories or REPLY_CATEGORIES)
+    except CaseFileError as exc:
+        exc.filename = name or str(path)
+        raise
+
+
+def _read(path: Path, columns, encoding, categories) -> ReadResult:
     if not path.is_file():
-        raise CaseFileError(f"找不到文件 {path}")
-    headers, rows, enc = _iter_rows(path, encoding)
-    mapping = detect_columns(headers, columns)
-    result = ReadResult(columns=mapping, encoding=enc)
-    for row, values in rows:
-        rec, errors = parse_row(row, values, mapping, categories or REPLY_CATEGORIES)
-        if rec is not None:
-            result.records.append(rec)
-        result.errors.extend(errors)
+        raise CaseFileError("是文件夹，不是文件" if path.is_dir() else "找不到文件；请检查路径和文件名")
+    suffix = file_suffix(path.name)
+    try:
+        if path.stat().st_size == 0:
+            raise CaseFileError("文件是空的（0 字节）；请确认导出或上传的是填好的文件", code="empty_file")
+        headers, rows, enc = iter_rows(path, suffix, encoding)
+    except OSError as exc:
+        raise CaseFileError(f"无法打开（{exc.strerror}）；请检查文件权限，或文件是否正被其他程序占用") from exc
+    with closing(rows):
+        mapping = detect_columns(headers, columns)
+        result = ReadResult(columns=mapping, encoding=enc)
+        for row, values in rows:
+            rec, errors = parse_row(row, values, mapping, categories)
+            if rec is not None:
+                result.records.append(rec)
+            result.errors.extend(errors)
+    if not result.total:
+        raise CaseFileError("只有列名行，没有案件数据；请检查是否选错了文件或工作表", code="empty_file")
     logger.info("read %d rows from %s (%d with errors)", result.total, path.name, len({e.row for e in result.errors}))
     return result
 

@@ -11,6 +11,7 @@ import os
 
 import typer
 from pydantic import ValidationError
+from rich.text import Text
 
 from models.bundle import BundleError
 from models.casefile import CaseFileError
@@ -47,7 +48,9 @@ def main() -> None:
         console.print(f"[red]配置错误：[/red]JIAOBAN_{str(first['loc'][0]).upper()}：{first['msg']}")
         raise SystemExit(2) from None
     except ERRORS as exc:
-        console.print(f"[red]错误：[/red]{exc}")
+        # One line, printed as text: a message may quote a file's name or headers, which rich would read as markup.
+        message = " ".join(str(exc).split("\n"))
+        console.print(Text.assemble(("错误：", "red"), message), soft_wrap=True)
         raise SystemExit(2) from None
 
 
