@@ -162,3 +162,15 @@ def test_the_encoder_of_a_copied_version_is_found_beside_the_configured_one(tmp_
     configured = str(tmp_path / "encoders" / "e5-base")
     assert encoder_candidates(meta, configured) == [str(tmp_path / "encoders" / "e5-ft-2026"), configured]
     assert encoder_candidates({"search": {"encoder": "hashing-64"}}, configured) == ["hashing:64", configured]
+
+
+def test_cell_values_that_look_like_markup_are_printed_as_text(workspace):
+    common = ["--departments", str(workspace / "departments.json"), "--models-dir", str(workspace / "models")]
+    assert runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index"]).exit_code == 0
+    sheet = workspace / "markup.csv"
+    sheet.write_text("编号,类型,标题,内容\n[/x],[bold]奇怪类型[/x],关于学位的建议,学位不足。\n"
+                     "A2,建议,关于[/red]学位紧张的建议,[b]学位不足。\n", encoding="utf-8")
+    res = runner.invoke(app, ["route", "--file", str(sheet), *common])
+    assert res.exit_code == 0, res.output
+    assert "[bold]奇怪类型[/x]" in res.stderr  # the bad kind is reported as the user wrote it
+    assert "[/red]" in res.stdout  # the title, as written

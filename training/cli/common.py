@@ -84,7 +84,8 @@ def load_cases(data: Path, departments: Path | None, no_registry: bool, column, 
     reg = registry(departments, no_registry)
     ts = load_training_set(data, reg, columns=columns(column), encoding=encoding,
                            categories=settings().reply_categories)
-    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}")
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}",
+                  markup=False)
     report_errors(ts.errors)
     return reg, ts
 
@@ -99,15 +100,15 @@ def params(estimator: str, c: float | None, threshold_z: float = 0.0,
     return with_registry_words(p, reg)
 
 
-def report_errors(errors, limit: int = 15, where: str = "训练生成的模型目录") -> None:
+def report_errors(errors, limit: int = 15, more: str = "完整列表见训练生成的模型目录中的 rejected_rows.csv") -> None:
     if not errors:
         return
     rows = sorted({e.row for e in errors})
     console.print(f"[yellow]有 {len(rows)} 行未能使用（其余行已正常处理）：[/yellow]")
     for e in errors[:limit]:
-        console.print(f"  {e}")
+        console.print(f"  {e}", markup=False)  # row values and headers are the user's text, not markup
     if len(errors) > limit:
-        console.print(f"  …… 另有 {len(errors) - limit} 处问题，完整列表见{where}中的 rejected_rows.csv")
+        console.print(f"  …… 另有 {len(errors) - limit} 处问题，{more}")
 
 
 def embedder(spec: str | None):

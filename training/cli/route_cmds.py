@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from models.casefile import read_cases
@@ -56,8 +57,8 @@ def route_cmd(
     errors: list = []
     if file is not None:
         read = read_cases(file, columns=columns(column), encoding=encoding)
-        console.print(f"读取 {file}：{len(read.records)} 行可用；列映射 {read.columns}")
-        report_errors(read.errors, where="")
+        console.print(f"读取 {file}：{len(read.records)} 行可用；列映射 {read.columns}", markup=False)
+        report_errors(read.errors, more="加 --json 可看到全部问题行（errors）")
         errors = read.errors
         items = [(r.title, r.body) for r in read.records]
         rows: list[int] | None = [r.row for r in read.records]
@@ -115,8 +116,8 @@ def print_routes(ids, items, batch: RoutedBatch, top: int) -> None:
         lead = "\n".join(f"{k + 1}. {s.unit.name}（{s.probability:.0%}）" for k, s in enumerate(r.lead[:top]))
         label = "\n".join(str(x) for x in (r.row, i) if x) or "-"
         notes = r.lead[0].reason + (f"\n疑似重复：{r.repeat_of.year}年 {r.repeat_of.case_no}" if r.repeat_of else "")
-        t.add_row(label, (title or body)[:30], lead, "、".join(c.unit.name for c in r.co_handlers) or "-",
-                  "需复核" if r.needs_review else "-", notes)
+        t.add_row(escape(label), escape((title or body)[:30]), lead, "、".join(c.unit.name for c in r.co_handlers) or "-",
+                  "需复核" if r.needs_review else "-", escape(notes))
     out.print(t)
     for g in batch.duplicate_groups:
         out.print(f"疑似重复件（可并案）：{'、'.join(map(str, g.labels()))}")
@@ -155,6 +156,6 @@ def search_cmd(
     for h in hits:
         units = (h.lead or {}).get("name", "") + (
             "（" + "、".join(c["name"] for c in h.co_handlers) + "）" if h.co_handlers else "")
-        t.add_row(f"{h.case_no}\n{h.year}", h.title, units, f"{h.category}/{h.feedback}",
-                  h.reply if full else h.reply_excerpt, "、".join(h.matched_terms))
+        t.add_row(escape(f"{h.case_no}\n{h.year}"), escape(h.title), escape(units), escape(f"{h.category}/{h.feedback}"),
+                  escape((h.reply if full else h.reply_excerpt) or ""), escape("、".join(h.matched_terms)))
     out.print(t)
