@@ -134,6 +134,15 @@ def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal
                                                               "allowed": settings.reply_categories}) from None
     if problem := rules.order_problem("assigned_on", as_date(case["assigned_on"]), "closed_on", body.closed_on):
         raise Unprocessable(f"字段“closed_on”：{problem}", details={"field": "closed_on"})
+    closed_on = as_date(case["closed_on"])
+    if case["status"] == "closed" and body.closed_on is None and not body.reopen:
+        raise Conflict(
+            f"案件 {case_id} 已于 {iso(closed_on)} 办结：补充答复或满意度请填写 closed_on（办结日期，可沿用"
+            f" {iso(closed_on)}）；确需重新办理请填写 reopen: true", code="case_closed",
+            details={"field": "closed_on", "closed_on": iso(closed_on)})
+    if body.reopen and case["status"] != "closed":
+        raise Conflict(f"案件 {case_id} 尚未办结，无需重新办理（reopen）", code="case_not_closed",
+                       details={"field": "reopen"})
     return store.add_outcome(case_id, {
         "reply": body.reply, "category": category, "feedback": body.feedback or "",
         "closed_on": iso(body.closed_on), "recorded_by": body.recorded_by or principal.name,

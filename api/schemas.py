@@ -185,13 +185,21 @@ class OutcomeCreate(Strict):
     reply: str = Field(min_length=1, max_length=100_000, description="答复内容")
     category: str = Field(min_length=1, max_length=5, description="答复类别，如 A/B/C")
     feedback: Feedback | None = None
-    closed_on: CaseDate | None = Field(None, description="办结日期 YYYY-MM-DD；填写后案件视为办结")
+    closed_on: CaseDate | None = Field(None, description="办结日期 YYYY-MM-DD；填写后视为办结（已办结的案件须填写）")
+    reopen: bool = Field(False, description="重新办理：已办结的案件回到办理中，办结日期清除（不能与 closed_on 同填）")
     recorded_by: str | None = Field(None, max_length=50)
 
     @field_validator("category")
     @classmethod
     def _normalise(cls, value: str) -> str:
         return rules.normalize_category(value)
+
+    @field_validator("reopen")
+    @classmethod
+    def _reopen_or_close(cls, reopen: bool, info) -> bool:
+        if reopen and info.data.get("closed_on") is not None:
+            raise ValueError("重新办理（reopen）与办结日期（closed_on）不能同时填写")
+        return reopen
 
 
 class OutcomePublic(BaseModel):

@@ -115,6 +115,43 @@ def test_ledger_as_of_is_an_iso_date(client, assigned):
     assert ok.status_code == 200 and ok.json()["count"] == 1
 
 
+# -- closed cases --------------------------------------------------------------------------------------------------
+def test_a_reply_without_closing_date_does_not_reopen_a_closed_case(client, closed):
+    before = case(client, closed)
+    err = refused(outcome(client, closed, feedback="基本满意"), 409, "closed_on")
+    assert err["code"] == "case_closed" and "2026-03-10" in err["message"] and "reopen" in err["message"]
+    after = case(client, closed)
+    assert after == before and after["status"] == "closed" and after["closed_on"] == "2026-03-10"
+
+
+def test_a_further_reply_with_its_closing_date_keeps_the_case_closed(client, closed):
+    r = outcome(client, closed, feedback="基本满意", closed_on="2026-03-10")
+    assert r.status_code == 201
+    after = case(client, closed)
+    assert after["status"] == "closed" and after["feedback"] == "基本满意" and len(after["outcomes"]) == 2
+
+
+def test_reopen_sends_a_closed_case_back_to_handling(client, closed):
+    r = outcome(client, closed, reply="代表不满意，重新办理。", category="B", feedback="不满意", reopen=True)
+    assert r.status_code == 201 and r.json()["closed_on"] is None
+    after = case(client, closed)
+    assert after["status"] == "assigned" and after["closed_on"] is None and len(after["outcomes"]) == 2
+
+
+def test_reopen_with_a_closing_date_is_refused(client, closed):
+    before = case(client, closed)
+    err = refused(outcome(client, closed, reopen=True, closed_on="2026-04-01"), 422, "reopen")
+    assert "不能同时填写" in err["message"]
+    assert case(client, closed) == before
+
+
+def test_reopen_of_a_case_still_in_handling_is_refused(client, assigned):
+    before = case(client, assigned)
+    err = refused(outcome(client, assigned, reopen=True), 409, "reopen")
+    assert err["code"] == "case_not_closed"
+    assert case(client, assigned) == before
+
+
 # -- co-handlers ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("lead", "co", "field", "said"), [
     ("住建局", ["市住建局"], "co_handlers[0]", "主办单位“住建局”"),
