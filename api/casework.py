@@ -15,12 +15,13 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.schemas import CaseCreate, DecisionCreate, OutcomeCreate
 from api.store import Store
+from models import rules
 from models.casefile import write_cases
-from models.departments import UnknownDepartmentError
 from models.records import CaseRecord, RowError
 from models.service import RoutingService
 
 logger = logging.getLogger(__name__)
+HEADERS = {"lead": "主办单位", "co_handlers": "协办单位"}  # a ledger's usual headers
 
 
 def add_months(day: date, months: int) -> date:
@@ -97,15 +98,19 @@ def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: 
     """Record the lead and co-handlers staff chose, beside the suggestion they were shown."""
     case = get_case(store, case_id)
     lead = registry.resolve(body.lead, field="lead")
-    co_ids: list[str] = []
-    for i, name in enumerate(body.co_handlers):
-        dept = registry.resolve(name, field=f"co_handlers[{i}]")
-        if dept.id != lead.id and dept.id not in co_ids:
-            co_ids.append(dept.id)
+    co = [(name, registry.resolve(name, field=f"co_handlers[{i}]")) for i, name in enumerate(body.co_handlers)]
+    if problems := rules.co_handler_problems((body.lead, lead), co):  # a decision is among today's units
+        i, message = problems[0]
+        raise Unprocessable(f"字段“co_handlers[{i}]”：{message}", code="repeated_department",
+                            details={"field": f"co_handlers[{i}]", "name": body.co_handlers[i]})
+    co_ids = [dept.id for _, dept in co]
     assigned_on = body.assigned_on or as_date(case["assigned_on"]) or date.today()
     due_on = body.due_on or add_months(assigned_on, settings.due_months)
-    if due_on < assigned_on:
-        raise Unprocessable("字段“due_on”：答复期限早于交办日期", details={"field": "due_on"})
+    for fld, problem in (("due_on", rules.order_problem("assigned_on", assigned_on, "due_on", due_on)),
+                         ("assigned_on", rules.order_problem("assigned_on", assigned_on, "closed_on",
+                                                             as_date(case["closed_on"])))):
+        if problem:
+            raise Unprocessable(f"字段“{fld}”：{problem}", details={"field": fld})
     suggestion = case["suggestion"] or assign.suggestion(service, case["title"], case["body"])
     accepted = None if not suggestion else suggestion["lead"][0]["id"] == lead.id
     decision = store.add_decision(case_id, {
@@ -122,15 +127,24 @@ def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal
     case = get_case(store, case_id)
     if case["lead_id"] is None:
         raise Conflict(f"案件 {case_id} 尚未交办，请先记录交办决定再登记答复", code="case_not_assigned")
-    if body.category not in settings.reply_categories:
-        allowed = "、".join(settings.reply_categories)
-        raise Unprocessable(f"字段“category”：答复类别“{body.category}”无效，应为 {allowed}",
-                            details={"field": "category", "allowed": settings.reply_categories})
-    assigned_on = as_date(case["assigned_on"])
-    if body.closed_on and assigned_on and body.closed_on < assigned_on:
-        raise Unprocessable("字段“closed_on”：办结日期早于交办日期", details={"field": "closed_on"})
+    try:
+        category = rules.category(body.category, settings.reply_categories)
+    except rules.RuleError as exc:
+        raise Unprocessable(f"字段“category”：{exc}", details={"field": "category",
+                                                              "allowed": settings.reply_categories}) from None
+    if problem := rules.order_problem("assigned_on", as_date(case["assigned_on"]), "closed_on", body.closed_on):
+        raise Unprocessable(f"字段“closed_on”：{problem}", details={"field": "closed_on"})
+    closed_on = as_date(case["closed_on"])
+    if case["status"] == "closed" and body.closed_on is None and not body.reopen:
+        raise Conflict(
+            f"案件 {case_id} 已于 {iso(closed_on)} 办结：补充答复或满意度请填写 closed_on（办结日期，可沿用"
+            f" {iso(closed_on)}）；确需重新办理请填写 reopen: true", code="case_closed",
+            details={"field": "closed_on", "closed_on": iso(closed_on)})
+    if body.reopen and case["status"] != "closed":
+        raise Conflict(f"案件 {case_id} 尚未办结，无需重新办理（reopen）", code="case_not_closed",
+                       details={"field": "reopen"})
     return store.add_outcome(case_id, {
-        "reply": body.reply, "category": body.category, "feedback": body.feedback or "",
+        "reply": body.reply, "category": category, "feedback": body.feedback or "",
         "closed_on": iso(body.closed_on), "recorded_by": body.recorded_by or principal.name,
     })
 
@@ -182,22 +196,23 @@ def import_cases(store: Store, registry: RegistryHolder, records: list[CaseRecor
     good: list[tuple[CaseRecord, dict]] = []
     errors: list[RowError] = []
     for rec in records:
-        row_errors = []
-        try:
-            rec.lead_id = reg.resolve(rec.lead).id if rec.lead else None
-        except UnknownDepartmentError as exc:
-            row_errors.append(RowError(rec.row, columns.get("lead", "主办单位"), str(exc)))
-        for name in rec.co_handlers:
-            try:
-                rec.co_ids.append(reg.resolve(name).id)
-            except UnknownDepartmentError as exc:
-                row_errors.append(RowError(rec.row, columns.get("co_handlers", "协办单位"), str(exc)))
-        if not rec.lead and (rec.reply or rec.closed_on or rec.category):
+        lead_id, co_ids, problems = rules.ledger_handlers(reg, rec.lead, rec.co_handlers)
+        row_errors = [RowError(rec.row, columns.get(fld, HEADERS[fld]), message) for fld, message in problems]
+        rec.lead_id, rec.co_ids = lead_id, co_ids
+        given = [label for label, value in (("协办单位", rec.co_handlers), ("交办日期", rec.assigned_on),
+                                            ("答复", rec.reply or rec.category), ("满意度", rec.feedback),
+                                            ("办结日期", rec.closed_on)) if value]
+        if not rec.lead and given:  # they would be dropped: only a decision carries them
             row_errors.append(RowError(rec.row, columns.get("lead", "主办单位"),
-                                       "已有答复或办结日期的案件需要填写主办单位"))
-        if rec.category and rec.category not in settings.reply_categories:
-            row_errors.append(RowError(rec.row, columns.get("category", "答复类别"),
-                                       f"答复类别“{rec.category}”无效，应为 {'、'.join(settings.reply_categories)}"))
+                                       f"填写了{'、'.join(given)}的案件需要填写主办单位"))
+        if rec.feedback and not (rec.reply or rec.closed_on or rec.category):
+            row_errors.append(RowError(rec.row, columns.get("feedback", "满意度"),
+                                       "满意度须与答复内容、答复类别或办结日期一同填写"))
+        if rec.category:
+            try:
+                rules.category(rec.category, settings.reply_categories)
+            except rules.RuleError as exc:
+                row_errors.append(RowError(rec.row, columns.get("category", "答复类别"), str(exc)))
         if row_errors:
             errors.extend(row_errors)
         else:
@@ -208,7 +223,7 @@ def import_cases(store: Store, registry: RegistryHolder, records: list[CaseRecor
         if rec.lead_id:
             assigned = rec.assigned_on
             store.add_decision(case_id, {
-                "lead_id": rec.lead_id, "co_ids": [c for c in dict.fromkeys(rec.co_ids) if c != rec.lead_id],
+                "lead_id": rec.lead_id, "co_ids": rec.co_ids,
                 "accepted": None, "suggestion": None, "assigned_on": iso(assigned),
                 "due_on": iso(add_months(assigned, settings.due_months)) if assigned else None,
                 "note": "导入", "decided_by": principal.name, "key_id": principal.key_id}, conn=conn)

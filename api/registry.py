@@ -11,9 +11,9 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from api.errors import Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.store import Store
-from models.departments import Department, DepartmentRegistry, UnknownDepartmentError
+from models.departments import Department, DepartmentRegistry, RegistryError, UnknownDepartmentError
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,17 @@ class RegistryHolder:
             store.save_registry(data, reason=f"seed from {seed.name}", created_by="system")
         return cls(store, DepartmentRegistry.from_dict(data))
 
-    def _change(self, change, *, reason: str, by: str) -> DepartmentRegistry:
+    def _change(self, change, *, reason: str, by: str, field=lambda name: name) -> DepartmentRegistry:
+        """Apply ``change`` to a copy, save it and swap it in. A refused change is a 409 naming the request's field
+        (``field`` maps the registry's name for it to the request's, e.g. ``aliases[0]`` -> ``new.aliases[0]``)."""
         with self._lock:
             new = DepartmentRegistry.from_dict(self.registry.to_dict())
-            change(new)
+            try:
+                change(new)
+            except RegistryError as exc:
+                fld = field(exc.field) if exc.field else None
+                raise Conflict(f"字段“{fld}”：{exc}" if fld else str(exc), code="registry_error",
+                               details={"field": fld, "department": exc.department}) from None
             self.store.save_registry(new.to_dict(), reason=reason, created_by=by)
             self.registry = new
             return new
@@ -51,8 +58,16 @@ class RegistryHolder:
         return self.registry.get(dept.id)
 
     def reorganise(self, old_ids: list[str], new: Department, *, on: date, by: str) -> Department:
+        """Merge ``old_ids`` into ``new``: an existing unit (the request's ``into_id``) or a new one (``new``)."""
         reason = f"reorganise {','.join(old_ids)} -> {new.id} on {on.isoformat()}"
-        self._change(lambda r: r.reorganise(old_ids, new, on=on), reason=reason, by=by)
+        into = new.id in self.registry
+
+        def field(name: str) -> str:
+            if name == "target":
+                return "into_id" if into else "new.id"
+            return name if name.startswith("old_ids") else f"new.{name}"
+
+        self._change(lambda r: r.reorganise(old_ids, new, on=on), reason=reason, by=by, field=field)
         return self.registry.get(new.id)
 
     # -- helpers for the routes ------------------------------------------------------------------------------

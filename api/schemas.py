@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from models import rules
 
 MAX_BATCH = 1000
-Kind = Literal["建议", "提案", "议案"]  # models.records.CASE_KINDS
-Feedback = Literal["满意", "基本满意", "不满意"]
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+# Closed lists, stripped like every other text (a Literal is not a str to pydantic's str_strip_whitespace).
+KindName = Literal["建议", "提案", "议案"]  # models.records.CASE_KINDS (a test checks they agree)
+FeedbackValue = Literal["满意", "基本满意", "不满意"]  # models.records.FEEDBACK_VALUES
+Kind = Annotated[KindName, BeforeValidator(_strip)]
+Feedback = Annotated[FeedbackValue, BeforeValidator(_strip)]
 Role = Literal["admin", "assigner", "drafter"]
+
+# Dates in requests are the text YYYY-MM-DD only (pydantic alone would take 0 as 1970-01-01), within
+# models.rules' years; a unit's founding date may be older than any case.
+CaseDate = Annotated[date, BeforeValidator(rules.iso_date)]
+RegistryDate = Annotated[date, BeforeValidator(lambda v: rules.iso_date(v, min_year=rules.MIN_REGISTRY_YEAR))]
+# A unit's name, alias or short name: one line, not blank.
+UnitName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(rules.single_line)]
 
 
 class Strict(BaseModel):
@@ -104,7 +122,7 @@ class UploadRoutePublic(BaseModel):
 
 # -- cases ---------------------------------------------------------------------------------------------------------
 class CaseCreate(Strict):
-    case_no: str | None = Field(None, max_length=100)
+    case_no: Annotated[str, AfterValidator(rules.case_no)] | None = Field(None, max_length=100)
     kind: Kind = "建议"
     year: int | None = Field(None, ge=1990, le=2100)
     title: str = Field(min_length=1, max_length=500)
@@ -141,11 +159,11 @@ class CasesPublic(BaseModel):
 
 
 class DecisionCreate(Strict):
-    lead: str = Field(min_length=1, max_length=100, description="主办单位：名称、简称、别名或 id")
-    co_handlers: list[str] = Field([], max_length=20, description="协办单位")
+    lead: UnitName = Field(description="主办单位：名称、简称、别名或 id")
+    co_handlers: list[UnitName] = Field([], max_length=20, description="协办单位（不含主办单位，不重复）")
     decided_by: str | None = Field(None, max_length=50, description="经办人（默认：密钥名称）")
-    assigned_on: date | None = Field(None, description="交办日期（默认：已有交办日期或今天）")
-    due_on: date | None = Field(None, description="答复期限（默认：交办日期后 JIAOBAN_DUE_MONTHS 个月）")
+    assigned_on: CaseDate | None = Field(None, description="交办日期 YYYY-MM-DD（默认：已有交办日期或今天）")
+    due_on: CaseDate | None = Field(None, description="答复期限 YYYY-MM-DD（默认：交办日期后 JIAOBAN_DUE_MONTHS 个月）")
     note: str = Field("", max_length=1000)
 
 
@@ -167,13 +185,21 @@ class OutcomeCreate(Strict):
     reply: str = Field(min_length=1, max_length=100_000, description="答复内容")
     category: str = Field(min_length=1, max_length=5, description="答复类别，如 A/B/C")
     feedback: Feedback | None = None
-    closed_on: date | None = Field(None, description="办结日期；填写后案件视为办结")
+    closed_on: CaseDate | None = Field(None, description="办结日期 YYYY-MM-DD；填写后视为办结（已办结的案件须填写）")
+    reopen: bool = Field(False, description="重新办理：已办结的案件回到办理中，办结日期清除（不能与 closed_on 同填）")
     recorded_by: str | None = Field(None, max_length=50)
 
     @field_validator("category")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper().removesuffix("类")
+    def _normalise(cls, value: str) -> str:
+        return rules.normalize_category(value)
+
+    @field_validator("reopen")
+    @classmethod
+    def _reopen_or_close(cls, reopen: bool, info) -> bool:
+        if reopen and info.data.get("closed_on") is not None:
+            raise ValueError("重新办理（reopen）与办结日期（closed_on）不能同时填写")
+        return reopen
 
 
 class OutcomePublic(BaseModel):
@@ -255,17 +281,18 @@ class FiguresPublic(BaseModel):
 # -- departments ---------------------------------------------------------------------------------------------------
 class DepartmentCreate(Strict):
     id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field(min_length=2, max_length=100)
-    short_name: str = Field("", max_length=50)
-    aliases: list[str] = Field([], max_length=30)
+    name: UnitName = Field(min_length=2)
+    short_name: Annotated[str, AfterValidator(rules.single_line)] = Field("", max_length=50)
+    aliases: list[UnitName] = Field([], max_length=30)
     kind: Literal["department", "district"] = "department"
     duties: str = Field("", max_length=2000)
-    since: date | None = None
+    since: RegistryDate | None = None
 
 
 class ReorganiseRequest(Strict):
-    old_ids: list[str] = Field(min_length=1, description="被撤并或更名的单位 id")
-    on: date = Field(description="生效日期")
+    old_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1,
+                                                                               description="被撤并或更名的单位 id")
+    on: RegistryDate = Field(description="生效日期 YYYY-MM-DD")
     into_id: str | None = Field(None, description="并入的现有单位 id")
     new: DepartmentCreate | None = Field(None, description="或：新设（更名后）的单位")
 
@@ -349,7 +376,7 @@ class SearchRequest(Strict):
     year: int | None = Field(None, ge=1990, le=2100)
     department: str | None = Field(None, max_length=100)
     kind: Kind | None = None
-    category: str | None = Field(None, max_length=5)
+    category: Annotated[str, AfterValidator(rules.normalize_category)] | None = Field(None, max_length=5)
 
 
 class SearchPublic(BaseModel):
@@ -358,7 +385,7 @@ class SearchPublic(BaseModel):
 
 
 class DuplicatesRequest(Strict):
-    texts: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+    texts: list[Annotated[str, Field(min_length=1, max_length=50_000)]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class DuplicatesPublic(BaseModel):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from models.records import CASE_KINDS, FEEDBACK_VALUES, REPLY_CATEGORIES, CaseRecord, RowError
+from models import rules
+from models.records import REPLY_CATEGORIES, CaseRecord, RowError
 from models.tabular import CaseFileError, file_suffix, iter_rows
 
 logger = logging.getLogger(__name__)
@@ -127,13 +128,22 @@ def _parse_date(value) -> date | None:
 def parse_row(row: int, values: Mapping, columns: Mapping[str, str], categories: Collection[str] = REPLY_CATEGORIES,
               ) -> tuple[CaseRecord | None, list[RowError]]:
     """Turn one source row into a CaseRecord, or the list of what is wrong with it (``categories``: the reply
-    categories accepted)."""
+    categories accepted). Each field goes through its rule in ``models.rules``, the one the API applies."""
     if "__error__" in values:
         return None, [RowError(row, "*", str(values["__error__"]))]
     get = {fld: _text(values.get(header)) for fld, header in columns.items()}
     errors: list[RowError] = []
+
+    def check(fld: str, rule, *args):
+        """``rule(get[fld], *args)``, or the rule's message reported under the field's header (and None)."""
+        try:
+            return rule(get[fld], *args)
+        except rules.RuleError as exc:
+            errors.append(RowError(row, columns[fld], str(exc)))
+            return None
+
     rec = CaseRecord(row=row)
-    rec.case_no = get.get("case_no", "")
+    rec.case_no = (check("case_no", rules.case_no) or "") if get.get("case_no") else ""
     rec.title = get.get("title", "")
     rec.body = get.get("body", "")
     rec.proposer = get.get("proposer", "")
@@ -144,33 +154,29 @@ def parse_row(row: int, values: Mapping, columns: Mapping[str, str], categories:
         errors.append(RowError(row, columns["title"], "标题为空，请补充标题"))
     if "body" in columns and not rec.body:
         errors.append(RowError(row, columns["body"], "内容为空，请补充建议或提案正文"))
-    kind = get.get("kind", "")
-    if kind and kind not in CASE_KINDS:
-        errors.append(RowError(row, columns["kind"], f"类型“{kind}”无效，应为 {'/'.join(CASE_KINDS)}"))
-    rec.kind = kind
+    rec.kind = (check("kind", rules.kind) or "") if get.get("kind") else ""
     for fld in ("assigned_on", "closed_on"):
         try:
-            setattr(rec, fld, _parse_date(values.get(columns[fld])) if fld in columns else None)
-        except ValueError as exc:
+            day = _parse_date(values.get(columns[fld])) if fld in columns else None
+            setattr(rec, fld, rules.plausible_date(day) if day else None)
+        except ValueError as exc:  # RuleError is a ValueError
             errors.append(RowError(row, columns[fld], str(exc)))
+    if problem := rules.order_problem("assigned_on", rec.assigned_on, "closed_on", rec.closed_on):
+        errors.append(RowError(row, columns["closed_on"], problem))
     year = get.get("year", "")
     if year:
         try:
-            rec.year = int(float(year.rstrip("年")))
+            rec.year = rules.year(int(float(year.rstrip("年"))))
+        except rules.RuleError as exc:
+            errors.append(RowError(row, columns["year"], str(exc)))
         except (ValueError, OverflowError):
             errors.append(RowError(row, columns["year"], f"年度“{year}”不是年份，请写成如 2024"))
     elif rec.assigned_on:
         rec.year = rec.assigned_on.year
     elif m := _YEAR_IN_NO.search(rec.case_no):
         rec.year = int(m.group(1))
-    category = get.get("category", "").upper().removesuffix("类")
-    if category and category not in categories:
-        errors.append(RowError(row, columns["category"], f"答复类别“{category}”无效，应为 {'、'.join(categories)}"))
-    rec.category = category
-    feedback = get.get("feedback", "")
-    if feedback and feedback not in FEEDBACK_VALUES:
-        errors.append(RowError(row, columns["feedback"], f"满意度“{feedback}”无效，应为 {'/'.join(FEEDBACK_VALUES)}"))
-    rec.feedback = feedback
+    rec.category = (check("category", rules.category, categories) or "") if get.get("category") else ""
+    rec.feedback = (check("feedback", rules.feedback) or "") if get.get("feedback") else ""
     return (None, errors) if errors else (rec, [])
 
 

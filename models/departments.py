@@ -25,7 +25,17 @@ class UnknownDepartmentError(ValueError):
 
 
 class RegistryError(ValueError):
-    """The registry file itself is inconsistent (duplicate ids, a successor that does not exist, a cycle)."""
+    """The registry is inconsistent (duplicate ids, a successor that does not exist, a cycle), or a change would
+    make it so (a name another unit already has, a merge of a unit into itself).
+
+    ``field`` names the part of the change at fault (``aliases[1]``, ``old_ids[0]``, ``target``) and
+    ``department`` the id of the unit it conflicts with, when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, department: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.department = department
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,12 @@ class Department:
 
     def names(self) -> list[str]:
         return [n for n in (self.name, self.short_name, *self.aliases) if n]
+
+    def named_fields(self) -> list[tuple[str, str]]:
+        """(field, name) for the name, short name and each alias: where a conflicting name was written."""
+        fields = [("name", self.name), ("short_name", self.short_name),
+                  *((f"aliases[{i}]", a) for i, a in enumerate(self.aliases))]
+        return [(f, n) for f, n in fields if n]
 
     def to_dict(self) -> dict:
         return {
@@ -204,21 +220,57 @@ class DepartmentRegistry:
         return sorted(w for w in words if len(w) >= 2)
 
     # -- changes (admin) -----------------------------------------------------------------------------------------
+    def _check_names(self, dept: Department) -> None:
+        """Refuse a new unit any of whose names already denotes another unit (``find`` would keep the old one)."""
+        for fld, name in dept.named_fields():
+            for key in (name, self._key(name)):
+                other_id = self._index.get(key) or (key if key in self.departments else None)
+                if other_id and other_id != dept.id:
+                    other = self.departments[other_id]
+                    state = "" if other.active else f"（{self._gone(other)}）"
+                    raise RegistryError(
+                        f"“{name}”已是单位“{other.name}”（{other.id}）{state}的名称或别名，同一名称只能指向一个单位；"
+                        "请改用其他名称（原单位的名称在更名、撤并后仍会指向承继单位，无需重复添加）",
+                        field=fld, department=other.id)
+
+    def _gone(self, dept: Department) -> str:
+        if dept.successor:
+            return f"已撤并，其职责今由“{self.current(dept.id).name}”（{self.current(dept.id).id}）承担"
+        return f"已于 {dept.until.isoformat() if dept.until else '此前'} 撤销"
+
     def add(self, dept: Department) -> None:
         if dept.id in self.departments:
-            raise RegistryError(f"单位 id “{dept.id}” 已存在")
+            raise RegistryError(f"单位 id “{dept.id}” 已存在", field="id", department=dept.id)
+        self._check_names(dept)
         self.departments[dept.id] = dept
         self.__post_init__()
 
     def reorganise(self, old_ids: list[str], new: Department, on: date) -> None:
-        """Rename or merge: ``old_ids`` stop the day before ``on`` and ``new`` (existing or new) carries them."""
+        """Rename or merge: ``old_ids`` stop the day before ``on`` and ``new`` (existing or new) carries them.
+
+        Raises:
+            RegistryError: an old id unknown, already merged, or the target itself; the target merged already;
+                a new target with a name another unit has.
+        """
+        if new.id in self.departments:
+            if not (target := self.departments[new.id]).active:
+                raise RegistryError(f"单位“{target.name}”（{target.id}）{self._gone(target)}，不能再有单位并入",
+                                    field="target", department=target.id)
+        else:
+            self._check_names(new)
+        for i, old in enumerate(old_ids):
+            if old not in self.departments:
+                raise RegistryError(f"单位 id “{old}” 不在名录中", field=f"old_ids[{i}]")
+            unit = self.departments[old]
+            if old == new.id:
+                raise RegistryError(f"不能把单位“{unit.name}”（{old}）并入它自身；请从 old_ids 中删去它",
+                                    field=f"old_ids[{i}]", department=old)
+            if not unit.active:
+                raise RegistryError(f"单位“{unit.name}”（{old}）{self._gone(unit)}，不能再次撤并或更名",
+                                    field=f"old_ids[{i}]", department=old)
         if new.id not in self.departments:
             self.departments[new.id] = replace(new, since=new.since or on)
         for old in old_ids:
-            if old not in self.departments:
-                raise RegistryError(f"单位 id “{old}” 不在名录中")
-            if old == new.id:
-                continue
             self.departments[old] = replace(
                 self.departments[old], until=date.fromordinal(on.toordinal() - 1), successor=new.id
             )

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.rules import normalize_category
 from models.service import ServiceOptions
 
 ROLES = ("admin", "assigner", "drafter")
@@ -69,7 +70,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_categories(cls, value):
         if isinstance(value, str):
-            value = [v.strip().upper() for v in value.split(",") if v.strip()]
+            value = value.split(",")
+        if isinstance(value, list | tuple):  # the rule every reply is checked with: " b类" is B
+            value = list(dict.fromkeys(c for c in (normalize_category(str(v)) for v in value) if c))
         if not value:
             raise ValueError("at least one reply category is needed, e.g. A,B,C")
         return value

@@ -50,7 +50,10 @@ class TrainingSet:
 def resolve_departments(records: list[CaseRecord], registry: DepartmentRegistry | None) -> tuple[list, list]:
     """Attach today's unit ids to each record; rows whose lead is missing or unknown become RowErrors.
 
-    Unknown co-handlers are errors too (a typo there would otherwise vanish from what the model learns).
+    Unknown co-handlers are errors too (a typo there would otherwise vanish from what the model learns). A
+    co-handler that repeats the lead or another co-handler is dropped, not refused as the API and the ledger import
+    refuse it (``models.rules.co_handler_problems``): what the model learns is the same either way, and a closed
+    case is worth keeping for training.
     Without a registry, labels are used as written (e.g. a public data set's topic labels).
     """
     good: list[CaseRecord] = []

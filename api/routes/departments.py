@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Admin, CanRead, RegistryDep
-from api.errors import Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.registry import RegistryHolder
 from api.schemas import DepartmentCreate, DepartmentPublic, DepartmentsPublic, ReorganiseRequest
 from models.departments import Department
@@ -50,6 +50,9 @@ def reorganise(principal: Admin, req: ReorganiseRequest, registry: RegistryDep) 
     if req.into_id is not None:
         target = registry.registry.departments.get(req.into_id) or registry.resolve(req.into_id, field="into_id")
     elif req.new is not None:
+        if (existing := registry.registry.departments.get(req.new.id)) is not None:
+            raise Conflict(f"字段“new.id”：单位 id “{req.new.id}” 已存在（{existing.name}）；并入现有单位请用 into_id",
+                           code="registry_error", details={"field": "new.id", "department": existing.id})
         target = _department(req.new)
     else:  # ReorganiseRequest's validator already rejects this
         raise Unprocessable("into_id（并入现有单位）与 new（新设单位）须且只能填写一项", code="validation_error")

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 
 from api import ledger
 from api.deps import CanRead, RegistryDep, SettingsDep, StoreDep
-from api.schemas import FiguresPublic, LedgerOpenPublic, OverduePublic
+from api.schemas import CaseDate, FiguresPublic, LedgerOpenPublic, OverduePublic
 
 router = APIRouter(prefix="/ledger", tags=["ledger 台账"])
 
-AsOf = Annotated[date | None, Query(description="统计日期（默认今天），YYYY-MM-DD")]
+AsOf = Annotated[CaseDate | None, Query(description="统计日期（默认今天），YYYY-MM-DD")]
 Department = Annotated[str | None, Query(description="主办单位名称、简称或 id")]
 
 

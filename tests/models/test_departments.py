@@ -57,3 +57,30 @@ def test_sample_registry_is_complete(sample_registry):
     assert sample_registry.resolve("乡村振兴局").id == sample_registry.resolve("农业农村局").id
     for dept in sample_registry.departments.values():
         assert dept.duties, f"{dept.id} has no duty description"
+
+
+def test_a_name_another_unit_has_is_refused(mini_registry):
+    before = mini_registry.to_dict()
+    with pytest.raises(RegistryError, match="江州市住房和城乡建设局") as exc:
+        mini_registry.add(Department(id="sjj", name="江州市数据局", aliases=("数据局", "建设局")))
+    assert (exc.value.field, exc.value.department) == ("aliases[1]", "zjj")
+    with pytest.raises(RegistryError, match="已撤并") as exc:  # a merged unit's names still denote it
+        mini_registry.add(Department(id="xc2", name="乡村振兴局"))
+    assert (exc.value.field, exc.value.department) == ("name", "xczxj")
+    assert mini_registry.to_dict() == before and mini_registry.resolve("建设局").id == "zjj"
+
+
+def test_a_merge_into_itself_or_of_a_merged_unit_is_refused(mini_registry):
+    from datetime import date
+
+    before = mini_registry.to_dict()
+    with pytest.raises(RegistryError, match="并入它自身") as exc:
+        mini_registry.reorganise(["jyj", "zjj"], mini_registry.get("zjj"), on=date(2025, 3, 1))
+    assert exc.value.field == "old_ids[1]"
+    with pytest.raises(RegistryError, match="已撤并") as exc:
+        mini_registry.reorganise(["xczxj"], mini_registry.get("zjj"), on=date(2025, 3, 1))
+    assert exc.value.field == "old_ids[0]"
+    with pytest.raises(RegistryError, match="不能再有单位并入") as exc:
+        mini_registry.reorganise(["jyj"], mini_registry.get("cgj"), on=date(2025, 3, 1))
+    assert exc.value.field == "target"
+    assert mini_registry.to_dict() == before
