@@ -6,7 +6,6 @@ silently. A file that cannot be used as a whole raises CaseFileError (see ``mode
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -16,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from models import rules
+from models.cells import unescape_cell, write_table
 from models.records import REPLY_CATEGORIES, CaseRecord, RowError
 from models.tabular import CaseFileError, file_suffix, iter_rows
 
@@ -107,7 +107,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return unescape_cell(str(value).strip())
 
 
 def _parse_date(value) -> date | None:
@@ -252,17 +252,16 @@ EXPORT_HEADERS = {
 
 
 def write_cases(records: Iterable[CaseRecord], path: str | Path) -> int:
-    """Write records as a UTF-8 (with BOM, for Excel) CSV with Chinese headers that ``read_cases`` reads back.
+    """Write records with Chinese headers that ``read_cases`` reads back: CSV (UTF-8 with BOM, for Excel), or XLSX
+    for a ``.xlsx`` path; text that a spreadsheet would run as a formula is escaped (models.cells).
 
     Returns the number of rows written.
     """
-    n = 0
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(EXPORT_HEADERS.values())
+
+    def rows():
         for rec in records:
             d = rec.to_dict()
             d["co_handlers"] = "、".join(rec.co_handlers)
-            w.writerow(["" if d[k] is None else d[k] for k in EXPORT_HEADERS])
-            n += 1
-    return n
+            yield [None if d[k] is None else d[k] for k in EXPORT_HEADERS]
+
+    return write_table(path, list(EXPORT_HEADERS.values()), rows())

@@ -17,6 +17,7 @@ from models.bundle import (
     load_search_index,
     save_bundle,
 )
+from models.cells import safe_cell
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
@@ -49,7 +50,7 @@ def rejected_rows_csv(errors) -> bytes:
     w = csv.writer(buf)
     w.writerow(["行号", "字段", "问题"])
     for e in errors:
-        w.writerow([e.row, e.field, e.message])
+        w.writerow([e.row, safe_cell(e.field), safe_cell(e.message)])
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -74,6 +74,12 @@ def test_train_route_search_models_rollback(workspace):
     out = (workspace / "out.csv").read_text(encoding="utf-8-sig")
     assert "江州市教育局" in out and "第 3 行" in res.output  # the bad row is reported, the good one routed
     assert out.splitlines()[1].startswith("2,A1,")  # rows as the sheet numbers them
+    res = runner.invoke(app, ["route", "--file", str(batch), "--out", str(workspace / "out.xlsx"), *models])
+    assert res.exit_code == 0, res.output
+    from openpyxl import load_workbook
+
+    ws = load_workbook(workspace / "out.xlsx").active  # a real workbook, not CSV under an .xlsx name
+    assert ws["A2"].value == 2 and ws["B2"].value == "A1" and ws["D2"].value == "江州市教育局"
     renamed = workspace / "renamed.csv"
     renamed.write_text("案由,正文\n关于学前教育学位紧张的建议,学位不足。\n", encoding="utf-8")
     res = runner.invoke(app, ["route", "--file", str(renamed), "--column", "title=案由", "--column", "body=正文",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from models.casefile import read_cases
+from models.cells import write_table
 from models.results import RoutedBatch
 from training.cli.common import (
     BundleOpt,
@@ -43,7 +43,7 @@ def route_cmd(
     departments: DeptOpt = None,
     encoder: EncoderOpt = None,
     top: Annotated[int, typer.Option(help="显示前几名")] = 3,
-    output: Annotated[Path | None, typer.Option("--out", "-o", help="批量结果写入 CSV")] = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="批量结果写入文件：.xlsx 为 Excel 工作簿，其他为 CSV")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（与 POST /route/upload 相同的字段）")] = False,
 ) -> None:
     """给出主办单位建议（含置信度、依据、协办建议、是否需人工复核、相似历史案件、重复件分组）。
@@ -93,19 +93,21 @@ def _group_of(batch: RoutedBatch) -> dict[int, str]:
 
 
 def write_routes(path: Path, ids, items, batch: RoutedBatch) -> None:
-    """One row per item, in the order staff read them; opens in Excel (UTF-8 with BOM)."""
+    """One row per item, in the order staff read them: XLSX for a ``.xlsx`` path, else CSV that opens in Excel;
+    text that a spreadsheet would run as a formula is escaped (models.cells)."""
     groups = _group_of(batch)
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_HEADER)
+
+    def rows():
         for n, (i, (title, _), r) in enumerate(zip(ids, items, batch.items)):
             lead = r.lead
             repeat = f"{r.repeat_of.year}年 {r.repeat_of.case_no}（相似度 {r.repeat_of.similarity:.2f}）" if r.repeat_of else ""
-            w.writerow([r.row or "", i, title, lead[0].unit.name, f"{lead[0].probability:.2f}",
-                        lead[1].unit.name if len(lead) > 1 else "", lead[2].unit.name if len(lead) > 2 else "",
-                        "、".join(c.unit.name for c in r.co_handlers), "是" if r.needs_review else "否",
-                        r.review.reason, lead[0].reason, repeat, groups.get(n, ""),
-                        "；".join(f"{p.year}年 {p.case_no}" for p in r.precedents[:3])])
+            yield [r.row or "", i, title, lead[0].unit.name, round(lead[0].probability, 2),
+                   lead[1].unit.name if len(lead) > 1 else "", lead[2].unit.name if len(lead) > 2 else "",
+                   "、".join(c.unit.name for c in r.co_handlers), "是" if r.needs_review else "否",
+                   r.review.reason, lead[0].reason, repeat, groups.get(n, ""),
+                   "；".join(f"{p.year}年 {p.case_no}" for p in r.precedents[:3])]
+
+    write_table(path, CSV_HEADER, rows(), sheet="交办建议")
 
 
 def print_routes(ids, items, batch: RoutedBatch, top: int) -> None:
