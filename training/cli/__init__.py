@@ -13,13 +13,14 @@ import typer
 from pydantic import ValidationError
 from rich.text import Text
 
+from models.backup import BackupError
 from models.bundle import BundleError
 from models.casefile import CaseFileError
 from models.departments import RegistryError, UnknownDepartmentError
 from models.embeddings import EmbedderError
 from models.search import SearchIndexError
 from models.service import SearchUnavailable
-from training.cli import encoder, route_cmds, train_cmds, versions
+from training.cli import encoder, route_cmds, store_cmds, train_cmds, versions
 from training.cli.common import CliError, console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
@@ -33,8 +34,10 @@ app.command("promote")(versions.promote_cmd)
 app.command("rollback")(versions.rollback_cmd)
 app.command("encoder-build")(encoder.encoder_build_cmd)
 app.command("encoder-finetune")(encoder.encoder_finetune_cmd)
+app.command("backup")(store_cmds.backup_cmd)
+app.command("restore")(store_cmds.restore_cmd)
 
-ERRORS = (CliError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
+ERRORS = (CliError, BackupError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
           SearchUnavailable, EmbedderError, ValueError)
 
 
