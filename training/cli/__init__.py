@@ -11,15 +11,18 @@ import os
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from models.bundle import BundleError
 from models.casefile import CaseFileError
 from models.departments import RegistryError, UnknownDepartmentError
+from models.e5_tokenizer import ConversionError
 from models.embeddings import EmbedderError
 from models.search import SearchIndexError
 from models.service import SearchUnavailable
+from models.settings import settings_error_message
 from training.cli import encoder, route_cmds, train_cmds, versions
-from training.cli.common import CliError, console
+from training.cli.common import CliError, console, os_error_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
 app.command("train")(train_cmds.train_cmd)
@@ -34,7 +37,7 @@ app.command("encoder-build")(encoder.encoder_build_cmd)
 app.command("encoder-finetune")(encoder.encoder_finetune_cmd)
 
 ERRORS = (CliError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
-          SearchUnavailable, EmbedderError, ValueError)
+          SearchUnavailable, EmbedderError, ConversionError, ValueError)
 
 
 def main() -> None:
@@ -43,11 +46,13 @@ def main() -> None:
     try:
         app()
     except ValidationError as exc:  # a bad JIAOBAN_* setting in the environment or .env
-        first = exc.errors()[0]
-        console.print(f"[red]配置错误：[/red]JIAOBAN_{str(first['loc'][0]).upper()}：{first['msg']}")
+        console.print(settings_error_message(exc), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except ERRORS as exc:
-        console.print(f"[red]错误：[/red]{exc}")
+        console.print(f"[red]错误：[/red]{escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(2) from None
+    except OSError as exc:  # a file that cannot be read or written (--out into a missing folder, no permission)
+        console.print(f"[red]错误：[/red]{escape(os_error_message(exc))}", soft_wrap=True)
         raise SystemExit(2) from None
 
 
