@@ -29,6 +29,11 @@ PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+def roles_for(action: str) -> list[str]:
+    """The roles that may perform ``action``: admin first, then the others in alphabetical order."""
+    return ["admin", *sorted(PERMISSIONS.get(action, ()))]
+
+
 @dataclass(frozen=True)
 class Principal:
     key_id: int

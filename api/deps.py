@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -81,17 +82,27 @@ PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
 _ROLE_NAMES = {"admin": "管理员", "assigner": "交办人员", "drafter": "答复起草人员"}
 
 
-def allowed(action: str):
-    """A dependency that lets through only callers whose role may perform ``action``."""
+_ACTIONS: dict[object, str] = {}  # each check made by allowed() -> its action
+
+
+def action_of(dependency: object) -> str | None:
+    """The action an ``allowed(action)`` dependency checks, or None for any other dependency."""
+    return _ACTIONS.get(dependency)
+
+
+def allowed(action: str) -> Callable[..., auth.Principal]:
+    """A dependency that lets through only callers whose role may perform ``action`` (remembered for
+    ``api.security_table``, which lists who may call each endpoint)."""
 
     def check(principal: PrincipalDep) -> auth.Principal:
         if not principal.can(action):
-            roles = ["admin", *sorted(auth.PERMISSIONS.get(action, ()))]
+            roles = auth.roles_for(action)
             names = "、".join(_ROLE_NAMES[r] for r in roles)
             raise Forbidden(f"当前密钥的角色（{_ROLE_NAMES[principal.role]}）无权执行此操作；需要：{names}",
                             code="forbidden", details={"role": principal.role, "allowed_roles": roles})
         return principal
 
+    _ACTIONS[check] = action
     return check
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.bundle import BundleError
 from models.casefile import CaseFileError
 from models.departments import RegistryError, UnknownDepartmentError
+from models.messages import describe
 
 logger = logging.getLogger(__name__)
 
@@ -72,46 +74,78 @@ def field_path(loc) -> str:
     return out or "请求体"
 
 
-def _message(err: dict) -> str:
-    kind, ctx = err.get("type", ""), err.get("ctx") or {}
-    simple = {
-        "missing": "缺少必填字段",
-        "json_invalid": "不是合法的 JSON",
-        "int_parsing": "应为整数",
-        "int_type": "应为整数",
-        "float_parsing": "应为数字",
-        "bool_parsing": "应为 true 或 false",
-        "string_type": "应为文本",
-        "list_type": "应为列表",
-        "dict_type": "应为对象",
-        "model_attributes_type": "应为对象",
-        "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-        "date_parsing": "日期格式应为 YYYY-MM-DD",
-        "extra_forbidden": "不认识的字段",
-    }
-    if kind in simple:
-        return simple[kind]
-    if kind == "string_too_short":
-        return "不能为空" if ctx.get("min_length") == 1 else f"至少 {ctx.get('min_length')} 个字"
-    if kind == "string_too_long":
-        return f"过长（最多 {ctx.get('max_length')} 个字）"
-    if kind == "too_long":
-        return f"条目过多（最多 {ctx.get('max_length')} 条）"
-    if kind == "too_short":
-        return f"至少需要 {ctx.get('min_length')} 条"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        bound = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
-        return f"取值应 {bound} {next(iter(ctx.values()), '')}"
-    if kind in ("literal_error", "enum"):
-        return f"取值无效，应为 {ctx.get('expected', '')}"
-    if kind == "value_error":
-        return str(ctx.get("error", err.get("msg", "")))
-    return f"取值无效（{err.get('msg', '')}）"
+_JSON_PROBLEMS = {  # the json module's messages, as staff would say them
+    "Expecting value": "此处缺少值",
+    "Expecting property name enclosed in double quotes": "字段名应使用英文双引号，且最后一项后不能有逗号",
+    "Expecting ',' delimiter": "此处缺少英文逗号",
+    "Expecting ':' delimiter": "此处缺少英文冒号",
+    "Unterminated string starting at": "引号没有闭合",
+    "Invalid control character at": "文本中有未转义的控制字符（如换行应写作 \\n）",
+    "Extra data": "JSON 结束后还有多余内容",
+    "Invalid \\escape": "反斜杠转义无效",
+    "Illegal trailing comma before end of object": "最后一项后不能有逗号",
+    "Illegal trailing comma before end of array": "最后一项后不能有逗号",
+}
 
 
-def validation_details(exc: RequestValidationError) -> list[dict]:
-    return [{"field": field_path(e.get("loc", ())), "message": _message(e), "type": e.get("type")}
-            for e in exc.errors()]
+def _json_problem(err: dict, body) -> str:
+    """``请求体不是合法的 JSON（第 2 行第 5 列：此处缺少英文逗号）`` from the decoder's position and message."""
+    where = ""
+    pos = err.get("loc", ("body", None))[-1]
+    if isinstance(body, str) and isinstance(pos, int):
+        line, column = body.count("\n", 0, pos) + 1, pos - body.rfind("\n", 0, pos)
+        where = f"第 {line} 行第 {column} 列"
+    problem = _JSON_PROBLEMS.get(str((err.get("ctx") or {}).get("error", "")), "")
+    inside = "：".join(p for p in (where, problem) if p)
+    return "不是合法的 JSON" + (f"（{inside}）" if inside else "") + "，请检查引号、逗号和括号"
+
+
+def _is_json(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype == "application/json" or (ctype.startswith("application/") and ctype.endswith("+json"))
+
+
+def validation_details(exc: RequestValidationError, request: Request | None = None) -> list[dict]:
+    out = []
+    for e in exc.errors():
+        loc, field, message = tuple(e.get("loc", ())), field_path(e.get("loc", ())), describe(e)
+        if e.get("type") == "json_invalid":
+            field, message = "请求体", _json_problem(e, exc.body)
+        elif loc == ("body",) and isinstance(e.get("input"), bytes) and request is not None and not _is_json(request):
+            message = "应为 JSON：请设置请求头 Content-Type: application/json"
+        out.append({"field": field, "message": message, "type": e.get("type")})
+    return out
+
+
+# Starlette's and FastAPI's own HTTP errors carry English details ("There was an error parsing the body", a
+# multipart parser's complaint); staff read these instead. The code stays ``http_<status>``.
+_HTTP_MESSAGES = {
+    400: "无法解析请求体：JSON 须为 UTF-8 编码，并设置请求头 Content-Type: application/json",
+    401: "缺少 API 密钥或密钥无效",
+    403: "无权访问",
+    404: "找不到该地址，请检查网址（接口都在 /api/v1 下）",
+    405: "该地址不支持此请求方法",
+    413: "上传内容过大",
+    415: "不支持的请求内容类型",
+}
+
+
+def app_routes(app: FastAPI) -> list:
+    """The app's routes with their full paths. FastAPI 0.16x keeps an included router as one entry of
+    ``app.routes`` and expands it through ``iter_route_contexts``; earlier versions list the routes themselves."""
+    expand = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(expand(app.routes)) if expand else list(app.routes)
+
+
+def _allowed_methods(request: Request, given: str) -> list[str]:
+    """Every method some route answers at this path: the framework names only the first route's (GET and POST of
+    one path are two routes)."""
+    methods = {m.strip() for m in given.split(",") if m.strip()}
+    for route in app_routes(request.app):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -124,18 +158,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        details = validation_details(exc)
+        details = validation_details(exc, request)
         first = details[0] if details else {"field": "请求体", "message": "格式有误"}
         more = f"（另有 {len(details) - 1} 处问题）" if len(details) > 1 else ""
-        message = f"请求参数有误：字段“{first['field']}”{first['message']}{more}"
+        where = "请求体" if first["field"] == "请求体" else f"字段“{first['field']}”"
+        message = f"请求参数有误：{where}{first['message']}{more}"
         return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        messages = {404: "找不到该地址", 405: "该地址不支持此请求方法", 413: "上传内容过大"}
-        message = messages.get(exc.status_code, str(exc.detail))
+        message = _HTTP_MESSAGES.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and request.headers.get("content-type", "").startswith("multipart/"):
+            message = "无法解析上传内容：请以 multipart/form-data 格式提交文件（字段 file）"
+        allowed = _allowed_methods(request, headers.get("Allow", "")) if exc.status_code == 405 else []
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+            message += f"；可用的方法：{headers['Allow']}"
         return JSONResponse(error_body(f"http_{exc.status_code}", message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(UnknownDepartmentError)
     async def _unknown_department(request: Request, exc: UnknownDepartmentError):
@@ -155,7 +196,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BundleError)
     async def _bundle(request: Request, exc: BundleError):
-        message = "模型版本无法使用，请重新训练或选择其他版本"
+        message = f"模型版本无法使用：{exc}"
         return JSONResponse(error_body("model_error", message, {"reason": str(exc)}), status_code=409)
 
     app.add_middleware(CatchUnexpected)

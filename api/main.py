@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from api import auth, errors
 from api.bundles import ModelHolder
-from api.config import Settings, get_settings
+from api.config import Settings, get_settings, settings_error_message
 from api.registry import RegistryHolder
 from api.routes import bundles, cases, departments, health, keys, ledger, routing, search
 from api.store import Store
@@ -96,4 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def app_from_environment() -> FastAPI:
+    """The app ``uvicorn api.main:app`` serves, from the environment. An invalid ``JIAOBAN_*`` setting (production
+    without keys among them) ends the process with one line naming the variable, not a traceback."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"[jiaoban] {settings_error_message(exc)}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    return create_app(settings)
+
+
+app = app_from_environment()

@@ -187,7 +187,8 @@ class Store:
             with self.reader() as conn:
                 conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the case store {self.path}: {exc}") from exc
+            raise StoreError(f"无法打开案件数据库 {self.path}（{exc}）：请检查 JIAOBAN_DATABASE 指向的路径"
+                             "是否可写") from exc
         return self.migrate()
 
     def migrate(self) -> list[str]:
@@ -207,8 +208,8 @@ class Store:
         with self.reader() as conn:
             unknown = {r[0] for r in conn.execute("SELECT name FROM migrations")} - known
         if unknown:
-            raise StoreError(f"the case store {self.path} has migrations this program does not know: "
-                             f"{sorted(unknown)}; run a newer version of the service")
+            raise StoreError(f"案件数据库 {self.path} 含有本程序不认识的迁移 {sorted(unknown)}："
+                             "它由更新版本的服务升级过，请运行更新版本的服务")
         return applied
 
     def applied_migrations(self) -> list[str]:

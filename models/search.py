@@ -237,7 +237,7 @@ class PrecedentIndex:
                 routed item is segmented and encoded once for precedents, repeats and 并案 alike).
         """
         if mode not in ("hybrid", "bm25", "dense"):
-            raise ValueError(f"unknown search mode {mode!r}: use hybrid, bm25 or dense")
+            raise ValueError(f"未知的检索方式“{mode}”（--mode）：可选 hybrid、bm25、dense")
         mask = self._mask(year, department, kind, category)
         n = max(self.config.candidates, k + len(exclude))
         q_tokens = list(tokens) if tokens is not None else self.segmenter.tokenize(query)
@@ -338,13 +338,13 @@ class PrecedentIndex:
     def load(cls, directory: Path, embedder: Embedder, segmenter: Segmenter | None = None) -> PrecedentIndex:
         meta = json.loads((directory / "search.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
-            raise SearchIndexError(f"search index in {directory} has format {meta.get('format')}; rebuild it with "
-                                   "`jiaoban index`")
+            raise SearchIndexError(f"{directory} 中的检索索引格式为 {meta.get('format')}，本程序读取格式 {FORMAT}："
+                                   "请用 `jiaoban index` 重建索引")
         if meta["encoder_fingerprint"] != embedder.fingerprint:
             raise SearchIndexError(
-                f"search index in {directory} was built with encoder {meta['encoder_fingerprint']}, but the "
-                f"configured encoder is {embedder.fingerprint}: rebuild it with `jiaoban index`, or configure the "
-                "encoder it was built with")
+                f"{directory} 中的检索索引是用编码器 {meta['encoder_fingerprint']} 建立的，当前编码器为 "
+                f"{embedder.fingerprint}：请用 `jiaoban index` 重建索引，"
+                "或用 --encoder / JIAOBAN_ENCODER 指定建索引时的编码器")
         obj = cls(embedder, SearchConfig(**meta.get("config", {})), segmenter)
         with open(directory / "cases.jsonl", encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]

@@ -7,9 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.messages import describe
 from models.rules import normalize_category
 from models.service import ServiceOptions
 
@@ -21,7 +22,8 @@ def parse_api_keys(value: str) -> list[tuple[str, str]]:
     """``"role:key,role:key"`` -> [(role, key), ...].
 
     Raises:
-        ValueError: a pair without a colon, an unknown role, or a key shorter than MIN_KEY_LENGTH.
+        ValueError: a pair without a colon, an unknown role, or a key shorter than MIN_KEY_LENGTH (the message
+            names the item, never the key).
     """
     pairs = []
     for i, item in enumerate(p.strip() for p in value.split(",")):
@@ -30,9 +32,9 @@ def parse_api_keys(value: str) -> list[tuple[str, str]]:
         role, sep, key = item.partition(":")
         role, key = role.strip(), key.strip()
         if not sep or role not in ROLES:
-            raise ValueError(f"JIAOBAN_API_KEYS item {i + 1} must look like 'role:key' with role one of {ROLES}")
+            raise ValueError(f"第 {i + 1} 项应为“角色:密钥”的形式，角色为 {'、'.join(ROLES)} 之一")
         if len(key) < MIN_KEY_LENGTH:
-            raise ValueError(f"JIAOBAN_API_KEYS item {i + 1} ({role}): key shorter than {MIN_KEY_LENGTH} characters")
+            raise ValueError(f"第 {i + 1} 项（{role}）的密钥不足 {MIN_KEY_LENGTH} 个字符，请换一个更长的随机密钥")
         pairs.append((role, key))
     return pairs
 
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):  # the rule every reply is checked with: " b类" is B
             value = list(dict.fromkeys(c for c in (normalize_category(str(v)) for v in value) if c))
         if not value:
-            raise ValueError("at least one reply category is needed, e.g. A,B,C")
+            raise ValueError("至少需要一个答复类别，如 A,B,C")
         return value
 
     @field_validator("api_keys")
@@ -87,8 +89,8 @@ class Settings(BaseSettings):
     def _production_needs_keys(self) -> Settings:
         if self.env == "production" and not self.parsed_api_keys:
             raise ValueError(
-                "JIAOBAN_ENV=production needs API keys: set JIAOBAN_API_KEYS='admin:<long random key>,...' "
-                "(the service refuses to start without them)"
+                "JIAOBAN_ENV=production 时必须设置 JIAOBAN_API_KEYS，如 JIAOBAN_API_KEYS='admin:<至少 "
+                f"{MIN_KEY_LENGTH} 个字符的随机密钥>,assigner:<…>'（见 .env.example）；未设置密钥时服务不会启动"
             )
         return self
 
@@ -107,3 +109,19 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_error_message(exc: ValidationError) -> str:
+    """A settings ValidationError as one Chinese line that names each JIAOBAN_* variable at fault, for the entry
+    points to print instead of a traceback. A value is quoted back, except an API key's."""
+    problems = []
+    for err in exc.errors():
+        loc = err.get("loc") or ()
+        if not loc:  # a check across settings (production without keys): its message names the variables
+            problems.append(describe(err))
+            continue
+        name = f"JIAOBAN_{str(loc[0]).upper()}"
+        given = err.get("input")
+        shown = f"（当前为“{given}”）" if isinstance(given, str) and loc[0] != "api_keys" else ""
+        problems.append(f"{name}{shown}：{describe(err)}")
+    return "配置错误：" + "；".join(problems) + "。请修改环境变量或 .env 文件后重新启动"

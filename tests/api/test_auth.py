@@ -109,11 +109,11 @@ def test_development_without_keys_prints_one_admin_key(tmp_path, models_dir, cap
 
 def test_production_refuses_to_start_without_keys(tmp_path, monkeypatch):
     monkeypatch.delenv("JIAOBAN_API_KEYS", raising=False)
-    with pytest.raises(ValidationError, match="production needs API keys"):
+    with pytest.raises(ValidationError, match="JIAOBAN_ENV=production 时必须设置 JIAOBAN_API_KEYS"):
         Settings(_env_file=None, env="production")
-    with pytest.raises(ValidationError, match="role:key"):
+    with pytest.raises(ValidationError, match="角色:密钥"):
         Settings(_env_file=None, api_keys="boss:abcdefghijklmnop")
-    with pytest.raises(ValidationError, match="shorter"):
+    with pytest.raises(ValidationError, match="不足 12 个字符"):
         Settings(_env_file=None, env="production", api_keys="admin:short")
     monkeypatch.setenv("JIAOBAN_ENV", "production")
     monkeypatch.setenv("JIAOBAN_API_KEYS", "admin:a-long-enough-key")

@@ -6,10 +6,10 @@ from tests.api.conftest import H
 
 def test_every_error_is_the_json_envelope(client):
     r = client.get("/api/v1/nowhere", headers=H["admin"])
-    assert r.status_code == 404 and r.json() == {"error": {"code": "http_404", "message": "找不到该地址",
-                                                           "details": None}}
+    assert r.status_code == 404 and r.json()["error"]["code"] == "http_404"
+    assert r.json()["error"]["message"].startswith("找不到该地址") and r.json()["error"]["details"] is None
     r = client.delete("/api/v1/cases", headers=H["admin"])
-    assert r.status_code == 405 and r.json()["error"]["message"] == "该地址不支持此请求方法"
+    assert r.status_code == 405 and r.json()["error"]["message"].startswith("该地址不支持此请求方法")
     r = client.post("/api/v1/route", content=b"{not json", headers={**H["assigner"],
                                                                   "Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

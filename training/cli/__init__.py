@@ -17,11 +17,13 @@ from models.backup import BackupError
 from models.bundle import BundleError
 from models.casefile import CaseFileError
 from models.departments import RegistryError, UnknownDepartmentError
+from models.e5_tokenizer import ConversionError
 from models.embeddings import EmbedderError
 from models.search import SearchIndexError
 from models.service import SearchUnavailable
+from models.settings import settings_error_message
 from training.cli import encoder, route_cmds, store_cmds, train_cmds, versions
-from training.cli.common import CliError, console
+from training.cli.common import CliError, console, os_error_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
 app.command("train")(train_cmds.train_cmd)
@@ -38,7 +40,7 @@ app.command("backup")(store_cmds.backup_cmd)
 app.command("restore")(store_cmds.restore_cmd)
 
 ERRORS = (CliError, BackupError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
-          SearchUnavailable, EmbedderError, ValueError)
+          SearchUnavailable, EmbedderError, ConversionError, ValueError)
 
 
 def main() -> None:
@@ -47,13 +49,15 @@ def main() -> None:
     try:
         app()
     except ValidationError as exc:  # a bad JIAOBAN_* setting in the environment or .env
-        first = exc.errors()[0]
-        console.print(f"[red]配置错误：[/red]JIAOBAN_{str(first['loc'][0]).upper()}：{first['msg']}")
+        console.print(settings_error_message(exc), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except ERRORS as exc:
         # One line, printed as text: a message may quote a file's name or headers, which rich would read as markup.
         message = " ".join(str(exc).split("\n"))
         console.print(Text.assemble(("错误：", "red"), message), soft_wrap=True)
+        raise SystemExit(2) from None
+    except OSError as exc:  # a file that cannot be read or written (--out into a missing folder, no permission)
+        console.print(Text.assemble(("错误：", "red"), os_error_message(exc)), soft_wrap=True)
         raise SystemExit(2) from None
 
 

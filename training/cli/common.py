@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Annotated
 
@@ -41,7 +42,31 @@ EncoderOpt = Annotated[str | None, typer.Option(
 
 
 class CliError(Exception):
-    pass
+    """A mistake in the command's input: printed as one Chinese line that names the file or option."""
+
+
+_OS_PROBLEMS = {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有读写权限", errno.EPERM: "没有读写权限",
+                errno.EISDIR: "这是一个目录，不是文件", errno.ENOTDIR: "路径中有一段不是目录",
+                errno.ENOSPC: "磁盘空间不足", errno.EROFS: "文件系统只读"}
+
+
+def os_error_message(exc: OSError) -> str:
+    """``无法读写 out/结果.csv：文件或目录不存在`` (the system's own text is English)."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"无法读写{where}：{_OS_PROBLEMS.get(exc.errno or 0, '系统错误（' + type(exc).__name__ + '）')}"
+
+
+SPLITS = ("auto", "temporal", "kfold")
+ESTIMATORS = ("svm", "logreg")
+DENSE_TEXTS = ("title", "lead", "full")
+SEARCH_MODES = ("hybrid", "bm25", "dense")
+
+
+def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Refuse an option value before any work is done, naming the option and what it accepts."""
+    if value not in allowed:
+        raise CliError(f"{option} 的取值“{value}”无效：可选 {'、'.join(allowed)}")
+    return value
 
 
 def settings() -> Settings:
@@ -61,7 +86,7 @@ def columns(pairs: list[str] | None) -> dict[str, str]:
     mapping = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise CliError(f"--column 需要 字段=列名 的形式，收到“{pair}”")
+            raise CliError(f"--column 需要“字段=列名”的形式（如 --column lead=承办单位），收到“{pair}”")
         key, value = pair.split("=", 1)
         mapping[key.strip()] = value.strip()
     return mapping
@@ -74,7 +99,7 @@ def registry(path: Path | None, none: bool = False, *, required: bool = True) ->
     if not path.is_file():
         if not required:
             return None
-        raise CliError(f"找不到单位名录 {path}；用 --departments 指定，或加 --no-registry")
+        raise CliError(f"找不到单位名录 {path}：用 --departments（或 JIAOBAN_DEPARTMENTS）指定，或加 --no-registry")
     return DepartmentRegistry.load(path)
 
 

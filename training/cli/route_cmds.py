@@ -15,6 +15,7 @@ from models.casefile import read_cases
 from models.cells import write_table
 from models.results import RoutedBatch
 from training.cli.common import (
+    SEARCH_MODES,
     BundleOpt,
     CliError,
     ColumnOpt,
@@ -22,6 +23,7 @@ from training.cli.common import (
     EncoderOpt,
     EncOpt,
     ModelsOpt,
+    check_choice,
     columns,
     console,
     load_service,
@@ -146,6 +148,7 @@ def search_cmd(
     """
     if not query.strip():
         raise CliError("查询为空：请给出标题、关键词或建议全文")
+    check_choice("--mode", mode, SEARCH_MODES)
     service = load_service(bundle, models, encoder=encoder, departments=departments)
     hits = service.search(query, k=k, year=year, department=department, kind=kind, category=category, mode=mode,
                           full_reply=full)

@@ -12,6 +12,9 @@ from rich.table import Table
 from models.bundle import BundleStore, index_encoder, read_meta
 from models.search import SearchConfig
 from training.cli.common import (
+    DENSE_TEXTS,
+    ESTIMATORS,
+    SPLITS,
     BundleOpt,
     CliError,
     ColumnOpt,
@@ -23,6 +26,7 @@ from training.cli.common import (
     NoRegOpt,
     ThresholdZOpt,
     bundle_path,
+    check_choice,
     console,
     encoder_spec,
     load_cases,
@@ -99,6 +103,9 @@ def train_cmd(
 
     例：jiaoban train 2025年办结案件.xlsx --promote --fine-tune-encoder
     """
+    check_choice("--split", split, SPLITS)
+    check_choice("--estimator", estimator, ESTIMATORS)
+    check_choice("--dense-text", dense_text, DENSE_TEXTS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     store = BundleStore(models_dir(models))
     embedder = None if no_index else load_encoder(encoder)
@@ -141,6 +148,8 @@ def evaluate_cmd(
 
     例：jiaoban evaluate data/samples/closed_cases.csv --split temporal
     """
+    check_choice("--split", split, SPLITS)
+    check_choice("--estimator", estimator, ESTIMATORS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     p = params(estimator, c, threshold_z, registry)
     with console.status("评估中……") as status:
@@ -160,7 +169,7 @@ def _dup_groups(path: Path | None) -> dict[str, str] | None:
     from training.duplicates import read_duplicate_groups
 
     if not path.is_file():
-        raise CliError(f"找不到重复件分组文件 {path}")
+        raise CliError(f"找不到重复件分组文件 {path}（--duplicate-labels）")
     return read_duplicate_groups(path)
 
 
@@ -205,6 +214,7 @@ def index_cmd(
     from models.bundle import derive_version
     from training.train import build_search_index
 
+    check_choice("--dense-text", dense_text, DENSE_TEXTS)
     source = bundle_path(bundle, models)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     # Adding to an index: the encoder it was built with (the service makes the same choice).
