@@ -12,6 +12,8 @@ import json
 import logging
 import platform
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +33,7 @@ MODEL_FILE = "routing.joblib"
 REGISTRY_FILE = "departments.json"
 META_FILE = "meta.json"
 SEARCH_DIR = "search"
+STAGING_SUFFIX = ".partial"
 
 
 class BundleError(RuntimeError):
@@ -97,18 +100,22 @@ def save_bundle(
 ) -> Path:
     """Write a bundle directory atomically (to a temporary sibling, then renamed). Returns its path."""
     out = Path(out_dir)
-    if out.exists():
-        raise BundleError(f"模型目录 {out} 已存在：请换一个输出目录，或先删除它")
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    joblib.dump(model, tmp / MODEL_FILE, compress=3)
-    if registry is not None:
-        registry.save(tmp / REGISTRY_FILE)
-    for name, content in (attachments or {}).items():
-        (tmp / name).write_bytes(content)
-    meta = {
+    with staged(out) as tmp:
+        tmp.mkdir(parents=True)
+        joblib.dump(model, tmp / MODEL_FILE, compress=3)
+        if registry is not None:
+            registry.save(tmp / REGISTRY_FILE)
+        for name, content in (attachments or {}).items():
+            (tmp / name).write_bytes(content)
+        _write_meta(tmp, _new_meta(out, data=data, params=params, metrics=metrics, user_words=user_words,
+                                   extra=extra))
+    logger.info("saved model bundle %s", out)
+    return out
+
+
+def _new_meta(out: Path, *, data: dict, params: dict, metrics: dict, user_words: list[str],
+              extra: dict | None) -> dict:
+    return {
         "format_version": FORMAT_VERSION,
         "version": out.name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -119,10 +126,28 @@ def save_bundle(
         "user_words": user_words,
         **(extra or {}),
     }
-    _write_meta(tmp, meta)
-    tmp.rename(out)
-    logger.info("saved model bundle %s", out)
-    return out
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging directory beside ``out`` that becomes ``out`` only when everything in it was written: a full disk,
+    a read-only folder or a killed process leaves no half-written version (the staging folder is removed, or,
+    after a kill, ignored by :class:`BundleStore` and replaced by the next attempt)."""
+    if out.exists():
+        raise BundleError(f"模型目录 {out} 已存在：请换一个输出目录，或先删除它")
+    tmp = out.with_name(out.name + STAGING_SUFFIX)
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        yield tmp
+        tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BundleError(f"无法写入模型目录 {out.parent}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限"
+                          "（JIAOBAN_MODELS_DIR 或 --models-dir），未生成任何新版本") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _checksums(path: Path) -> dict[str, str]:
@@ -145,16 +170,11 @@ def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Pa
     changed before it is promoted: versions are never edited in place once written."""
     source, target = Path(source), Path(target)
     meta = verify_bundle(source)
-    if target.exists():
-        raise BundleError(f"模型目录 {target} 已存在：请换一个版本名，或先删除它")
-    tmp = target.with_name(target.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    shutil.copytree(source, tmp)
-    meta.update(version=target.name, derived_from={"version": meta.get("version", source.name), "reason": reason},
-                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    _write_meta(tmp, meta)
-    tmp.rename(target)
+    with staged(target) as tmp:
+        shutil.copytree(source, tmp)
+        meta.update(version=target.name, derived_from={"version": meta.get("version", source.name), "reason": reason},
+                    created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        _write_meta(tmp, meta)
     return target
 
 
@@ -295,7 +315,7 @@ class BundleStore:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         name = f"{stamp}-{tag}" if tag else stamp
         path, n = self.versions_dir / name, 1
-        while path.exists() or path.with_name(path.name + ".partial").exists():
+        while path.exists() or path.with_name(path.name + STAGING_SUFFIX).exists():
             n += 1
             path = self.versions_dir / f"{name}-{n}"
         return path
@@ -303,7 +323,8 @@ class BundleStore:
     def versions(self) -> list[str]:
         if not self.versions_dir.is_dir():
             return []
-        return sorted(p.name for p in self.versions_dir.iterdir() if (p / META_FILE).is_file())
+        return sorted(p.name for p in self.versions_dir.iterdir()
+                      if (p / META_FILE).is_file() and not p.name.endswith(STAGING_SUFFIX))
 
     def path(self, version: str) -> Path:
         p = self.versions_dir / version
@@ -332,8 +353,13 @@ class BundleStore:
         verify_bundle(self.path(version))
         previous = self.active()
         tmp = self.root / "ACTIVE.tmp"
-        tmp.write_text(version + "\n", encoding="utf-8")
-        tmp.replace(self.root / "ACTIVE")
+        try:
+            tmp.write_text(version + "\n", encoding="utf-8")
+            tmp.replace(self.root / "ACTIVE")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise BundleError(f"无法写入 {self.root / 'ACTIVE'}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限；"
+                              "在用模型未改变") from None
         entry = {
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "action": reason,

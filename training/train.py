@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -52,6 +54,21 @@ def rejected_rows_csv(errors) -> bytes:
     for e in errors:
         w.writerow([e.row, safe_cell(e.field), safe_cell(e.message)])
     return buf.getvalue().encode("utf-8-sig")
+
+
+@contextmanager
+def discarded_on_failure(version: Path) -> Iterator[None]:
+    """A new, not yet promoted version is removed when what completes it fails (a full disk while indexing, a bad
+    encoder): a listed version is always a whole one."""
+    try:
+        yield
+    except OSError as exc:
+        shutil.rmtree(version, ignore_errors=True)
+        raise BundleError(f"无法写入模型版本 {version}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限，"
+                          "未生成新版本") from None
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
 
 
 def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
@@ -177,9 +194,10 @@ def train(
     if embedder is not None:
         say(f"建立相似案例检索索引（编码器 {embedder.name}）")
         active = store.active_path() if store.active() else None
-        build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
-                           duplicate_groups=duplicate_groups,
-                           progress=lambda done, total: say(f"向量编码 {done}/{total}"))
+        with discarded_on_failure(path):
+            build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
+                               duplicate_groups=duplicate_groups,
+                               progress=lambda done, total: say(f"向量编码 {done}/{total}"))
     promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
     if promote:
         old = (comparison or {}).get("metrics")

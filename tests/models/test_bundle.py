@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -107,3 +108,56 @@ def test_store_promote_and_rollback(tmp_path, model):
     assert [h["action"] for h in store.history()] == ["promote", "promote", "rollback"]
     with pytest.raises(BundleError, match="没有模型版本“nope”"):
         store.promote("nope")
+
+
+def test_a_full_disk_leaves_no_half_written_version(tmp_path, model, mini_registry, monkeypatch):
+    """Root ignores file permissions here, so the full or read-only disk is simulated by the OSError it raises."""
+    import errno
+
+    import joblib
+
+    from models.bundle import BundleError, BundleStore
+
+    store = BundleStore(tmp_path / "models")
+    good = make_bundle(store.new_version_path("ok"), model, mini_registry)
+    store.promote(good.name)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", full)
+    target = store.new_version_path("full")
+    with pytest.raises(BundleError, match="无法写入模型目录.*磁盘空间"):
+        make_bundle(target, model, mini_registry)
+    assert store.versions() == [good.name] and store.active() == good.name
+    assert not target.exists() and not list(store.versions_dir.glob("*.partial"))
+
+
+def test_a_read_only_models_directory_keeps_the_active_version(tmp_path, model, mini_registry, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from models.bundle import BundleError, BundleStore
+
+    store = BundleStore(tmp_path / "models")
+    a = make_bundle(store.new_version_path("a"), model, mini_registry)
+    b = make_bundle(store.new_version_path("b"), model, mini_registry)
+    store.promote(a.name)
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "write_text", read_only)
+    with pytest.raises(BundleError, match="无法写入.*ACTIVE.*在用模型未改变"):
+        store.promote(b.name)
+    assert store.active() == a.name
+
+
+def test_a_staging_folder_left_by_a_killed_run_is_not_a_version(tmp_path, model, mini_registry):
+    from models.bundle import BundleStore
+
+    store = BundleStore(tmp_path / "models")
+    v = make_bundle(store.new_version_path("v"), model, mini_registry)
+    stale = v.with_name("20990101-000000.partial")
+    shutil.copytree(v, stale)  # as if killed between writing the manifest and the rename
+    assert store.versions() == [v.name]

@@ -43,3 +43,25 @@ def test_temporal_split_uses_latest_year():
     cases = [rec(i, "x", year=y) for i, y in enumerate([2021, 2022, 2022, 2023], start=2)]
     train, test, year = temporal_split(cases)
     assert year == 2023 and len(train) == 3 and len(test) == 1
+
+
+def test_a_version_whose_index_cannot_be_written_is_discarded(tmp_path, mini_registry):
+    import errno
+
+    import pytest
+
+    from models.bundle import BundleError, BundleStore
+    from models.embeddings import HashingEmbedder
+    from tests.api.fakedata import closed_rows, write_csv
+    from training.dataset import load_training_set
+    from training.train import train
+
+    class FullDisk(HashingEmbedder):
+        def encode_passages(self, texts, *, show_progress=False):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    ts = load_training_set(write_csv(closed_rows(n_per_dept=8), tmp_path / "c.csv"), mini_registry)
+    store = BundleStore(tmp_path / "models")
+    with pytest.raises(BundleError, match="无法写入模型版本"):
+        train(ts, mini_registry, store=store, promote=True, embedder=FullDisk(64))
+    assert store.versions() == [] and store.active() is None

@@ -212,7 +212,7 @@ def index_cmd(
     例：jiaoban index 2026年新办结.xlsx --add
     """
     from models.bundle import derive_version
-    from training.train import build_search_index
+    from training.train import build_search_index, discarded_on_failure
 
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
     source = bundle_path(bundle, models)
@@ -221,7 +221,7 @@ def index_cmd(
     embedder = load_encoder((index_encoder(read_meta(source)) or encoder) if add else encoder)
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
-    with console.status("编码中……") as status:
+    with console.status("编码中……") as status, discarded_on_failure(path):
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
                                   config=SearchConfig(dense_text=dense_text),
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
