@@ -64,6 +64,24 @@ def ceiling_rows(ceiling: dict) -> list[str]:
     return rows
 
 
+def writes_section(w: dict) -> list[str]:
+    load, back = w["load"], w["read_back"]
+    rows = ["| operation | count | req/s | p50 ms | p99 ms | failures |", "|---|---:|---:|---:|---:|---:|"]
+    names = {"route": "`POST /route`", "search": "`POST /search`", "create": "`POST /cases` (no routing)",
+             "decide": "`POST /cases/{id}/decision`"}
+    for op, o in load["ops"].items():
+        rows.append(f"| {names.get(op, op)} | {o['count']:,} | {o['req_per_s']} | {ms(o['p50_ms'])} | "
+                    f"{ms(o['p99_ms'])} | {o['failures']} |")
+    verdict = "every write read back as answered" if back["all_read_back"] else "**writes lost or wrong**"
+    return [f"### Writes under load (`benchmarks/bench_writes.py`, {w['date']})", "",
+            f"{load['clients']} closed-loop clients for {load['seconds']:.0f} s: 30 % routing, 25 % search, 25 % case "
+            "creation, 20 % decisions on the client's own cases; then every case and decision is read back.", "",
+            *rows, "",
+            f"{load['failures']} failed requests; {back['cases_created']:,} cases written, {back['decisions']:,} of "
+            f"them decided (the last decision of each checked): {back['missing']} missing, {back['wrong_case_no']} with a wrong number, {back['wrong_lead']} "
+            f"with a wrong lead, {back['cases_listed']:,} listed: {verdict}."]
+
+
 def main() -> int:
     load = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))["scenarios"]
     ceiling_file = RESULTS / "encoder_ceiling.json"
@@ -100,6 +118,9 @@ def main() -> int:
                   "(docs/search-quality.md), "
                   "beyond the 0.005 allowed. What would meet them: more cores (throughput scales with cores for "
                   "the encoder), or a smaller encoder, which the precedent-search work must measure first."]
+    writes_file = RESULTS / "writes.json"
+    if writes_file.is_file():
+        lines += ["", *writes_section(json.loads(writes_file.read_text(encoding="utf-8")))]
     replace_section(DOC, "load", "\n".join(lines))
     return 0
 

@@ -34,6 +34,7 @@ BENCHMARKS = {
     "finetune": ("bench_finetune.py", False),
     "encoder-ceiling": ("bench_encoder_ceiling.py", False),
     "load": ("bench_load.py --scenario default", False),
+    "writes": ("bench_writes.py", False),
     "load-report": ("load_report.py", False),
     "readme": ("readme_figures.py --run", False),
 }
