@@ -78,8 +78,8 @@ def writes_section(w: dict) -> list[str]:
             "creation, 20 % decisions on the client's own cases; then every case and decision is read back.", "",
             *rows, "",
             f"{load['failures']} failed requests; {back['cases_created']:,} cases written, {back['decisions']:,} of "
-            f"them decided (the last decision of each checked): {back['missing']} missing, {back['wrong_case_no']} with a wrong number, {back['wrong_lead']} "
-            f"with a wrong lead, {back['cases_listed']:,} listed: {verdict}."]
+            f"them decided (the last decision of each checked): {back['missing']} missing, "
+            f"{back['wrong_case_no']} with a wrong number, {back['wrong_lead']} with a wrong lead, {back['cases_listed']:,} listed: {verdict}."]
 
 
 def main() -> int:
