@@ -79,7 +79,8 @@ def writes_section(w: dict) -> list[str]:
             *rows, "",
             f"{load['failures']} failed requests; {back['cases_created']:,} cases written, {back['decisions']:,} of "
             f"them decided (the last decision of each checked): {back['missing']} missing, "
-            f"{back['wrong_case_no']} with a wrong number, {back['wrong_lead']} with a wrong lead, {back['cases_listed']:,} listed: {verdict}."]
+            f"{back['wrong_case_no']} with a wrong number, {back['wrong_lead']} with a wrong lead, "
+            f"{back['cases_listed']:,} listed: {verdict}."]
 
 
 def main() -> int:
