@@ -136,17 +136,25 @@ def staged(out: Path) -> Iterator[Path]:
     if out.exists():
         raise BundleError(f"模型目录 {out} 已存在：请换一个输出目录，或先删除它")
     tmp = out.with_name(out.name + STAGING_SUFFIX)
-    try:
+    with removed_on_failure(tmp, f"模型目录 {out.parent}"):
         if tmp.exists():
             shutil.rmtree(tmp)
         yield tmp
         tmp.rename(out)
+
+
+@contextmanager
+def removed_on_failure(path: Path, what: str) -> Iterator[None]:
+    """``path`` (a version not yet in service, or its staging folder) is removed when what writes it fails; a
+    file-system error becomes a BundleError that says what to check."""
+    try:
+        yield
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise BundleError(f"无法写入模型目录 {out.parent}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限"
+        shutil.rmtree(path, ignore_errors=True)
+        raise BundleError(f"无法写入{what}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限"
                           "（JIAOBAN_MODELS_DIR 或 --models-dir），未生成任何新版本") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
         raise
 
 

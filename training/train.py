@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from models.bundle import (
     attach_search_index,
     load_bundle,
     load_search_index,
+    removed_on_failure,
     save_bundle,
 )
 from models.cells import safe_cell
@@ -56,19 +55,10 @@ def rejected_rows_csv(errors) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-@contextmanager
-def discarded_on_failure(version: Path) -> Iterator[None]:
+def discarded_on_failure(version: Path):
     """A new, not yet promoted version is removed when what completes it fails (a full disk while indexing, a bad
     encoder): a listed version is always a whole one."""
-    try:
-        yield
-    except OSError as exc:
-        shutil.rmtree(version, ignore_errors=True)
-        raise BundleError(f"无法写入模型版本 {version}（{exc.strerror or exc}）：请检查磁盘空间和目录写权限，"
-                          "未生成新版本") from None
-    except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
-        raise
+    return removed_on_failure(version, f"模型版本 {version}")
 
 
 def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
