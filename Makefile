@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock:
 	$(PYTHON) -m venv /tmp/jiaoban-piptools && /tmp/jiaoban-piptools/bin/pip install --quiet pip-tools
 	echo "torch==2.13.0+cpu" > /tmp/jiaoban-torch-cpu.txt
+	CUSTOM_COMPILE_COMMAND="make lock   (pip-compile --generate-hashes --extra dev, torch pinned to the local CPU wheel)" \
 	/tmp/jiaoban-piptools/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -c /tmp/jiaoban-torch-cpu.txt -o requirements.lock pyproject.toml
 
