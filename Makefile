@@ -12,7 +12,7 @@ PORT ?= 8000
 JIAOBAN := $(VENV)/bin/jiaoban
 ENCODER_DIR := var/encoders/multilingual-e5-small
 
-.PHONY: install run serve model test test-fast lint clean browser lock
+.PHONY: install run serve model test test-fast fuzz lint clean browser lock
 
 install: $(STAMP)
 
@@ -72,6 +72,11 @@ test: install browser
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# The API against its own OpenAPI schema (schemathesis), with more examples per operation than the suite's 15.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/api/test_fuzz.py
 
 lint: install
 	$(VENV)/bin/ruff check nlp models training api tests benchmarks data/samples
