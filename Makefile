@@ -12,7 +12,7 @@ PORT ?= 8000
 JIAOBAN := $(VENV)/bin/jiaoban
 ENCODER_DIR := var/encoders/multilingual-e5-small
 
-.PHONY: install run serve model test test-fast lint clean browser lock
+.PHONY: install run serve model test test-fast fuzz lint clean browser lock
 
 install: $(STAMP)
 
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock:
 	$(PYTHON) -m venv /tmp/jiaoban-piptools && /tmp/jiaoban-piptools/bin/pip install --quiet pip-tools
 	echo "torch==2.13.0+cpu" > /tmp/jiaoban-torch-cpu.txt
+	CUSTOM_COMPILE_COMMAND="make lock   (pip-compile --generate-hashes --extra dev, torch pinned to the local CPU wheel)" \
 	/tmp/jiaoban-piptools/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -c /tmp/jiaoban-torch-cpu.txt -o requirements.lock pyproject.toml
 
@@ -71,6 +72,11 @@ test: install browser
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# The API against its own OpenAPI schema (schemathesis), with more examples per operation than the suite's 15.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/api/test_fuzz.py
 
 lint: install
 	$(VENV)/bin/ruff check nlp models training api tests benchmarks data/samples

@@ -110,7 +110,7 @@ def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: 
                          ("assigned_on", rules.order_problem("assigned_on", assigned_on, "closed_on",
                                                              as_date(case["closed_on"])))):
         if problem:
-            raise Unprocessable(f"字段“{fld}”：{problem}", details={"field": fld})
+            raise Unprocessable(f"字段“{fld}”：{problem}", code="date_order", details={"field": fld})
     suggestion = case["suggestion"] or assign.suggestion(service, case["title"], case["body"])
     accepted = None if not suggestion else suggestion["lead"][0]["id"] == lead.id
     decision = store.add_decision(case_id, {
@@ -130,10 +130,10 @@ def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal
     try:
         category = rules.category(body.category, settings.reply_categories)
     except rules.RuleError as exc:
-        raise Unprocessable(f"字段“category”：{exc}", details={"field": "category",
-                                                              "allowed": settings.reply_categories}) from None
+        raise Unprocessable(f"字段“category”：{exc}", code="unknown_category",
+                            details={"field": "category", "allowed": settings.reply_categories}) from None
     if problem := rules.order_problem("assigned_on", as_date(case["assigned_on"]), "closed_on", body.closed_on):
-        raise Unprocessable(f"字段“closed_on”：{problem}", details={"field": "closed_on"})
+        raise Unprocessable(f"字段“closed_on”：{problem}", code="date_order", details={"field": "closed_on"})
     closed_on = as_date(case["closed_on"])
     if case["status"] == "closed" and body.closed_on is None and not body.reopen:
         raise Conflict(

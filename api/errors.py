@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.bundle import BundleError
@@ -61,6 +63,44 @@ class Unavailable(ApiError):
 
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="稳定的错误代码，供程序判断（如 validation_error、case_not_found）")
+    message: str = Field(description="给工作人员看的说明（中文）：哪里有误、该怎么做")
+    details: Any = Field(None, description="具体信息：出错的字段、建议的单位名称、逐项的校验问题等")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorInfo
+
+
+ERROR_STATUSES = {  # what each status means in this API, for the OpenAPI schema
+    400: "请求体无法解析（如 multipart 格式有误）",
+    401: "缺少 API 密钥，或密钥无效、已停用（missing_api_key、invalid_api_key）",
+    403: "当前密钥的角色无权执行此操作（forbidden，details.allowed_roles 列出可执行的角色）",
+    404: "要找的对象不存在",
+    409: "与现有数据冲突",
+    413: "上传文件超过 JIAOBAN_MAX_UPLOAD_MB（file_too_large）",
+    422: "请求参数有误：validation_error（details 逐项列出 field、message、type），或违反业务规则（code 说明是哪条）",
+    503: "尚无在用模型（model_unavailable）",
+}
+
+
+def error_responses(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route for its error answers: a status (described by ``ERROR_STATUSES``) or a
+    (status, description) pair naming this route's own codes."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for item in statuses:
+        status, description = item if isinstance(item, tuple) else (item, ERROR_STATUSES[item])
+        out[status] = {"model": ErrorBody, "description": description}
+    return out
+
+
+UPLOAD_ERRORS = error_responses(400, 413, (422, "文件无法读取（unsupported_file、empty_file、missing_columns、"
+                                                "unreadable_file）或参数有误"))
 
 
 def field_path(loc) -> str:

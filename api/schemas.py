@@ -5,38 +5,34 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
+from api.fields import (
+    CaseDate,
+    CaseNo,
+    Feedback,
+    Kind,
+    NonBlank,
+    RegistryDate,
+    Role,
+    SingleLine,
+    Strict,
+    UnitFullName,
+    UnitName,
+)
 from models import rules
 
 MAX_BATCH = 1000
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-# Closed lists, stripped like every other text (a Literal is not a str to pydantic's str_strip_whitespace).
-KindName = Literal["建议", "提案", "议案"]  # models.records.CASE_KINDS (a test checks they agree)
-FeedbackValue = Literal["满意", "基本满意", "不满意"]  # models.records.FEEDBACK_VALUES
-Kind = Annotated[KindName, BeforeValidator(_strip)]
-Feedback = Annotated[FeedbackValue, BeforeValidator(_strip)]
-Role = Literal["admin", "assigner", "drafter"]
-
-# Dates in requests are the text YYYY-MM-DD only (pydantic alone would take 0 as 1970-01-01), within
-# models.rules' years; a unit's founding date may be older than any case.
-CaseDate = Annotated[date, BeforeValidator(rules.iso_date)]
-RegistryDate = Annotated[date, BeforeValidator(lambda v: rules.iso_date(v, min_year=rules.MIN_REGISTRY_YEAR))]
-# A unit's name, alias or short name: one line, not blank.
-UnitName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(rules.single_line)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+# The schema's statement of RouteRequest's rule: a title or a body that is more than spaces.
+_TITLE_OR_BODY: JsonDict = {"anyOf": [{"required": [f], "properties": {f: {"pattern": rules.NONBLANK_PATTERN}}}
+                                      for f in ("title", "body")]}
 
 
 # -- routing -------------------------------------------------------------------------------------------------------
 class RouteRequest(Strict):
+    model_config = ConfigDict(json_schema_extra=_TITLE_OR_BODY)
+
     title: str = Field("", max_length=500, description="标题")
     body: str = Field("", max_length=50_000, description="正文", validate_default=True)
     kind: Kind | None = None
@@ -44,7 +40,7 @@ class RouteRequest(Strict):
     @field_validator("body")
     @classmethod
     def _some_text(cls, body: str, info) -> str:
-        if not body and not info.data.get("title"):
+        if not body.strip() and not (info.data.get("title") or "").strip():  # str.strip(), as rules.required
             raise ValueError("标题和正文不能都为空")
         return body
 
@@ -122,13 +118,13 @@ class UploadRoutePublic(BaseModel):
 
 # -- cases ---------------------------------------------------------------------------------------------------------
 class CaseCreate(Strict):
-    case_no: Annotated[str, AfterValidator(rules.case_no)] | None = Field(None, max_length=100)
+    case_no: CaseNo | None = None
     kind: Kind = "建议"
     year: int | None = Field(None, ge=1990, le=2100)
-    title: str = Field(min_length=1, max_length=500)
+    title: NonBlank = Field(max_length=500)
     body: str = Field("", max_length=50_000)
     proposer: str = Field("", max_length=200)
-    route: bool = Field(True, description="创建时用在用模型给出交办建议并保存")
+    route: StrictBool = Field(True, description="创建时用在用模型给出交办建议并保存")
 
 
 class CasePublic(BaseModel):
@@ -182,11 +178,12 @@ class DecisionPublic(BaseModel):
 
 
 class OutcomeCreate(Strict):
-    reply: str = Field(min_length=1, max_length=100_000, description="答复内容")
-    category: str = Field(min_length=1, max_length=5, description="答复类别，如 A/B/C")
+    reply: NonBlank = Field(max_length=100_000, description="答复内容")
+    category: NonBlank = Field(max_length=5, description="答复类别，如 A/B/C")
     feedback: Feedback | None = None
     closed_on: CaseDate | None = Field(None, description="办结日期 YYYY-MM-DD；填写后视为办结（已办结的案件须填写）")
-    reopen: bool = Field(False, description="重新办理：已办结的案件回到办理中，办结日期清除（不能与 closed_on 同填）")
+    reopen: StrictBool = Field(
+        False, description="重新办理：已办结的案件回到办理中，办结日期清除（不能与 closed_on 同时填写）")
     recorded_by: str | None = Field(None, max_length=50)
 
     @field_validator("category")
@@ -281,8 +278,8 @@ class FiguresPublic(BaseModel):
 # -- departments ---------------------------------------------------------------------------------------------------
 class DepartmentCreate(Strict):
     id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: UnitName = Field(min_length=2)
-    short_name: Annotated[str, AfterValidator(rules.single_line)] = Field("", max_length=50)
+    name: UnitFullName
+    short_name: SingleLine = Field("", max_length=50)
     aliases: list[UnitName] = Field([], max_length=30)
     kind: Literal["department", "district"] = "department"
     duties: str = Field("", max_length=2000)
@@ -290,8 +287,12 @@ class DepartmentCreate(Strict):
 
 
 class ReorganiseRequest(Strict):
-    old_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1,
-                                                                               description="被撤并或更名的单位 id")
+    model_config = ConfigDict(json_schema_extra={"oneOf": [  # the schema's statement of _one_target
+        {"required": ["into_id"], "properties": {"into_id": {"type": "string"}, "new": {"type": "null"}}},
+        {"required": ["new"], "properties": {"new": {"type": "object"}, "into_id": {"type": "null"}}},
+    ]})
+
+    old_ids: list[Annotated[NonBlank, Field(max_length=40)]] = Field(min_length=1, description="被撤并或更名的单位 id")
     on: RegistryDate = Field(description="生效日期 YYYY-MM-DD")
     into_id: str | None = Field(None, description="并入的现有单位 id")
     new: DepartmentCreate | None = Field(None, description="或：新设（更名后）的单位")
@@ -347,7 +348,7 @@ class ModelVersionsPublic(BaseModel):
 
 
 class KeyCreate(Strict):
-    name: str = Field(min_length=1, max_length=50)
+    name: NonBlank = Field(max_length=50)
     role: Role
 
 
@@ -371,7 +372,7 @@ class KeysPublic(BaseModel):
 
 
 class SearchRequest(Strict):
-    query: str = Field(min_length=1, max_length=50_000)
+    query: NonBlank = Field(max_length=50_000)
     k: int = Field(10, ge=1, le=50)
     year: int | None = Field(None, ge=1990, le=2100)
     department: str | None = Field(None, max_length=100)
@@ -385,7 +386,7 @@ class SearchPublic(BaseModel):
 
 
 class DuplicatesRequest(Strict):
-    texts: list[Annotated[str, Field(min_length=1, max_length=50_000)]] = Field(min_length=1, max_length=MAX_BATCH)
+    texts: list[Annotated[NonBlank, Field(max_length=50_000)]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class DuplicatesPublic(BaseModel):

@@ -58,7 +58,8 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
                 allowed = set(auth.roles_for(action))
                 roles = allowed if roles is None else roles & allowed
             ordered = tuple(sorted(roles or (), key=lambda r: (r != "admin", r)))
-            out += [Endpoint(m, route.path, ordered) for m in sorted(route.methods)]
+            path = getattr(route, "path_format", route.path)  # /cases/{case_id}, not /cases/{case_id:int}
+            out += [Endpoint(m, path, ordered) for m in sorted(route.methods)]
         elif isinstance(original, Route):
             out += [Endpoint(m, route.path, ()) for m in sorted(route.methods or ()) if m != "HEAD"]
         elif isinstance(original, Mount):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
 from models.departments import Department, DepartmentRegistry, UnknownDepartmentError
@@ -90,6 +90,59 @@ def required(value: str) -> str:
     if not value:
         raise RuleError("不能为空")
     return value
+
+
+# -- the same rules as JSON Schema patterns (the API's OpenAPI schema states them; tests check they agree) -------
+def _char_class(chars: Iterable[str]) -> str:
+    """The inside of a regex character class holding ``chars``, as ranges of escapes Python, ECMA and Rust read."""
+    codes = sorted(ord(c) for c in chars)
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+
+    def esc(code: int) -> str:
+        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+
+    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in ranges)
+
+
+# Unicode puts its spaces and format characters in planes 0, 1 and 14 only.
+_PLANES = [chr(c) for r in (range(0x20000), range(0xE0000, 0xE1000)) for c in r]
+_SPACE = _char_class(c for c in _PLANES if c.isspace())  # what str.strip() drops
+_CONTROL = _char_class(c for c in _PLANES if unicodedata.category(c) in ("Cc", "Cf"))
+del _PLANES
+# ``required``: something besides spaces.
+NONBLANK_PATTERN = f"[^{_SPACE}]"
+# ``single_line`` / ``case_no``: spaces around it, and no control character in what remains.
+SINGLE_LINE_PATTERN = f"^[{_SPACE}]*(?:[^{_SPACE}{_CONTROL}](?:[^{_CONTROL}]*[^{_SPACE}{_CONTROL}])?)?[{_SPACE}]*$"
+
+
+def name_pattern(min_chars: int = 1) -> str:
+    """``single_line`` and at least ``min_chars`` (1 or 2) characters once the spaces around it are dropped."""
+    inner = f"[^{_CONTROL}]*[^{_SPACE}{_CONTROL}]"
+    return f"^[{_SPACE}]*[^{_SPACE}{_CONTROL}]" + (f"(?:{inner})?" if min_chars <= 1 else inner) + f"[{_SPACE}]*$"
+
+
+def year_pattern(min_year: int = MIN_YEAR, max_year: int = MAX_YEAR) -> str:
+    """A regex for the four-digit years ``min_year``..``max_year``: ``(?:199\\d|20\\d\\d|2100)`` for 1990–2100."""
+    parts = []
+    for century in range(min_year // 100, max_year // 100 + 1):
+        lo, hi = max(min_year, century * 100), min(max_year, century * 100 + 99)
+        if (lo, hi) == (century * 100, century * 100 + 99):
+            parts.append(f"{century}\\d\\d")
+            continue
+        for decade in range(lo // 10, hi // 10 + 1):
+            a, b = max(lo, decade * 10) % 10, min(hi, decade * 10 + 9) % 10
+            parts.append(f"{decade}" + ("\\d" if (a, b) == (0, 9) else str(a) if a == b else f"[{a}-{b}]"))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def date_pattern(min_year: int = MIN_YEAR) -> str:
+    """``iso_date``'s rule as a pattern beside ``format: date``: YYYY-MM-DD with a year in range."""
+    return f"^{year_pattern(min_year)}-\\d{{2}}-\\d{{2}}$"
 
 
 # -- closed lists --------------------------------------------------------------------------------------------------

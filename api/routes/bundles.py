@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, CanRead, ModelsDep, ServiceDep
-from api.errors import NotFound
+from api.errors import NotFound, error_responses
 from api.schemas import ModelPublic, ModelVersionsPublic
 from models.bundle import Bundle
 
-router = APIRouter(prefix="/models", tags=["models 模型"])
+router = APIRouter(prefix="/models", tags=["models 模型"], responses=error_responses(401, 403))
+MODEL_ERROR = (409, "该版本无法使用或无可回退的版本（model_error）")
 
 
 def model_public(bundle: Bundle) -> dict:
@@ -18,7 +19,7 @@ def model_public(bundle: Bundle) -> dict:
     return {"version": bundle.version, "path": str(bundle.path), "manifest": manifest}
 
 
-@router.get("/active", response_model=ModelPublic)
+@router.get("/active", response_model=ModelPublic, responses=error_responses(503))
 def active_model(_: CanRead, service: ServiceDep) -> dict:
     """The model in service: its manifest (training data, parameters, library versions) and its metrics."""
     return model_public(service.bundle)
@@ -31,13 +32,14 @@ def list_versions(_: Admin, models: ModelsDep) -> dict:
             "history": models.store.history()}
 
 
-@router.post("/rollback", response_model=ModelPublic)
+@router.post("/rollback", response_model=ModelPublic, responses=error_responses(MODEL_ERROR))
 async def rollback(_: Admin, models: ModelsDep) -> dict:
     """Re-activate the previously active version and load it in place (no restart)."""
     return model_public(await run_in_threadpool(models.rollback))
 
 
-@router.post("/{version}/promote", response_model=ModelPublic)
+@router.post("/{version}/promote", response_model=ModelPublic,
+             responses=error_responses((404, "模型版本不存在（model_not_found）"), MODEL_ERROR, 422))
 async def promote(_: Admin, version: str, models: ModelsDep) -> dict:
     """Verify, load and activate a version; the service switches to it at once."""
     if version not in models.store.versions():

@@ -21,6 +21,8 @@ from api.deps import (
     SettingsDep,
     StoreDep,
 )
+from api.errors import UPLOAD_ERRORS, error_responses
+from api.fields import MAX_ID, RowId
 from api.schemas import (
     CaseCreate,
     CaseDetail,
@@ -37,17 +39,19 @@ from api.spreadsheets import read_upload
 
 Status = Literal["open", "assigned", "closed"]
 
-router = APIRouter(prefix="/cases", tags=["cases 案件"])
+router = APIRouter(prefix="/cases", tags=["cases 案件"], responses=error_responses(401, 403))
+NO_CASE = (404, "案件不存在（case_not_found）")
 
 
-@router.post("", response_model=CaseDetail, status_code=201)
+@router.post("", response_model=CaseDetail, status_code=201,
+             responses=error_responses(400, (409, "编号已存在（duplicate_case_no）"), 422))
 def create_case(_: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep, service: OptionalServiceDep,
                 settings: SettingsDep) -> dict:
     """Register one item; with ``route`` (default) the model's suggestion is computed and kept beside it."""
     return casework.create_case(store, registry, data, service=service, settings=settings)
 
 
-@router.post("/import", response_model=ImportPublic)
+@router.post("/import", response_model=ImportPublic, responses=UPLOAD_ERRORS)
 def import_cases(
     principal: Admin,
     file: Annotated[UploadFile, File(description="台账：CSV（UTF-8/GBK）、XLSX 或 JSONL；可含主办、答复、办结日期")],
@@ -61,7 +65,8 @@ def import_cases(
             "count": read.total}
 
 
-@router.get("/export", response_class=FileResponse, responses={200: {"content": {"text/csv": {}}}})
+@router.get("/export", response_class=FileResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **error_responses(422)})
 def export_closed(_: Admin, store: StoreDep, registry: RegistryDep, settings: SettingsDep,
                   year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> FileResponse:
     """Closed cases as the training CSV (a snapshot under the data directory; retraining reads this, not the DB)."""
@@ -70,7 +75,7 @@ def export_closed(_: Admin, store: StoreDep, registry: RegistryDep, settings: Se
                         headers={"X-Rows": str(n), "X-Export-Path": str(path)})
 
 
-@router.get("", response_model=CasesPublic)
+@router.get("", response_model=CasesPublic, responses=error_responses(422))
 def list_cases(
     _: CanRead, store: StoreDep, registry: RegistryDep,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
@@ -78,7 +83,7 @@ def list_cases(
     department: Annotated[str | None, Query(description="主办单位（名称、简称或 id；含已并入的原单位）")] = None,
     kind: Kind | None = None,
     q: Annotated[str | None, Query(max_length=100, description="标题包含的文字")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     lead_ids = None
@@ -90,28 +95,31 @@ def list_cases(
     return {"data": [casework.case_public(r, registry) for r in rows], "count": count}
 
 
-@router.get("/{case_id}", response_model=CaseDetail)
-def get_case(_: CanRead, case_id: int, store: StoreDep, registry: RegistryDep) -> dict:
+@router.get("/{case_id:int}", response_model=CaseDetail, responses=error_responses(NO_CASE, 422))
+def get_case(_: CanRead, case_id: RowId, store: StoreDep, registry: RegistryDep) -> dict:
     """One case with its suggestion, every decision (latest last) and every recorded outcome."""
     return casework.case_detail(store, registry, case_id)
 
 
-@router.post("/{case_id}/route", response_model=RouteResult)
-def route_case(_: CanRoute, case_id: int, service: ServiceDep, store: StoreDep) -> dict:
+@router.post("/{case_id:int}/route", response_model=RouteResult, responses=error_responses(NO_CASE, 422, 503))
+def route_case(_: CanRoute, case_id: RowId, service: ServiceDep, store: StoreDep) -> dict:
     """Route a stored case again with the model in service and keep the new suggestion beside it."""
     return casework.route_case(store, case_id, service=service)
 
 
-@router.post("/{case_id}/decision", response_model=DecisionPublic, status_code=201)
-def record_decision(principal: CanDecide, case_id: int, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
+@router.post("/{case_id:int}/decision", response_model=DecisionPublic, status_code=201,
+             responses=error_responses(400, NO_CASE, 422))
+def record_decision(principal: CanDecide, case_id: RowId, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
                     service: OptionalServiceDep, settings: SettingsDep) -> dict:
     """Record the lead and co-handlers staff chose (accepting or overriding the suggestion shown)."""
     return casework.record_decision(store, registry, case_id, body, principal=principal, service=service,
                                     settings=settings)
 
 
-@router.post("/{case_id}/outcome", response_model=OutcomePublic, status_code=201)
-def record_outcome(principal: CanRecordOutcome, case_id: int, body: OutcomeCreate, store: StoreDep,
+@router.post("/{case_id:int}/outcome", response_model=OutcomePublic, status_code=201, responses=error_responses(
+    400, NO_CASE, (409, "案件尚未交办（case_not_assigned）、已办结而未填 closed_on（case_closed）"
+                   "或未办结而要求重新办理（case_not_closed）"), 422))
+def record_outcome(principal: CanRecordOutcome, case_id: RowId, body: OutcomeCreate, store: StoreDep,
                    settings: SettingsDep) -> dict:
     """Record the reply, its category, the proposer's feedback and (when closed) the closing date."""
     return casework.record_outcome(store, case_id, body, principal=principal, settings=settings)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Admin, CanRead, RegistryDep
-from api.errors import Conflict, Unprocessable
+from api.errors import Conflict, Unprocessable, error_responses
 from api.registry import RegistryHolder
 from api.schemas import DepartmentCreate, DepartmentPublic, DepartmentsPublic, ReorganiseRequest
 from models.departments import Department
 
-router = APIRouter(prefix="/departments", tags=["departments 单位名录"])
+router = APIRouter(prefix="/departments", tags=["departments 单位名录"], responses=error_responses(401, 403))
+REGISTRY_ERRORS = error_responses(400, (409, "与单位名录冲突（registry_error，details.field 指明字段）"), 422)
 
 
 def department_public(dept: Department, holder: RegistryHolder) -> dict:
@@ -24,7 +25,7 @@ def _department(data: DepartmentCreate) -> Department:
                       kind=data.kind, duties=data.duties, since=data.since)
 
 
-@router.get("", response_model=DepartmentsPublic)
+@router.get("", response_model=DepartmentsPublic, responses=error_responses(422))
 def list_departments(_: CanRead, registry: RegistryDep, include_inactive: bool = True) -> dict:
     """Every unit with its aliases, today's successor and the units merged into it."""
     reg = registry.registry
@@ -38,13 +39,13 @@ def registry_json(_: Admin, registry: RegistryDep) -> dict:
     return registry.registry.to_dict()
 
 
-@router.post("", response_model=DepartmentPublic, status_code=201)
+@router.post("", response_model=DepartmentPublic, status_code=201, responses=REGISTRY_ERRORS)
 def add_department(principal: Admin, data: DepartmentCreate, registry: RegistryDep) -> dict:
     """Add a unit (kept in the store; the seed file is never changed)."""
     return department_public(registry.add(_department(data), by=principal.name), registry)
 
 
-@router.post("/reorganise", response_model=DepartmentPublic)
+@router.post("/reorganise", response_model=DepartmentPublic, responses=REGISTRY_ERRORS)
 def reorganise(principal: Admin, req: ReorganiseRequest, registry: RegistryDep) -> dict:
     """Rename or merge (机构改革): ``old_ids`` stop the day before ``on``; their duties pass to the target unit."""
     if req.into_id is not None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ModelsDep, OptionalServiceDep, StoreDep
-from api.errors import Unavailable
+from api.errors import Unavailable, error_responses
 from api.schemas import Health
 
 router = APIRouter(prefix="/health", tags=["health 健康检查"])
@@ -18,7 +18,8 @@ def live() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=Health, responses={503: {"description": "模型未加载或数据库不可用"}})
+@router.get("/ready", response_model=Health,
+            responses=error_responses((503, "未就绪：模型未加载或数据库不可用（not_ready，details 为各项检查）")))
 async def ready(store: StoreDep, models: ModelsDep, service: OptionalServiceDep) -> dict:
     """Ready to serve: a model is loaded and the case store answers."""
     checks = {

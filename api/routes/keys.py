@@ -6,10 +6,11 @@ from fastapi import APIRouter, Response
 
 from api import auth
 from api.deps import Admin, StoreDep
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, error_responses
+from api.fields import RowId
 from api.schemas import KeyCreate, KeyCreated, KeysPublic
 
-router = APIRouter(prefix="/keys", tags=["keys 密钥"])
+router = APIRouter(prefix="/keys", tags=["keys 密钥"], responses=error_responses(401, 403))
 
 
 def _public(row: dict) -> dict:
@@ -22,15 +23,16 @@ def list_keys(_: Admin, store: StoreDep) -> dict:
     return {"data": rows, "count": len(rows)}
 
 
-@router.post("", response_model=KeyCreated, status_code=201)
+@router.post("", response_model=KeyCreated, status_code=201, responses=error_responses(400, 422))
 def create_key(_: Admin, data: KeyCreate, store: StoreDep) -> dict:
     key_id, key = auth.create_key(store, name=data.name, role=data.role)
     row = next(r for r in store.keys() if r["id"] == key_id)
     return {**_public(row), "key": key}
 
 
-@router.delete("/{key_id}", status_code=204)
-def revoke_key(principal: Admin, key_id: int, store: StoreDep) -> Response:
+@router.delete("/{key_id:int}", status_code=204, responses=error_responses(
+    (404, "密钥不存在或已停用（key_not_found）"), (409, "不能停用当前正在使用的密钥（revoke_own_key）"), 422))
+def revoke_key(principal: Admin, key_id: RowId, store: StoreDep) -> Response:
     if key_id == principal.key_id:
         raise Conflict("不能停用当前正在使用的密钥", code="revoke_own_key")
     if not store.revoke_keys([key_id]):

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 
 from api import ledger
 from api.deps import CanRead, RegistryDep, SettingsDep, StoreDep
+from api.errors import error_responses
 from api.schemas import CaseDate, FiguresPublic, LedgerOpenPublic, OverduePublic
 
-router = APIRouter(prefix="/ledger", tags=["ledger 台账"])
+router = APIRouter(prefix="/ledger", tags=["ledger 台账"], responses=error_responses(401, 403, 422))
 
 AsOf = Annotated[CaseDate | None, Query(description="统计日期（默认今天），YYYY-MM-DD")]
 Department = Annotated[str | None, Query(description="主办单位名称、简称或 id")]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CanSearch, RegistryDep, SearchServiceDep
+from api.errors import error_responses
 from api.schemas import DuplicatesPublic, DuplicatesRequest, SearchPublic, SearchRequest
 
-router = APIRouter(prefix="/search", tags=["search 类案检索"])
+router = APIRouter(prefix="/search", tags=["search 类案检索"], responses=error_responses(
+    400, 401, 403, 422, (503, "尚无在用模型（model_unavailable），或类案检索尚未启用（search_unavailable）")))
 
 
 @router.post("", response_model=SearchPublic)

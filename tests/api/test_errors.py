@@ -25,8 +25,10 @@ def test_validation_errors_name_the_field(client):
     assert set(fields) == {"title", "kind", "year", "extra"}
     assert fields["title"] == "不能为空" and fields["year"] == "应为整数" and fields["extra"] == "不认识的字段"
     assert err["message"].startswith("请求参数有误：字段“") and "另有 3 处问题" in err["message"]
-    r = client.get("/api/v1/cases/abc", headers=H["drafter"])
+    r = client.get("/api/v1/cases/0", headers=H["drafter"])
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "case_id"
+    r = client.get("/api/v1/cases/abc", headers=H["drafter"])  # not a case id: no such address
+    assert r.status_code == 404 and r.json()["error"]["code"] == "http_404"
 
 
 def test_unexpected_errors_hide_internals(app):

@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from api.schemas import FeedbackValue, KindName
+from api.fields import FeedbackValue, KindName
 from models.records import CASE_KINDS, FEEDBACK_VALUES
 from tests.api.conftest import H
 
