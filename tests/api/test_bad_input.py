@@ -27,7 +27,8 @@ BAD = [
     ("GET", "/api/v1/cases?limit=1000000000", None, 422),
     ("GET", "/api/v1/cases?offset=-1", None, 422),
     ("GET", "/api/v1/cases?year=99999", None, 422),
-    ("GET", "/api/v1/cases/abc", None, 422),
+    ("GET", "/api/v1/cases/abc", None, 404),  # not a case id: no such resource
+    ("GET", "/api/v1/cases/0", None, 422),
     ("GET", "/api/v1/cases/999999999", None, 404),
     ("GET", "/api/v1/ledger/overdue?as_of=2026-02-30", None, 422),  # impossible date
     ("POST", "/api/v1/cases", {"title": "标题", "year": 1066}, 422),
