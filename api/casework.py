@@ -38,6 +38,10 @@ def iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def case_public(case: dict, registry: RegistryHolder, today: date | None = None) -> dict:
     today = today or date.today()
     due = as_date(case["due_on"])
@@ -150,7 +154,7 @@ def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal
 
 
 # -- spreadsheets --------------------------------------------------------------------------------------------------
-def _case_values(rec: CaseRecord, *, kind: str | None, source: str) -> dict:
+def case_values(rec: CaseRecord, *, kind: str | None, source: str) -> dict:
     return {"case_no": rec.case_no, "kind": rec.kind or kind or "建议", "title": rec.title, "body": rec.body,
             "proposer": rec.proposer, "source": source,
             "year": rec.year or (rec.assigned_on.year if rec.assigned_on else date.today().year)}
@@ -181,7 +185,7 @@ def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tu
 def create_routed_cases(store: Store, records: list[CaseRecord], results: list[dict], *,
                         kind: str | None) -> list[RowError]:
     """Store the rows of a routed session sheet as open cases with their suggestion; fills ``case_id``."""
-    rows = [(rec, {**_case_values(rec, kind=kind, source="upload"), "suggestion": res})
+    rows = [(rec, {**case_values(rec, kind=kind, source="upload"), "suggestion": res})
             for rec, res in zip(records, results)]
     ids, errors = _insert_rows(store, rows, lambda conn, rec, values: store.create_case(values, conn=conn))
     for res, case_id in zip(results, ids):
@@ -216,7 +220,7 @@ def import_cases(store: Store, registry: RegistryHolder, records: list[CaseRecor
         if row_errors:
             errors.extend(row_errors)
         else:
-            good.append((rec, _case_values(rec, kind=None, source="import")))
+            good.append((rec, case_values(rec, kind=None, source="import")))
 
     def write(conn, rec: CaseRecord, values: dict) -> int:
         case_id = store.create_case(values, conn=conn)

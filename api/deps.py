@@ -12,7 +12,9 @@ from api import auth
 from api.bundles import ModelHolder
 from api.config import Settings, get_settings
 from api.errors import Forbidden, Unauthorized, Unavailable
+from api.jobs import JobRunner
 from api.registry import RegistryHolder
+from api.sessions_db import SessionStore
 from api.store import Store
 from models.service import RoutingService
 
@@ -27,6 +29,14 @@ def get_registry(request: Request) -> RegistryHolder:
 
 def get_models(request: Request) -> ModelHolder:
     return request.app.state.models
+
+
+def get_sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
+def get_jobs(request: Request) -> JobRunner:
+    return request.app.state.jobs
 
 
 def get_optional_service(request: Request) -> RoutingService | None:
@@ -55,6 +65,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 RegistryDep = Annotated[RegistryHolder, Depends(get_registry)]
 ModelsDep = Annotated[ModelHolder, Depends(get_models)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 ServiceDep = Annotated[RoutingService, Depends(get_service)]
 OptionalServiceDep = Annotated[RoutingService | None, Depends(get_optional_service)]
 SearchServiceDep = Annotated[RoutingService, Depends(require_search)]

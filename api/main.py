@@ -20,8 +20,10 @@ from pydantic import ValidationError
 from api import auth, errors
 from api.bundles import ModelHolder
 from api.config import Settings, get_settings, settings_error_message
+from api.jobs import JobRunner
 from api.registry import RegistryHolder
-from api.routes import bundles, cases, departments, health, keys, ledger, routing, search
+from api.routes import bundles, cases, departments, health, jobs, keys, ledger, routing, search, sessions
+from api.sessions_db import SessionStore
 from api.store import Store
 
 logger = logging.getLogger(__name__)
@@ -70,9 +72,13 @@ async def lifespan(app: FastAPI):
     dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
     if dev_key:
         auth.announce_dev_key(dev_key)
+    app.state.sessions = SessionStore(store)
+    app.state.jobs = JobRunner(app.state.sessions, app.state.models.current)
+    await run_in_threadpool(app.state.jobs.start)
     logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
                 getattr(app.state.models.bundle, "version", None), app.state.models.search_error is None)
     yield
+    await run_in_threadpool(app.state.jobs.stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -87,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    for module in (health, routing, cases, ledger, departments, bundles, keys, search):
+    for module in (health, routing, sessions, jobs, cases, ledger, departments, bundles, keys, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

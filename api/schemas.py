@@ -175,6 +175,7 @@ class DecisionPublic(BaseModel):
     note: str
     decided_by: str
     decided_at: str
+    unchanged: bool = Field(False, description="与当前决定相同（重复提交或连击），未新增记录")
 
 
 class OutcomeCreate(Strict):

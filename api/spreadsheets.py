@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 
 from fastapi import UploadFile
 
@@ -32,6 +34,18 @@ def read_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None
         CaseFileError: an unsupported type, an empty, damaged or unusable file (422 at the edge, field ``file``).
         ApiError (413): larger than ``max_mb``; refused before the rest of it is copied.
     """
+    return receive_upload(upload, max_mb=max_mb, categories=categories).read
+
+
+@dataclass
+class Received:
+    read: ReadResult
+    name: str  # as the browser sent it, fit to quote back
+    sha256: str  # of the file's bytes: the same sheet uploaded twice is recognised
+
+
+def receive_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None = None) -> Received:
+    """:func:`read_upload`, with the file's name and hash."""
     name = upload_name(upload.filename)
     try:
         suffix = file_suffix(name)
@@ -42,6 +56,7 @@ def read_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None
     if upload.size is not None and upload.size > limit:
         raise _too_large(name, max_mb)
     fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="jiaoban-upload-")
+    digest = hashlib.sha256()
     try:
         size = 0
         with os.fdopen(fd, "wb") as fh:
@@ -49,8 +64,9 @@ def read_upload(upload: UploadFile, *, max_mb: int, categories: list[str] | None
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(name, max_mb)
+                digest.update(chunk)
                 fh.write(chunk)
-        return read_cases(tmp, categories=categories, name=name)
+        return Received(read_cases(tmp, categories=categories, name=name), name, digest.hexdigest())
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

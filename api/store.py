@@ -16,87 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import overload
 
+from api.migrations import MIGRATIONS
+
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 CASE_STATUSES = ("open", "assigned", "closed")
-
-MIGRATIONS: list[tuple[str, list[str]]] = [
-    ("0001_cases", [
-        """CREATE TABLE cases (
-            id INTEGER PRIMARY KEY,
-            case_no TEXT UNIQUE,
-            kind TEXT NOT NULL DEFAULT '',
-            year INTEGER,
-            title TEXT NOT NULL DEFAULT '',
-            body TEXT NOT NULL DEFAULT '',
-            proposer TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'assigned', 'closed')),
-            lead_id TEXT,
-            co_ids TEXT NOT NULL DEFAULT '[]',
-            assigned_on TEXT,
-            due_on TEXT,
-            closed_on TEXT,
-            category TEXT NOT NULL DEFAULT '',
-            feedback TEXT NOT NULL DEFAULT '',
-            suggestion TEXT,
-            source TEXT NOT NULL DEFAULT 'api',
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX cases_status_due ON cases (status, due_on)",
-        "CREATE INDEX cases_year ON cases (year)",
-        "CREATE INDEX cases_lead ON cases (lead_id)",
-    ]),
-    ("0002_decisions_outcomes", [
-        """CREATE TABLE decisions (
-            id INTEGER PRIMARY KEY,
-            case_id INTEGER NOT NULL REFERENCES cases (id),
-            lead_id TEXT NOT NULL,
-            co_ids TEXT NOT NULL DEFAULT '[]',
-            accepted INTEGER,
-            suggestion TEXT,
-            assigned_on TEXT,
-            due_on TEXT,
-            note TEXT NOT NULL DEFAULT '',
-            decided_by TEXT NOT NULL,
-            key_id INTEGER,
-            decided_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX decisions_case ON decisions (case_id, id)",
-        """CREATE TABLE outcomes (
-            id INTEGER PRIMARY KEY,
-            case_id INTEGER NOT NULL REFERENCES cases (id),
-            reply TEXT NOT NULL DEFAULT '',
-            category TEXT NOT NULL DEFAULT '',
-            feedback TEXT NOT NULL DEFAULT '',
-            closed_on TEXT,
-            recorded_by TEXT NOT NULL,
-            recorded_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX outcomes_case ON outcomes (case_id, id)",
-    ]),
-    ("0003_registry_and_keys", [
-        """CREATE TABLE registry_snapshots (
-            id INTEGER PRIMARY KEY,
-            data TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            created_by TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE api_keys (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            role TEXT NOT NULL,
-            salt TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            prefix TEXT NOT NULL,
-            source TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            revoked_at TEXT
-        )""",
-    ]),
-]
 
 _CASE_COLUMNS = ("case_no", "kind", "year", "title", "body", "proposer", "status", "lead_id", "co_ids",
                  "assigned_on", "due_on", "closed_on", "category", "feedback", "suggestion", "source")
@@ -303,6 +228,11 @@ class Store:
                 "key_id", "decided_at")
         with self.transaction(conn) as c:
             case = self.get_case(case_id, conn=c)
+            latest = c.execute("SELECT * FROM decisions WHERE case_id = ? ORDER BY id DESC LIMIT 1",
+                               (case_id,)).fetchone()
+            same = ("lead_id", "co_ids", "assigned_on", "due_on")
+            if latest is not None and all(latest[k] == d.get(k) for k in same):  # a retried or double click
+                return self.decisions(case_id, conn=c)[latest["id"]] | {"unchanged": True}
             cur = c.execute(f"INSERT INTO decisions (case_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
                             [case_id, *(d.get(k) for k in cols)])
             status = "closed" if case and case["status"] == "closed" else "assigned"

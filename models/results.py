@@ -151,6 +151,7 @@ class RoutedBatch:
     items: list[RoutedItem]
     duplicate_groups: list[DuplicateGroup]
     precedents_available: bool
+    vectors: Any = None  # one passage vector per item when precedents were searched (never serialised)
 
     @property
     def needs_review_count(self) -> int:

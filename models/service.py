@@ -182,9 +182,10 @@ class RoutingService:
         routings = model.route(docs=docs, top_k=self.options.top_k)
         out = [self._present(n, r, None if rows is None else rows[n]) for n, r in enumerate(routings)]
         groups: list[DuplicateGroup] = []
+        vectors: list[np.ndarray] = []
         if self.index is not None and precedents:
-            groups = self._attach_search(out, docs, rows)
-        return RoutedBatch(out, groups, self.index is not None and precedents)
+            groups = self._attach_search(out, docs, rows, vectors)
+        return RoutedBatch(out, groups, self.index is not None and precedents, vectors[0] if vectors else None)
 
     def _present(self, index: int, routing: Routing, row: int | None) -> RoutedItem:
         leads: dict[str, LeadSuggestion] = {}
@@ -208,14 +209,16 @@ class RoutingService:
         return RoutedItem(index=index, lead=lead, co_handlers=sorted(co.values(), key=lambda c: -c.probability),
                           review=review, model_version=self.version, row=row)
 
-    def _attach_search(self, out: list[RoutedItem], docs, rows) -> list[DuplicateGroup]:
-        """Precedents, repeats and 并案 from one vector per item; search trouble never breaks routing."""
+    def _attach_search(self, out: list[RoutedItem], docs, rows, keep: list[np.ndarray]) -> list[DuplicateGroup]:
+        """Precedents, repeats and 并案 from one vector per item (appended to ``keep``); search trouble never breaks
+        routing."""
         index = self.index
         try:
             vectors = index.embed_docs(docs)
         except Exception as exc:
             logger.warning("encoding for precedent search failed (%s); routing without precedents", type(exc).__name__)
             return []
+        keep.append(vectors)
         try:
             for item, repeat in zip(out, index.repeats(vectors=vectors)):
                 if repeat is not None:
@@ -259,6 +262,27 @@ class RoutingService:
         vectors = index.embed_docs(self.bundle.model.prepare(list(items))) if items else np.zeros((0, 1))
         return [DuplicateGroup(list(g), None if rows is None else [rows[i] for i in g])
                 for g in index.duplicate_groups(vectors=vectors)]
+
+    def group_vectors(self, vectors: np.ndarray) -> list[tuple[list[int], float]]:
+        """并案 groups over vectors ``route`` returned (e.g. a sheet routed in parts), each with its lowest pairwise
+        similarity."""
+        index = self._require_index()
+        out = []
+        for group in index.duplicate_groups(vectors=vectors):
+            v = vectors[list(group)]
+            v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+            sims = v @ v.T
+            out.append((list(group), round(float(sims[np.triu_indices(len(group), 1)].min()), 4)))
+        return out
+
+    def earlier_case(self, case_id: str | int) -> dict | None:
+        """A closed case of the precedent index (with its full reply), e.g. the one an item repeats."""
+        if self.index is None:
+            return None
+        try:
+            return self.index.get(int(case_id))
+        except (TypeError, ValueError):
+            return None
 
     def _require_index(self):
         if self.index is None:

@@ -1,0 +1,116 @@
+"""The embedded background worker: one thread in the service process takes queued jobs from the store.
+
+A job's state and progress live in the store (``jobs``), so the page polls it and a restart finds it: a job left
+``running`` by a stopped process is queued again at start-up and resumes with the rows not routed yet (routed rows
+are saved chunk by chunk). Cancelling is honoured between chunks; the rows routed so far are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from api.casework import now_iso
+from api.sessions_db import SessionStore
+from models.service import RoutingService
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 32  # rows per routing call: large enough for the encoder's batches, small enough for a lively progress bar
+
+
+class JobRunner:
+    """Runs queued jobs one at a time in a daemon thread (``start``/``stop``); ``wake`` after queueing one."""
+
+    def __init__(self, sdb: SessionStore, service: Callable[[], RoutingService | None], *, poll_s: float = 2.0,
+                 chunk: int = CHUNK):
+        self.sdb = sdb
+        self.service = service
+        self.poll_s = poll_s
+        self.chunk = chunk
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> list[int]:
+        """Queue again what a stopped process left running, then start the worker. Returns the requeued jobs."""
+        requeued = self.sdb.requeue_interrupted()
+        if requeued:
+            logger.warning("jobs %s were running when the service stopped; resuming them", requeued)
+        self._thread = threading.Thread(target=self._loop, name="jiaoban-jobs", daemon=True)
+        self._thread.start()
+        return requeued
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            job = None
+            try:
+                job = self.sdb.claim_job()
+            except Exception:  # the store may be briefly locked or gone; try again later
+                logger.exception("could not read the job queue")
+            if job is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+                continue
+            self.run(job)
+
+    def run(self, job: dict) -> None:
+        try:
+            if job["kind"] != "route_session":
+                raise RuntimeError(f"未知的任务类型 {job['kind']}")
+            status = self._route_session(job)
+            self.sdb.update_job(job["id"], status=status, finished_at=now_iso())
+            logger.info("job %s %s", job["id"], status)
+        except _Stopping:
+            logger.info("job %s interrupted by shutdown; it resumes at the next start", job["id"])
+        except Exception as exc:
+            logger.exception("job %s failed", job["id"])
+            message = str(exc) if isinstance(exc, JobError) else f"任务出错（{type(exc).__name__}），请重试或联系管理员"
+            self.sdb.update_job(job["id"], status="failed", error=message, finished_at=now_iso())
+
+    def _route_session(self, job: dict) -> str:
+        session_id = job["session_id"]
+        service = self.service()
+        if service is None:
+            raise JobError("没有在用的模型，无法给出交办建议：请管理员先训练并启用模型")
+        pending = self.sdb.pending_rows(session_id)
+        done = int(job["done"])
+        if done + len(pending) != job["total"]:
+            self.sdb.update_job(job["id"], total=done + len(pending))
+        for start in range(0, len(pending), self.chunk):
+            if self._stop.is_set():
+                raise _Stopping
+            current = self.sdb.get_job(job["id"])
+            if current and current["cancel_requested"]:
+                return "cancelled"
+            part = pending[start : start + self.chunk]
+            batch = service.route([(r["title"], r["body"]) for r in part], rows=[r["sheet_row"] for r in part])
+            vectors = batch.vectors
+            self.sdb.save_results([(r["row_id"], item.to_dict(), None if vectors is None else vectors[n])
+                                   for n, (r, item) in enumerate(zip(part, batch.items))])
+            done += len(part)
+            self.sdb.update_job(job["id"], done=done)
+        if service.has_search:
+            row_ids, _, vectors = self.sdb.vectors(session_id)
+            if vectors is not None:
+                groups = service.group_vectors(vectors)
+                self.sdb.set_groups(session_id, [([row_ids[i] for i in g], sim) for g, sim in groups])
+        return "done"
+
+
+class JobError(RuntimeError):
+    """A job failure to show staff as it is (a Chinese message naming what to do)."""
+
+
+class _Stopping(Exception):
+    """The service is shutting down mid-job."""

@@ -1,0 +1,153 @@
+"""The store's schema, as named migrations applied in order (never edited once released: add a new one)."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("0001_cases", [
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            case_no TEXT UNIQUE,
+            kind TEXT NOT NULL DEFAULT '',
+            year INTEGER,
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            proposer TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'assigned', 'closed')),
+            lead_id TEXT,
+            co_ids TEXT NOT NULL DEFAULT '[]',
+            assigned_on TEXT,
+            due_on TEXT,
+            closed_on TEXT,
+            category TEXT NOT NULL DEFAULT '',
+            feedback TEXT NOT NULL DEFAULT '',
+            suggestion TEXT,
+            source TEXT NOT NULL DEFAULT 'api',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX cases_status_due ON cases (status, due_on)",
+        "CREATE INDEX cases_year ON cases (year)",
+        "CREATE INDEX cases_lead ON cases (lead_id)",
+    ]),
+    ("0002_decisions_outcomes", [
+        """CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            lead_id TEXT NOT NULL,
+            co_ids TEXT NOT NULL DEFAULT '[]',
+            accepted INTEGER,
+            suggestion TEXT,
+            assigned_on TEXT,
+            due_on TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL,
+            key_id INTEGER,
+            decided_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX decisions_case ON decisions (case_id, id)",
+        """CREATE TABLE outcomes (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            reply TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '',
+            feedback TEXT NOT NULL DEFAULT '',
+            closed_on TEXT,
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX outcomes_case ON outcomes (case_id, id)",
+    ]),
+    ("0003_registry_and_keys", [
+        """CREATE TABLE registry_snapshots (
+            id INTEGER PRIMARY KEY,
+            data TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            salt TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""",
+    ]),
+    ("0004_sessions_jobs", [
+        # A session (会次): the sheets uploaded for one meeting; each row is an item with a case of its own.
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            held_on TEXT,
+            kind TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE session_uploads (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            file_name TEXT NOT NULL,
+            file_hash TEXT NOT NULL,
+            rows_read INTEGER NOT NULL,
+            added INTEGER NOT NULL,
+            changed INTEGER NOT NULL,
+            unchanged INTEGER NOT NULL,
+            missing INTEGER NOT NULL,
+            errors TEXT NOT NULL DEFAULT '[]',
+            columns TEXT NOT NULL DEFAULT '{}',
+            uploaded_by TEXT NOT NULL,
+            uploaded_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX session_uploads_session ON session_uploads (session_id, id)",
+        # match_key: 'no:' + 编号, or 'text:' + content hash + '#' + occurrence when the sheet has no 编号.
+        """CREATE TABLE session_rows (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            sheet_row INTEGER NOT NULL,
+            match_key TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            in_latest INTEGER NOT NULL DEFAULT 1,
+            result TEXT,
+            vector BLOB,
+            group_no INTEGER,
+            group_similarity REAL,
+            group_manual INTEGER NOT NULL DEFAULT 0,
+            routed_at TEXT,
+            UNIQUE (session_id, match_key)
+        )""",
+        "CREATE INDEX session_rows_session ON session_rows (session_id, sheet_row)",
+        "CREATE INDEX session_rows_case ON session_rows (case_id)",
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            session_id INTEGER REFERENCES sessions (id),
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            total INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX jobs_status ON jobs (status, id)",
+        # A retried request with the same Idempotency-Key answers what the first one answered.
+        """CREATE TABLE idempotent_requests (
+            key TEXT NOT NULL,
+            principal TEXT NOT NULL,
+            route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (key, principal)
+        )""",
+    ]),
+]
