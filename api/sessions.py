@@ -59,10 +59,10 @@ def _pair(keyed: list[tuple[CaseRecord, str]], known: dict[str, dict], store, co
     whose text changed matches, by its title, a row of the session that no key matched."""
     used = {key for _, key in keyed if key in known}
     spare: dict[str, list[dict]] = defaultdict(list)
-    for key, old in known.items():
+    for key, known_row in known.items():
         if key.startswith("text:") and key not in used:
-            case = store.get_case(old["case_id"], conn=conn)
-            spare[re.sub(r"\s+", "", case["title"] if case else "")].append(old)
+            case = store.get_case(known_row["case_id"], conn=conn)
+            spare[re.sub(r"\s+", "", case["title"] if case else "")].append(known_row)
     out = []
     for rec, key in keyed:
         old = known.get(key)
