@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.fields import MAX_ID, Strict
+from api.fields import Strict
 from api.schemas import DeptRef, RowErrorPublic
 
 
@@ -111,8 +111,9 @@ class SessionRowsPublic(BaseModel):
 
 
 class RowsRequest(Strict):
-    rows: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=1000,
-                                                              description="会次中的行 id（row_id）")
+    # Bounded to what JavaScript and JSON Schema validators hold exactly (2**63 - 1 rounds up as a float).
+    rows: list[Annotated[int, Field(ge=1, le=2**53 - 1)]] = Field(min_length=1, max_length=1000,
+                                                                 description="会次中的行 id（row_id）")
 
 
 class AcceptedPublic(BaseModel):

@@ -227,18 +227,27 @@ class SessionStore:
             return ids
 
     # -- idempotent requests -------------------------------------------------------------------------------------
-    def remembered(self, key: str, principal: str, route: str) -> tuple[int, dict] | None:
-        with self.store.reader() as c:
+    def reserve(self, key: str, principal: str, route: str) -> tuple[int, dict | None] | None:
+        """Claim ``key`` for a request; ``None`` when this request is the first, else the first one's answer
+        (status 0 and no body while it is still being handled). A key reused for another route is a ValueError."""
+        with self.store.transaction() as c:
             row = c.execute("SELECT status, response, route FROM idempotent_requests WHERE key = ? AND principal = ?",
                             (key, principal)).fetchone()
-        if row is None:
-            return None
+            if row is None:
+                c.execute("INSERT INTO idempotent_requests (key, principal, route, status, response, created_at) "
+                          "VALUES (?, ?, ?, 0, 'null', ?)", (key, principal, route, now()))
+                return None
         if row["route"] != route:
             raise ValueError(row["route"])
         return int(row["status"]), json.loads(row["response"])
 
-    def remember(self, key: str, principal: str, route: str, status: int, response: dict) -> None:
+    def complete(self, key: str, principal: str, status: int, response: dict | None) -> None:
+        """Keep the answer of a reserved request; ``status`` None forgets the key (the request failed)."""
         with self.store.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO idempotent_requests (key, principal, route, status, response, created_at)"
-                      " VALUES (?, ?, ?, ?, ?, ?)",
-                      (key, principal, route, status, json.dumps(response, ensure_ascii=False, default=str), now()))
+            c.execute("UPDATE idempotent_requests SET status = ?, response = ? WHERE key = ? AND principal = ?",
+                      (status, json.dumps(response, ensure_ascii=False, default=str), key, principal))
+
+    def release(self, key: str, principal: str) -> None:
+        with self.store.transaction() as c:
+            c.execute("DELETE FROM idempotent_requests WHERE key = ? AND principal = ? AND status = 0",
+                      (key, principal))

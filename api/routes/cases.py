@@ -18,11 +18,13 @@ from api.deps import (
     OptionalServiceDep,
     RegistryDep,
     ServiceDep,
+    SessionsDep,
     SettingsDep,
     StoreDep,
 )
 from api.errors import UPLOAD_ERRORS, error_responses
 from api.fields import MAX_ID, RowId
+from api.idempotency import IdempotencyKey, once, request_route
 from api.schemas import (
     CaseCreate,
     CaseDetail,
@@ -45,10 +47,13 @@ NO_CASE = (404, "案件不存在（case_not_found）")
 
 @router.post("", response_model=CaseDetail, status_code=201,
              responses=error_responses(400, (409, "编号已存在（duplicate_case_no）"), 422))
-def create_case(_: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep, service: OptionalServiceDep,
-                settings: SettingsDep) -> dict:
-    """Register one item; with ``route`` (default) the model's suggestion is computed and kept beside it."""
-    return casework.create_case(store, registry, data, service=service, settings=settings)
+def create_case(principal: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep,
+                service: OptionalServiceDep, settings: SettingsDep, sessions_db: SessionsDep,
+                idempotency_key: IdempotencyKey = None) -> dict:
+    """Register one item; with ``route`` (default) the model's suggestion is computed and kept beside it.
+    With an ``Idempotency-Key``, sending the same request again registers nothing more."""
+    return once(sessions_db, idempotency_key, principal, request_route("POST /cases", data), 201,
+                lambda: casework.create_case(store, registry, data, service=service, settings=settings))
 
 
 @router.post("/import", response_model=ImportPublic, responses=UPLOAD_ERRORS)
@@ -108,12 +113,15 @@ def route_case(_: CanRoute, case_id: RowId, service: ServiceDep, store: StoreDep
 
 
 @router.post("/{case_id:int}/decision", response_model=DecisionPublic, status_code=201,
-             responses=error_responses(400, NO_CASE, 422))
+             responses=error_responses(400, NO_CASE, (409, "同一请求正在处理（request_in_progress）"), 422))
 def record_decision(principal: CanDecide, case_id: RowId, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
-                    service: OptionalServiceDep, settings: SettingsDep) -> dict:
-    """Record the lead and co-handlers staff chose (accepting or overriding the suggestion shown)."""
-    return casework.record_decision(store, registry, case_id, body, principal=principal, service=service,
-                                    settings=settings)
+                    service: OptionalServiceDep, settings: SettingsDep, sessions_db: SessionsDep,
+                    idempotency_key: IdempotencyKey = None) -> dict:
+    """Record the lead and co-handlers staff chose (accepting or overriding the suggestion shown). The same decision
+    again (a retry, a double click) adds nothing to the history and answers ``unchanged``."""
+    return once(sessions_db, idempotency_key, principal, request_route(f"POST /cases/{case_id}/decision", body), 201,
+                lambda: casework.record_decision(store, registry, case_id, body, principal=principal,
+                                                 service=service, settings=settings))
 
 
 @router.post("/{case_id:int}/outcome", response_model=OutcomePublic, status_code=201, responses=error_responses(

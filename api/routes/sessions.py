@@ -59,7 +59,8 @@ def create_session(
     principal: CanDecide, file: FileField, store: StoreDep, sessions_db: SessionsDep, jobs: JobsDep,
     registry: RegistryDep, settings: SettingsDep,
     name: Annotated[str, Form(max_length=100, description="会次名称，如“市十七届人大四次会议”；不填用文件名")] = "",
-    held_on: Annotated[CaseDate | None, Form(description="会议日期 YYYY-MM-DD")] = None,
+    held_on: Annotated[CaseDate | None, Form(description="会议日期 YYYY-MM-DD"),
+                       WithJsonSchema({"type": "string", "format": "date"})] = None,
     kind: KindField = None,
 ) -> dict:
     """A new session from a sheet: each readable row becomes an open case, routing runs in the background (follow

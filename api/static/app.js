@@ -1,10 +1,11 @@
-// 交办助手网页：调用 /api/v1 接口。不依赖任何外部资源；所有数据以 textContent 写入页面。
+// 交办助手网页（公共部分）：密钥、接口调用、单位名录与单位选择器、标签页、文字高亮。
+// 不依赖任何外部资源；所有数据以 textContent 写入页面，从不拼接 HTML。
 "use strict";
 
 const API = "/api/v1";
 const KEY_NAME = "jiaoban_api_key";
 let departments = [];
-let lastRouted = null; // {title, body, kind, result}
+const onDepartments = []; // 名录载入后要做的事
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,9 +21,21 @@ function pct(p) {
 }
 
 function showMessage(text) {
+  showNotice("");
   const box = $("message");
   box.textContent = text || "";
   box.hidden = !text;
+}
+
+function showNotice(text) {
+  const box = $("notice");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+function newRequestId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return "r" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
 }
 
 // ---- API 密钥 ----
@@ -50,7 +63,7 @@ $("key-form").addEventListener("submit", (ev) => {
 });
 $("key-change").addEventListener("click", askKey);
 
-async function api(path, options = {}) {
+async function call(path, options = {}) {
   const key = getKey();
   if (!key) {
     askKey();
@@ -62,250 +75,211 @@ async function api(path, options = {}) {
     options.body = JSON.stringify(options.json);
   }
   const resp = await fetch(API + path, { method: options.method || "GET", headers, body: options.body });
-  const data = resp.status === 204 ? null : await resp.json().catch(() => null);
   if (!resp.ok) {
+    const data = await resp.json().catch(() => null);
     if (resp.status === 401) {
       sessionStorage.removeItem(KEY_NAME);
       updateKeyLabel();
       askKey();
     }
-    const message = data && data.error ? data.error.message : "请求失败（HTTP " + resp.status + "）";
-    throw new Error(message);
+    const err = new Error(data && data.error ? data.error.message : "请求失败（HTTP " + resp.status + "）");
+    err.status = resp.status;
+    err.body = data;
+    throw err;
   }
-  return data;
+  return resp;
+}
+
+async function api(path, options = {}) {
+  const resp = await call(path, options);
+  return resp.status === 204 ? null : resp.json();
+}
+
+// 带密钥下载文件（普通链接无法附带密钥）。
+async function download(path, fallbackName) {
+  const resp = await call(path);
+  const disposition = resp.headers.get("Content-Disposition") || "";
+  const m = /filename\*=UTF-8''([^;]+)/.exec(disposition);
+  const name = m ? decodeURIComponent(m[1]) : fallbackName;
+  const url = URL.createObjectURL(await resp.blob());
+  const a = el("a");
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return name;
+}
+
+// 按钮在请求进行中不可再点（防止连击重复提交）。
+async function busy(buttons, work) {
+  const list = Array.isArray(buttons) ? buttons : [buttons];
+  for (const b of list) b.disabled = true;
+  try {
+    return await work();
+  } finally {
+    for (const b of list) b.disabled = false;
+  }
 }
 
 async function loadDepartments() {
   try {
     const data = await api("/departments?include_inactive=false");
     departments = data.data;
-    fillDeptSelect($("override-lead"), false);
-    fillDeptSelect($("override-co"), false);
+    for (const f of onDepartments) f();
   } catch (err) {
     showMessage(err.message);
   }
 }
 
-function fillDeptSelect(select, withEmpty) {
-  select.textContent = "";
-  if (withEmpty) select.appendChild(el("option", "改派给…")).value = "";
-  for (const d of departments) {
-    const opt = el("option", d.name);
-    opt.value = d.id;
-    select.appendChild(opt);
+function deptById(id) {
+  return departments.find((d) => d.id === id);
+}
+
+function deptMatches(d, q) {
+  if (!q) return true;
+  return [d.name, d.short_name, ...(d.aliases || [])].some((n) => n && n.includes(q));
+}
+
+// 单位选择器：输入全称、简称或别名中的任意文字筛选，点击或回车选定。
+function unitPicker(initialId, placeholder) {
+  const wrap = el("span", null, "picker");
+  const input = el("input");
+  input.type = "search";
+  input.placeholder = placeholder || "输入单位名称、简称或别名";
+  input.setAttribute("aria-label", input.placeholder);
+  const list = el("ul", null, "picker-list");
+  list.hidden = true;
+  wrap.append(input, list);
+  let value = initialId || "";
+  const show = () => {
+    const d = deptById(value);
+    input.value = d ? d.name : "";
+  };
+  const fill = () => {
+    list.textContent = "";
+    const q = input.value.trim();
+    const found = departments.filter((d) => deptMatches(d, q)).slice(0, 12);
+    for (const d of found) {
+      const li = el("li", d.name + (d.short_name ? "（" + d.short_name + "）" : ""));
+      li.dataset.id = d.id;
+      li.addEventListener("mousedown", (ev) => {
+        ev.preventDefault();
+        pick(d.id);
+      });
+      list.appendChild(li);
+    }
+    if (!found.length) list.appendChild(el("li", "没有匹配的单位", "muted"));
+    list.hidden = false;
+  };
+  const pick = (id) => {
+    value = id;
+    show();
+    list.hidden = true;
+    wrap.dispatchEvent(new CustomEvent("picked", { detail: id }));
+  };
+  input.addEventListener("focus", () => {
+    input.select();
+    fill();
+  });
+  input.addEventListener("input", fill);
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      const first = list.querySelector("li[data-id]");
+      if (first) pick(first.dataset.id);
+    } else if (ev.key === "Escape") {
+      list.hidden = true;
+      show();
+    }
+  });
+  input.addEventListener("blur", () => {
+    list.hidden = true;
+    show();
+  });
+  show();
+  return { node: wrap, input, value: () => value, set: (id) => { value = id; show(); } };
+}
+
+// 多个单位（协办）：已选的以标签显示，可删除；下方选择器添加。
+function unitsPicker(initialIds) {
+  const wrap = el("span", null, "units-picker");
+  const chips = el("span", null, "chips");
+  let ids = (initialIds || []).filter((id) => deptById(id));
+  const picker = unitPicker("", "添加协办单位");
+  const draw = () => {
+    chips.textContent = "";
+    for (const id of ids) {
+      const chip = el("span", (deptById(id) || { name: id }).name, "chip");
+      const x = el("button", "×", "chip-x");
+      x.type = "button";
+      x.title = "移除";
+      x.addEventListener("click", () => {
+        ids = ids.filter((i) => i !== id);
+        draw();
+      });
+      chip.appendChild(x);
+      chips.appendChild(chip);
+    }
+  };
+  picker.node.addEventListener("picked", (ev) => {
+    if (ev.detail && !ids.includes(ev.detail)) ids.push(ev.detail);
+    picker.set("");
+    draw();
+  });
+  wrap.append(chips, picker.node);
+  draw();
+  return { node: wrap, input: picker.input, value: () => ids.slice(), set: (list) => { ids = list.slice(); draw(); } };
+}
+
+// 把 terms 在文字中标出（<mark>），用于显示决定建议的词语。
+function highlighted(text, terms) {
+  const node = el("span");
+  const words = (terms || []).filter((t) => t && t.length > 0).sort((a, b) => b.length - a.length);
+  if (!words.length) {
+    node.textContent = text;
+    return node;
   }
+  let i = 0;
+  while (i < text.length) {
+    let hit = null;
+    let at = text.length;
+    for (const w of words) {
+      const j = text.indexOf(w, i);
+      if (j >= 0 && (j < at || (j === at && hit && w.length > hit.length))) {
+        at = j;
+        hit = w;
+      }
+    }
+    if (!hit) {
+      node.appendChild(document.createTextNode(text.slice(i)));
+      break;
+    }
+    if (at > i) node.appendChild(document.createTextNode(text.slice(i, at)));
+    node.appendChild(el("mark", hit));
+    i = at + hit.length;
+  }
+  return node;
+}
+
+function bar(probability) {
+  const track = el("span", null, "bar-track");
+  const b = el("span", null, "bar");
+  b.style.width = Math.max(1, Math.round(probability * 100)) + "%";
+  track.appendChild(b);
+  return track;
 }
 
 // ---- 标签页 ----
-for (const tab of document.querySelectorAll(".tab")) {
-  tab.addEventListener("click", () => {
-    for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
-    $("tab-single").hidden = tab.dataset.tab !== "single";
-    $("tab-batch").hidden = tab.dataset.tab !== "batch";
-  });
+function showTab(name) {
+  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.tab === name);
+  for (const panel of document.querySelectorAll("main > .panel")) panel.hidden = panel.id !== "tab-" + name;
 }
+for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
 
-// ---- 单条 ----
-$("route-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  showMessage("");
-  const item = { title: $("title").value.trim(), body: $("body").value.trim(), kind: $("kind").value };
-  try {
-    const result = await api("/route", { method: "POST", json: item });
-    lastRouted = Object.assign({ result }, item);
-    renderSingle(result);
-  } catch (err) {
-    showMessage(err.message);
-  }
+window.addEventListener("DOMContentLoaded", () => {
+  updateKeyLabel();
+  if (getKey()) loadDepartments();
+  else askKey();
 });
-
-function renderSingle(r) {
-  $("single-result").hidden = false;
-  $("decision-result").hidden = true;
-  const flag = $("review-flag");
-  const notes = [];
-  if (r.needs_review) notes.push("需人工复核：" + r.review_reason);
-  if (r.repeat_of) {
-    notes.push("可能与往年案件是同一事项：" + r.repeat_of.year + "年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
-      "》（相似度 " + pct(r.repeat_of.similarity) + "），请核对是否重复提出，可参照原答复");
-  }
-  flag.hidden = notes.length === 0;
-  flag.textContent = notes.join("；");
-  const list = $("lead-list");
-  list.textContent = "";
-  for (const s of r.lead) {
-    const li = el("li");
-    li.appendChild(el("strong", s.name));
-    const track = el("span", null, "bar-track");
-    const bar = el("span", null, "bar");
-    bar.style.width = Math.max(1, Math.round(s.probability * 100)) + "%";
-    track.appendChild(bar);
-    li.appendChild(track);
-    li.appendChild(el("span", pct(s.probability)));
-    if (s.reason) li.appendChild(el("p", s.reason, "reason"));
-    list.appendChild(li);
-  }
-  $("co-list").textContent = r.co_handlers.length ? r.co_handlers.map((c) => c.name).join("、") : "无";
-  $("model-version").textContent = r.model_version;
-  $("override-lead").value = r.lead[0].id;
-  for (const opt of $("override-co").options) opt.selected = r.co_handlers.some((c) => c.id === opt.value);
-  renderPrecedents(r);
-}
-
-function renderPrecedents(r) {
-  const box = $("precedents");
-  box.textContent = "";
-  if (!r.precedents_available) {
-    box.appendChild(el("p", "类案检索尚未启用（尚未建立历史案件索引）。", "muted"));
-    return;
-  }
-  if (!r.precedents.length) {
-    box.appendChild(el("p", "未找到相似的历史案件。", "muted"));
-    return;
-  }
-  for (const p of r.precedents) {
-    const div = el("div", null, "precedent");
-    const dept = p.lead && p.lead.name ? "主办：" + p.lead.name : "";
-    const co = (p.co_handlers || []).map((c) => c.name).join("、");
-    const head = [p.year ? p.year + "年" : "", p.case_no, dept, co ? "协办：" + co : "",
-      p.category ? p.category + "类答复" : "", p.feedback].filter(Boolean).join(" · ");
-    div.appendChild(el("strong", p.title || "（无标题）"));
-    div.appendChild(el("p", head, "muted"));
-    const reply = p.reply_excerpt || p.reply || "";
-    if (reply) div.appendChild(el("p", "答复摘要：" + reply, "reason"));
-    if (p.matched_terms && p.matched_terms.length) div.appendChild(el("p", "共同词语：" + p.matched_terms.join("、"), "muted"));
-    box.appendChild(div);
-  }
-}
-
-async function decide(caseId, lead, coHandlers) {
-  const decidedBy = $("decided-by").value.trim();
-  const body = { lead, co_handlers: coHandlers };
-  if (decidedBy) body.decided_by = decidedBy;
-  return api("/cases/" + caseId + "/decision", { method: "POST", json: body });
-}
-
-async function decideSingle(lead, coHandlers) {
-  showMessage("");
-  if (!lastRouted) return;
-  try {
-    const created = await api("/cases", {
-      method: "POST",
-      json: { title: lastRouted.title || lastRouted.body.slice(0, 30), body: lastRouted.body, kind: lastRouted.kind },
-    });
-    const d = await decide(created.id, lead, coHandlers);
-    const box = $("decision-result");
-    const co = d.co_handlers.map((c) => c.name).join("、") || "无";
-    box.textContent = "已登记为案件 " + created.id + "，主办：" + d.lead.name + "，协办：" + co +
-      (d.accepted ? "（采纳建议）" : "（改派）") + "，答复期限 " + d.due_on;
-    box.hidden = false;
-  } catch (err) {
-    showMessage(err.message);
-  }
-}
-
-$("accept-btn").addEventListener("click", () => {
-  const r = lastRouted.result;
-  decideSingle(r.lead[0].id, r.co_handlers.map((c) => c.id));
-});
-$("override-btn").addEventListener("click", () => {
-  const co = Array.from($("override-co").selectedOptions).map((o) => o.value);
-  decideSingle($("override-lead").value, co);
-});
-
-// ---- 批量 ----
-$("upload-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  showMessage("");
-  const form = new FormData();
-  form.append("file", $("file").files[0]);
-  form.append("create", $("create-cases").checked ? "true" : "false");
-  try {
-    const data = await api("/route/upload", { method: "POST", body: form });
-    renderBatch(data);
-  } catch (err) {
-    showMessage(err.message);
-  }
-});
-
-$("only-review").addEventListener("change", () => {
-  for (const tr of document.querySelectorAll("#batch-table tbody tr")) {
-    tr.hidden = $("only-review").checked && !tr.classList.contains("needs-review");
-  }
-});
-
-function renderBatch(data) {
-  $("batch-result").hidden = false;
-  $("batch-summary").textContent = "共 " + data.count + " 条，需人工复核 " + data.needs_review_count + " 条" +
-    (data.created ? "，已登记案件 " + data.created + " 条" : "") +
-    (data.errors.length ? "；有 " + data.errors.length + " 处问题未能处理（见下方）" : "");
-  const errors = $("batch-errors");
-  errors.textContent = "";
-  for (const e of data.errors) errors.appendChild(el("li", "第 " + e.row + " 行，字段“" + e.field + "”：" + e.message));
-  const tbody = document.querySelector("#batch-table tbody");
-  tbody.textContent = "";
-  // 并案：duplicate_groups name the sheet's own row numbers.
-  const groupOf = new Map();
-  for (const g of data.duplicate_groups || []) for (const row of g) groupOf.set(row, g.filter((x) => x !== row));
-  for (const r of data.data) tbody.appendChild(batchRow(r, groupOf.get(r.row) || []));
-  $("only-review").dispatchEvent(new Event("change"));
-}
-
-function batchNotes(r, sameMatter) {
-  const td = el("td", null, "notes");
-  if (r.lead[0].reason) td.appendChild(el("p", r.lead[0].reason, "reason"));
-  if (r.needs_review) td.appendChild(el("p", r.review_reason, "warn"));
-  if (sameMatter.length) td.appendChild(el("p", "与第 " + sameMatter.join("、") + " 行疑似同一事项，可考虑并案", "warn"));
-  if (r.repeat_of) {
-    td.appendChild(el("p", "可能与 " + r.repeat_of.year + " 年 " + r.repeat_of.case_no + "《" + r.repeat_of.title +
-      "》是同一事项（相似度 " + pct(r.repeat_of.similarity) + "）", "warn"));
-  }
-  if (r.precedents && r.precedents.length) {
-    const p = r.precedents[0];
-    td.appendChild(el("p", "相似历史案件：" + p.year + " 年 " + p.case_no + "《" + p.title + "》", "muted"));
-  }
-  return td;
-}
-
-function batchRow(r, sameMatter) {
-  const tr = el("tr", null, r.needs_review ? "needs-review" : "");
-  const top = r.lead[0];
-  for (const text of [r.row, r.case_no, r.title, top.name + "（" + pct(top.probability) + "）",
-    r.lead.slice(1, 3).map((s) => s.name + "（" + pct(s.probability) + "）").join("；"),
-    r.co_handlers.map((c) => c.name).join("、"), r.needs_review ? "需复核" : ""]) {
-    tr.appendChild(el("td", text));
-  }
-  tr.appendChild(batchNotes(r, sameMatter));
-  const td = el("td");
-  if (r.case_id === null) {
-    td.appendChild(el("span", "未登记为案件", "muted"));
-  } else {
-    const accept = el("button", "采纳");
-    const select = el("select");
-    fillDeptSelect(select, true);
-    const change = el("button", "改派");
-    const status = el("span", "", "muted");
-    accept.type = change.type = "button";
-    accept.addEventListener("click", () => batchDecide(r.case_id, top.id, r.co_handlers.map((c) => c.id), status));
-    change.addEventListener("click", () => {
-      if (select.value) batchDecide(r.case_id, select.value, [], status);
-    });
-    td.append(accept, select, change, status);
-  }
-  tr.appendChild(td);
-  return tr;
-}
-
-async function batchDecide(caseId, lead, coHandlers, status) {
-  showMessage("");
-  try {
-    const d = await decide(caseId, lead, coHandlers);
-    status.textContent = " 已交办：" + d.lead.name;
-  } catch (err) {
-    showMessage(err.message);
-  }
-}
-
-updateKeyLabel();
-if (getKey()) loadDepartments();
-else askKey();

@@ -1,5 +1,6 @@
-"""The staff page in a real headless browser (Debian's chromium via Playwright): a sheet upload shows each row's
-reason, review note, 并案 partners by sheet row number, and a precedent."""
+"""The staff page in a real headless browser (Debian's chromium via Playwright): the single-item view (reasons,
+precedents, a decision that registers one case however often it is clicked). The session workspace has its own test
+(test_session_browser.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import threading
 import time
 
+import httpx
 import pytest
 
 from api.main import create_app
@@ -41,33 +43,46 @@ def served(tmp_path, models_dir):
     thread.join(timeout=10)
 
 
-def test_a_sheet_upload_shows_reasons_duplicates_and_precedents(served, tmp_path):
+def launch(p):
+    """Debian's chromium, headless, with nothing reaching out to the network."""
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
+def test_the_single_view_registers_one_case_however_often_staff_click(served, tmp_path):
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (make test installs it with apt-get where it can)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    sheet = tmp_path / "会期建议.csv"
-    sheet.write_text(f"编号,标题,内容\nA1,{ELEVATOR}\nA2,关于增加学位供给的建议,学位供给紧张，课后服务不足。\nA3,{ELEVATOR}\n",
-                     encoding="utf-8")
+    title, body = ELEVATOR.split(",")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(served + "/")
-            page.click("#key-change")
             page.fill("#key-input", KEYS["assigner"])
             page.press("#key-input", "Enter")
-            page.click("button[data-tab=batch]")
-            page.set_input_files("#file", str(sheet))
-            page.click("#upload-form button[type=submit]")
-            page.wait_for_selector("#batch-table tbody tr", timeout=30_000)
-            rows = page.locator("#batch-table tbody tr")
-            assert rows.count() == 3
-            notes = [rows.nth(i).locator("td.notes").inner_text() for i in range(3)]
-            page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
+            page.click("button[data-tab=single]")
+            page.fill("#title", title)
+            page.fill("#body", body)
+            page.click("#route-form button[type=submit]")
+            page.wait_for_selector("#lead-list li")
+            reason = page.text_content("#lead-list")
+            assert "历年主办的案件" in reason
+            assert page.locator("#precedents .precedent").count() > 0
+            page.dblclick("#accept-btn")  # a double click
+            page.wait_for_selector("#decision-result:not([hidden])")
+            page.wait_for_function("!document.querySelector('#accept-btn').disabled")
+            page.fill("#override-lead input", "教育")
+            page.press("#override-lead input", "Enter")
+            page.click("#override-btn")
+            page.wait_for_function("document.querySelector('#decision-result').textContent.includes('教育局')")
+            first = page.text_content("#decision-result")
+            page.screenshot(path=str(tmp_path / "single.png"), full_page=True)
         finally:
             browser.close()
-    assert all("历年主办的案件" in n and "相似历史案件" in n for n in notes)
-    assert "与第 4 行疑似同一事项" in notes[0] and "与第 2 行疑似同一事项" in notes[2]
-    assert "疑似同一事项" not in notes[1]
+    assert "（改派）" in first
+    cases = httpx.get(served + "/api/v1/cases", headers={"X-API-Key": KEYS["admin"]}).json()
+    assert cases["count"] == 1
+    detail = httpx.get(f"{served}/api/v1/cases/{cases['data'][0]['id']}", headers={"X-API-Key": KEYS["admin"]}).json()
+    assert [d["lead"]["id"] for d in detail["decisions"]][-1] == "jyj" and len(detail["decisions"]) == 2

@@ -279,3 +279,20 @@ def test_a_job_left_running_resumes_after_a_restart(tmp_path, models_dir):
         job = wait_job(c, job_id)
         assert job["status"] == "done" and job["done"] == 40
         assert rows_of(c, r.json()["id"])["counts"]["routed"] == 40
+
+
+def test_an_idempotency_key_registers_a_case_once(client):
+    body = {"title": "关于加装电梯的建议", "body": "老旧小区加装电梯难。", "kind": "建议"}
+    h = {**H["assigner"], "Idempotency-Key": "single-view-0001"}
+    first = client.post("/api/v1/cases", json=body, headers=h)
+    second = client.post("/api/v1/cases", json=body, headers=h)
+    assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
+    assert case_count(client) == 1
+    other = client.post("/api/v1/cases", json={**body, "title": "另一件"}, headers=h)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    d = {"lead": "市住建局"}
+    url = f"/api/v1/cases/{first.json()['id']}/decision"
+    a = client.post(url, json=d, headers={**H["assigner"], "Idempotency-Key": "decide-0001"})
+    b = client.post(url, json=d, headers={**H["assigner"], "Idempotency-Key": "decide-0001"})
+    assert a.json() == b.json() and len(client.get(f"/api/v1/cases/{first.json()['id']}",
+                                                   headers=H["assigner"]).json()["decisions"]) == 1
