@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api import auth, errors
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/static-offline-docs"
 
 
 class _DropQueryString(logging.Filter):
@@ -84,7 +86,9 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Tests pass their own settings; they also replace ``get_settings`` for the routes."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the service (DOCS_ASSETS), not a CDN: intranets have none.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="交办助手 Jiaoban API",
         version="1",
         description="人大建议、政协提案交办辅助：主办单位建议、案件台账、答复登记、类案检索。",
