@@ -31,7 +31,7 @@ def batch_public(batch: RoutedBatch, ids: Sequence[str | None]) -> dict:
 def route_records(service: RoutingService, records: list[CaseRecord]) -> tuple[list[dict], list[list[int]]]:
     """Route the good rows of a spreadsheet; results and 并案 groups name the rows as the sheet numbers them."""
     batch = service.route([(r.title, r.body) for r in records], rows=[r.row for r in records])
-    rows = [{**res.to_dict(), "case_no": rec.case_no, "title": rec.title, "case_id": None}
+    rows = [{**res.to_dict(), "case_no": rec.case_no, "title": rec.title}
             for rec, res in zip(records, batch.items)]
     return rows, [g.labels() for g in batch.duplicate_groups]
 

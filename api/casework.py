@@ -182,17 +182,6 @@ def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tu
     return ids, errors
 
 
-def create_routed_cases(store: Store, records: list[CaseRecord], results: list[dict], *,
-                        kind: str | None) -> list[RowError]:
-    """Store the rows of a routed session sheet as open cases with their suggestion; fills ``case_id``."""
-    rows = [(rec, {**case_values(rec, kind=kind, source="upload"), "suggestion": res})
-            for rec, res in zip(records, results)]
-    ids, errors = _insert_rows(store, rows, lambda conn, rec, values: store.create_case(values, conn=conn))
-    for res, case_id in zip(results, ids):
-        res["case_id"] = case_id
-    return errors
-
-
 def import_cases(store: Store, registry: RegistryHolder, records: list[CaseRecord], *, principal: Principal,
                  settings: Settings, columns: dict[str, str]) -> tuple[list[int], list[RowError]]:
     """Import open or closed cases from a ledger; department names go through the registry."""

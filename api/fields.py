@@ -65,8 +65,8 @@ Role = Literal["admin", "assigner", "drafter"]
 
 # Dates in requests are the text YYYY-MM-DD only (pydantic alone would take 0 as 1970-01-01), within
 # models.rules' years; a unit's founding date may be older than any case.
-CaseDate = Annotated[date, BeforeValidator(rules.iso_date),
-                     WithJsonSchema({"type": "string", "format": "date", "pattern": rules.date_pattern()})]
+DATE_SCHEMA = {"type": "string", "format": "date", "pattern": rules.date_pattern()}
+CaseDate = Annotated[date, BeforeValidator(rules.iso_date), WithJsonSchema(DATE_SCHEMA)]
 RegistryDate = Annotated[
     date, BeforeValidator(lambda v: rules.iso_date(v, min_year=rules.MIN_REGISTRY_YEAR)),
     WithJsonSchema({"type": "string", "format": "date", "pattern": rules.date_pattern(rules.MIN_REGISTRY_YEAR)}),

@@ -9,15 +9,18 @@ from typing import Annotated
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from api.auth import Principal
-from api.errors import Conflict, Unprocessable
+from api.errors import Conflict
 from api.sessions_db import SessionStore
 
+KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,100}$"
+# A header is text or absent, never null: the schema says so (FastAPI would offer null).
 IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
-    description="同一请求重发时使用同一个值（如 UUID）：重复的请求不会重复登记，直接返回第一次的结果")]
+    alias="Idempotency-Key", pattern=KEY_PATTERN,
+    description="同一请求重发时使用同一个值（如 UUID）：重复的请求不会重复登记，直接返回第一次的结果"),
+    WithJsonSchema({"type": "string", "pattern": KEY_PATTERN})]
 
 
 def request_route(route: str, body: BaseModel) -> str:
@@ -35,8 +38,8 @@ def once(sdb: SessionStore, key: str | None, principal: Principal, route: str, s
     try:
         seen = sdb.reserve(key, who, route)
     except ValueError as exc:
-        raise Unprocessable(f"Idempotency-Key 已用于另一请求（{exc}），请换一个新值", code="idempotency_key_reused",
-                            details={"field": "Idempotency-Key"}) from None
+        raise Conflict(f"Idempotency-Key 已用于另一请求（{exc}），请换一个新值", code="idempotency_key_reused",
+                       details={"field": "Idempotency-Key"}) from None
     if seen is not None:
         code, body = seen
         if code == 0 or body is None:

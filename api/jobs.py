@@ -1,15 +1,21 @@
 """The embedded background worker: one thread in the service process takes queued jobs from the store.
 
 A job's state and progress live in the store (``jobs``), so the page polls it and a restart finds it: a job left
-``running`` by a stopped process is queued again at start-up and resumes with the rows not routed yet (routed rows
-are saved chunk by chunk). Cancelling is honoured between chunks; the rows routed so far are kept.
+``running`` by a stopped process is queued again (at start-up, or by any worker once its heartbeat is stale) and
+resumes with the rows not routed yet (routed rows are saved chunk by chunk). Several service processes over one
+store each run a worker; a claim is one transaction, so a job runs once. Cancelling is honoured between chunks;
+the rows routed so far are kept.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 from api.casework import now_iso
 from api.sessions_db import SessionStore
@@ -18,29 +24,55 @@ from models.service import RoutingService
 logger = logging.getLogger(__name__)
 
 CHUNK = 32  # rows per routing call: large enough for the encoder's batches, small enough for a lively progress bar
+STALE_S = 300.0  # a running job without a progress update for this long has lost its worker
 
 
 class JobRunner:
     """Runs queued jobs one at a time in a daemon thread (``start``/``stop``); ``wake`` after queueing one."""
 
     def __init__(self, sdb: SessionStore, service: Callable[[], RoutingService | None], *, poll_s: float = 2.0,
-                 chunk: int = CHUNK):
+                 chunk: int = CHUNK, stale_s: float = STALE_S):
         self.sdb = sdb
         self.service = service
         self.poll_s = poll_s
         self.chunk = chunk
+        self.stale_s = stale_s
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> list[int]:
         """Queue again what a stopped process left running, then start the worker. Returns the requeued jobs."""
-        requeued = self.sdb.requeue_interrupted()
-        if requeued:
-            logger.warning("jobs %s were running when the service stopped; resuming them", requeued)
+        requeued = self.requeue_abandoned()
         self._thread = threading.Thread(target=self._loop, name="jiaoban-jobs", daemon=True)
         self._thread.start()
         return requeued
+
+    def requeue_abandoned(self) -> list[int]:
+        """Jobs whose worker stopped: a process of this machine that is gone, or no heartbeat for ``stale_s``
+        (another machine's worker; several service processes share one store and each runs a worker)."""
+        stale = datetime.now(timezone.utc) - timedelta(seconds=self.stale_s)
+        requeued = self.sdb.requeue_abandoned(dead=self._dead, stale_before=stale.isoformat(timespec="seconds"))
+        if requeued:
+            logger.warning("jobs %s were left running by a stopped worker; resuming them", requeued)
+        return requeued
+
+    @staticmethod
+    def _dead(worker: str) -> bool:
+        host, _, rest = worker.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit():
+            return not worker  # a job claimed before workers were named
+        if int(pid) == os.getpid():
+            return False  # this process: a worker of its own that is still running the job
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
@@ -55,7 +87,8 @@ class JobRunner:
         while not self._stop.is_set():
             job = None
             try:
-                job = self.sdb.claim_job()
+                self.requeue_abandoned()
+                job = self.sdb.claim_job(self.name)
             except Exception:  # the store may be briefly locked or gone; try again later
                 logger.exception("could not read the job queue")
             if job is None:

@@ -132,6 +132,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             done INTEGER NOT NULL DEFAULT 0,
             cancel_requested INTEGER NOT NULL DEFAULT 0,
             error TEXT NOT NULL DEFAULT '',
+            worker TEXT NOT NULL DEFAULT '',
             created_by TEXT NOT NULL,
             created_at TEXT NOT NULL,
             started_at TEXT,

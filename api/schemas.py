@@ -104,7 +104,6 @@ class UploadRouteResult(RouteResult):
     row: int
     case_no: str = ""
     title: str = ""
-    case_id: int | None = None
 
 
 class UploadRoutePublic(BaseModel):
@@ -112,7 +111,6 @@ class UploadRoutePublic(BaseModel):
     errors: list[RowErrorPublic]
     count: int
     needs_review_count: int
-    created: int = 0
     duplicate_groups: list[list[int]] = []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 
 import numpy as np
 
@@ -207,23 +208,27 @@ class SessionStore:
         with self.store.transaction() as c:
             c.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", [*values.values(), now(), job_id])
 
-    def claim_job(self) -> dict | None:
-        """The oldest queued job, marked running (one transaction, so two workers never take the same job)."""
+    def claim_job(self, worker: str) -> dict | None:
+        """The oldest queued job, marked running by ``worker`` (one transaction: two workers never take the same
+        job). ``updated_at`` is the job's heartbeat: every progress update renews it."""
         with self.store.transaction() as c:
             row = c.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
             if row is None:
                 return None
             stamp = now()
-            c.execute("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), updated_at = ? "
-                      "WHERE id = ?", (stamp, stamp, row["id"]))
-            return {**dict(row), "status": "running"}
+            c.execute("UPDATE jobs SET status = 'running', worker = ?, started_at = coalesce(started_at, ?), "
+                      "updated_at = ? WHERE id = ?", (worker, stamp, stamp, row["id"]))
+            return {**dict(row), "status": "running", "worker": worker}
 
-    def requeue_interrupted(self) -> list[int]:
-        """Jobs left running by a process that stopped: queued again (their finished rows are kept)."""
+    def requeue_abandoned(self, *, dead: Callable[[str], bool], stale_before: str) -> list[int]:
+        """Running jobs whose worker is known to have stopped (``dead``), or whose heartbeat is older than
+        ``stale_before``: queued again, keeping the rows they finished."""
         with self.store.transaction() as c:
-            ids = [r[0] for r in c.execute("SELECT id FROM jobs WHERE status = 'running'")]
+            ids = [r["id"] for r in c.execute("SELECT id, worker, updated_at FROM jobs WHERE status = 'running'")
+                   if dead(r["worker"]) or r["updated_at"] < stale_before]
             for job_id in ids:
-                c.execute("UPDATE jobs SET status = 'queued', updated_at = ? WHERE id = ?", (now(), job_id))
+                c.execute("UPDATE jobs SET status = 'queued', worker = '', updated_at = ? WHERE id = ?",
+                          (now(), job_id))
             return ids
 
     # -- idempotent requests -------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ NO_CASE = (404, "案件不存在（case_not_found）")
 
 
 @router.post("", response_model=CaseDetail, status_code=201,
-             responses=error_responses(400, (409, "编号已存在（duplicate_case_no）"), 422))
+             responses=error_responses(
+                 400, (409, "编号已存在（duplicate_case_no）、Idempotency-Key 已用于另一请求或正在处理"), 422))
 def create_case(principal: CanCreateCase, data: CaseCreate, store: StoreDep, registry: RegistryDep,
                 service: OptionalServiceDep, settings: SettingsDep, sessions_db: SessionsDep,
                 idempotency_key: IdempotencyKey = None) -> dict:
@@ -113,7 +114,7 @@ def route_case(_: CanRoute, case_id: RowId, service: ServiceDep, store: StoreDep
 
 
 @router.post("/{case_id:int}/decision", response_model=DecisionPublic, status_code=201,
-             responses=error_responses(400, NO_CASE, (409, "同一请求正在处理（request_in_progress）"), 422))
+             responses=error_responses(400, NO_CASE, (409, "Idempotency-Key 已用于另一请求或正在处理"), 422))
 def record_decision(principal: CanDecide, case_id: RowId, body: DecisionCreate, store: StoreDep, registry: RegistryDep,
                     service: OptionalServiceDep, settings: SettingsDep, sessions_db: SessionsDep,
                     idempotency_key: IdempotencyKey = None) -> dict:

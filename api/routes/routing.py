@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import WithJsonSchema
+from fastapi import APIRouter, File, UploadFile
 
-from api import assign, casework
-from api.deps import CanRoute, ServiceDep, SettingsDep, StoreDep
+from api import assign
+from api.deps import CanRoute, ServiceDep, SettingsDep
 from api.errors import UPLOAD_ERRORS, error_responses
-from api.fields import KIND_SCHEMA
-from api.schemas import Kind, RouteBatchPublic, RouteBatchRequest, RouteRequest, RouteResult, UploadRoutePublic
+from api.schemas import RouteBatchPublic, RouteBatchRequest, RouteRequest, RouteResult, UploadRoutePublic
 from api.spreadsheets import read_upload
 
 router = APIRouter(prefix="/route", tags=["route 交办建议"], responses=error_responses(401, 403))
@@ -34,20 +32,15 @@ def route_batch(_: CanRoute, req: RouteBatchRequest, service: ServiceDep) -> dic
 def route_upload(
     _: CanRoute,
     file: Annotated[UploadFile, File(description="会议期间收到的建议/提案表：CSV（UTF-8/GBK）、XLSX 或 JSONL")],
-    service: ServiceDep, settings: SettingsDep, store: StoreDep,
-    create: Annotated[bool, Form(description="同时把各行登记为待交办案件")] = False,
-    # A form field is text or absent, never null: the schema says so (FastAPI would offer null).
-    kind: Annotated[Kind | None, Form(description="文件未写类型时使用的类型"), WithJsonSchema(KIND_SCHEMA)] = None,
+    service: ServiceDep, settings: SettingsDep,
 ) -> dict:
-    """Per-row suggestions; rows that cannot be read are reported by row number and the others go through.
+    """Per-row suggestions in one answer, nothing stored; rows that cannot be read are reported by row number and
+    the others go through. To register a session's rows as cases (re-uploads matched, routing in the background,
+    decisions and workbooks), use ``POST /sessions``.
 
     Results and 并案 groups name rows by the sheet's own row numbers (the header is row 1).
     """
     read = read_upload(file, max_mb=settings.max_upload_mb)
     rows, groups = assign.route_records(service, read.records)
-    errors = list(read.errors)
-    if create:
-        errors += casework.create_routed_cases(store, read.records, rows, kind=kind)
-    return {"data": rows, "errors": assign.row_errors_public(errors), "count": len(rows),
-            "needs_review_count": sum(r["needs_review"] for r in rows),
-            "created": sum(r["case_id"] is not None for r in rows), "duplicate_groups": groups}
+    return {"data": rows, "errors": assign.row_errors_public(read.errors), "count": len(rows),
+            "needs_review_count": sum(r["needs_review"] for r in rows), "duplicate_groups": groups}

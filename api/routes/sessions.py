@@ -12,7 +12,7 @@ from pydantic import WithJsonSchema
 from api import session_views, sessions
 from api.deps import CanDecide, CanRoute, JobsDep, OptionalServiceDep, RegistryDep, SessionsDep, SettingsDep, StoreDep
 from api.errors import UPLOAD_ERRORS, error_responses
-from api.fields import KIND_SCHEMA, MAX_ID, CaseDate, Kind, RowId
+from api.fields import DATE_SCHEMA, KIND_SCHEMA, MAX_ID, CaseDate, Kind, RowId
 from api.session_schemas import (
     AcceptedPublic,
     RegroupedPublic,
@@ -60,7 +60,7 @@ def create_session(
     registry: RegistryDep, settings: SettingsDep,
     name: Annotated[str, Form(max_length=100, description="会次名称，如“市十七届人大四次会议”；不填用文件名")] = "",
     held_on: Annotated[CaseDate | None, Form(description="会议日期 YYYY-MM-DD"),
-                       WithJsonSchema({"type": "string", "format": "date"})] = None,
+                       WithJsonSchema(DATE_SCHEMA)] = None,
     kind: KindField = None,
 ) -> dict:
     """A new session from a sheet: each readable row becomes an open case, routing runs in the background (follow

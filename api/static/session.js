@@ -99,6 +99,8 @@ async function openSession(id) {
 function renderSession(s) {
   $("session-title").textContent = s.name + (s.held_on ? "（" + s.held_on + "）" : "");
   const c = s.counts;
+  const option = Array.from($("session-select").options).find((o) => o.value === String(s.id));
+  if (option) option.textContent = s.name + "（" + c.rows + " 条，已交办 " + c.decided + "）";
   $("session-summary").textContent = "共 " + c.rows + " 条：已分析 " + c.routed + "，需人工复核 " + c.needs_review +
     "，已交办 " + c.decided + "，疑似并案 " + c.groups + " 组，往年重复 " + c.repeats + " 条" +
     (c.missing ? "；最新表格中没有的 " + c.missing + " 条已保留" : "") + "。";

@@ -54,7 +54,8 @@ def test_curl_examples_work_as_printed(tmp_path, models_dir):
         assert by_path["/api/v1/cases/1/decision"]["error"]["code"] == "unknown_department"  # the last one wins
         overdue = by_path["/api/v1/ledger/overdue"]
         assert overdue["count"] == 1 and overdue["data"][0]["days_left"] == -42
-        upload = by_path["/api/v1/route/upload"]
-        assert upload["created"] == upload["count"] - 1 and upload["errors"][0]["row"] == 2
+        session = by_path["/api/v1/sessions"]
+        assert session["upload"]["added"] == session["upload"]["rows_read"] - 1 == 149
+        assert session["upload"]["errors"][0]["row"] == 2 and session["job"]["total"] == 149
     finally:
         stop(proc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.api.conftest import H
+from tests.api.test_sessions import wait_job
 
 SECRET_TITLE = "关于紫藤巷十七号违建扰民的建议"
 SECRET_BODY = "紫藤巷十七号加盖三层，联系人张秀兰，电话13912345678，身份证号320102198001011234。"
@@ -21,9 +22,16 @@ def test_no_proposal_text_or_personal_details_in_the_logs(client, caplog, tmp_pa
     sheet.write_text(f"编号,标题,内容,提案人\nZ1,{SECRET_TITLE},{SECRET_BODY},{PROPOSER}\nZ2,,,{PROPOSER}\n",
                      encoding="utf-8")
     with open(sheet, "rb") as fh:
-        up = client.post("/api/v1/route/upload", files={"file": ("会期.csv", fh, "text/csv")},
-                         data={"create": "true"}, headers=H["assigner"])
+        content = fh.read()
+    up = client.post("/api/v1/route/upload", files={"file": ("会期.csv", content, "text/csv")}, headers=H["assigner"])
     assert up.status_code == 200 and up.json()["errors"]
+    session = client.post("/api/v1/sessions", files={"file": ("会期.csv", content, "text/csv")}, headers=H["assigner"])
+    assert session.status_code == 202 and session.json()["upload"]["errors"]
+    wait_job(client, session.json()["job"]["id"])
+    rows = client.get(f"/api/v1/sessions/{session.json()['id']}/rows", headers=H["assigner"]).json()["data"]
+    client.get(f"/api/v1/sessions/{session.json()['id']}/rows/{rows[0]['row_id']}", headers=H["assigner"])
+    client.post(f"/api/v1/sessions/{session.json()['id']}/accept-confident", headers=H["assigner"])
+    client.get(f"/api/v1/sessions/{session.json()['id']}/export.xlsx", headers=H["assigner"])
     case = client.post("/api/v1/cases", json={**item, "proposer": PROPOSER}, headers=H["assigner"]).json()
     client.post(f"/api/v1/cases/{case['id']}/decision", json={"lead": "住建局"}, headers=H["assigner"])
     client.post(f"/api/v1/cases/{case['id']}/outcome", json={"reply": f"已约谈{PROPOSER}，拆除紫藤巷违建。",

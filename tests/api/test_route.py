@@ -8,6 +8,7 @@ from models.classifier import Routing, Suggestion
 from models.departments import DepartmentRegistry
 from models.service import RoutingService
 from tests.api.conftest import H
+from tests.api.test_sessions import wait_job
 from tests.conftest import MINI_REGISTRY
 
 ITEM = {"title": "关于加快老旧小区加装电梯的建议", "body": "老旧小区加装电梯进展缓慢，物业服务跟不上。", "kind": "建议"}
@@ -86,7 +87,7 @@ def test_upload_csv_reports_bad_rows_and_routes_the_good_ones(client):
     assert [d["case_no"] for d in out["data"]] == ["2026-001", "2026-003"]
     assert [d["lead"][0]["id"] for d in out["data"]] == ["zjj", "jyj"]
     assert out["errors"] == [{"row": 3, "field": "标题", "message": "标题为空，请补充标题"}]
-    assert out["created"] == 0 and all(d["case_id"] is None for d in out["data"])
+    assert "created" not in out and all("case_id" not in d for d in out["data"])  # stored by POST /sessions only
 
 
 def test_upload_gbk_csv_and_xlsx(client):
@@ -101,16 +102,16 @@ def test_upload_gbk_csv_and_xlsx(client):
     assert out["count"] == 2 and out["errors"][0]["row"] == 3
 
 
-def test_upload_can_create_the_cases(client):
-    out = upload(client, SHEET.encode("utf-8"), "session.csv", create=True, kind="提案").json()
-    assert out["created"] == 2
-    case = client.get(f"/api/v1/cases/{out['data'][0]['case_id']}", headers=H["assigner"]).json()
-    assert case["status"] == "open" and case["case_no"] == "2026-001" and case["proposer"] == "张三"
-    assert case["suggestion"]["lead"][0]["id"] == "zjj" and case["source"] == "upload"
-    again = upload(client, SHEET.encode("utf-8"), "session.csv", create=True).json()
-    assert again["created"] == 0
-    assert {e["row"] for e in again["errors"]} == {2, 3, 4}
-    assert any("已存在" in e["message"] for e in again["errors"])
+def test_a_session_registers_the_rows_with_their_suggestion(client):
+    r = client.post("/api/v1/sessions", files={"file": ("session.csv", io.BytesIO(SHEET.encode("utf-8")))},
+                    data={"kind": "提案"}, headers=H["assigner"])
+    assert r.status_code == 202 and r.json()["upload"]["added"] == 2
+    wait_job(client, r.json()["job"]["id"])
+    row = client.get(f"/api/v1/sessions/{r.json()['id']}/rows", headers=H["assigner"]).json()["data"]
+    case = client.get(f"/api/v1/cases/{[x for x in row if x['case_no'] == '2026-001'][0]['case_id']}",
+                      headers=H["assigner"]).json()
+    assert case["status"] == "open" and case["proposer"] == "张三" and case["source"] == "session"
+    assert case["suggestion"]["lead"][0]["id"] == "zjj"
 
 
 def test_upload_refuses_unreadable_files(client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import socket
 import time
 
 import pytest
@@ -273,7 +274,7 @@ def test_a_job_left_running_resumes_after_a_restart(tmp_path, models_dir):
         r = upload(c, csv_bytes(sheet_rows(40)))
         sdb = c.app.state.sessions
         job_id = r.json()["job"]["id"]
-        sdb.claim_job()  # as a worker that then died
+        sdb.claim_job(f"{socket.gethostname()}:{2**22 + 7}:gone")  # as a worker of a process that then died
         c.app.state.jobs.run = lambda job: None
     with TestClient(create_app(settings)) as c:
         job = wait_job(c, job_id)
@@ -289,10 +290,24 @@ def test_an_idempotency_key_registers_a_case_once(client):
     assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
     assert case_count(client) == 1
     other = client.post("/api/v1/cases", json={**body, "title": "另一件"}, headers=h)
-    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
     d = {"lead": "市住建局"}
     url = f"/api/v1/cases/{first.json()['id']}/decision"
     a = client.post(url, json=d, headers={**H["assigner"], "Idempotency-Key": "decide-0001"})
     b = client.post(url, json=d, headers={**H["assigner"], "Idempotency-Key": "decide-0001"})
     assert a.json() == b.json() and len(client.get(f"/api/v1/cases/{first.json()['id']}",
                                                    headers=H["assigner"]).json()["decisions"]) == 1
+
+
+def test_a_job_another_live_worker_runs_is_left_alone_until_its_heartbeat_stops(client):
+    runner = client.app.state.jobs
+    runner.stop()
+    r = upload(client, csv_bytes(sheet_rows(3)))
+    sdb = client.app.state.sessions
+    job_id = r.json()["job"]["id"]
+    sdb.claim_job("another-host:1234:abcd")  # a replica on another machine
+    assert runner.requeue_abandoned() == []
+    with sdb.store.transaction() as c:
+        c.execute("UPDATE jobs SET updated_at = '2000-01-01T00:00:00+00:00' WHERE id = ?", (job_id,))
+    assert runner.requeue_abandoned() == [job_id]
+    assert sdb.get_job(job_id)["status"] == "queued"

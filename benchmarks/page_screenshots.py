@@ -1,0 +1,99 @@
+"""Screenshots of the session workspace for docs/ and the README, from a running service.
+
+Start the service on the sample data (``make run``, or ``make serve`` once the model is trained), then
+
+    .venv/bin/python benchmarks/page_screenshots.py --base http://127.0.0.1:8000 --key dev-assigner-key-01
+
+It uploads ``data/samples/open_batch.csv`` as a new session (as an XLSX, so a fresh database is best: the same sheet
+twice is refused as a new session), waits for routing, and saves docs/screenshots/session-{upload,progress,review,
+expanded,download,narrow}.png. Needs Debian's chromium and Playwright for Python (``make browser``; never
+``playwright install``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+
+
+def sheet(path: Path) -> Path:
+    with open(ROOT / "data" / "samples" / "open_batch.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", default="http://127.0.0.1:8000")
+    ap.add_argument("--key", default="dev-assigner-key-01")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp())
+    xlsx = sheet(tmp / "江州市十七届人大四次会议-建议汇总.xlsx")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+        page.goto(args.base + "/")
+        page.fill("#key-input", args.key)
+        page.press("#key-input", "Enter")
+        page.wait_for_selector("#new-session-form:not([hidden])")
+        page.fill("#session-name", "江州市十七届人大四次会议")
+        page.fill("#session-date", "2026-01-12")
+        page.set_input_files("#session-file", str(xlsx))
+        page.screenshot(path=str(args.out / "session-upload.png"))
+        page.click("#session-upload")
+        page.wait_for_function("document.querySelector('#job-bar').value > 0", timeout=120_000)
+        page.screenshot(path=str(args.out / "session-progress.png"))
+        page.wait_for_function("document.querySelector('#job-text').textContent.includes('已完成')", timeout=600_000)
+        page.check("#f-grouped")
+        page.wait_for_selector("#session-table[data-state=ready] .badge.group")
+        time.sleep(0.5)
+        page.locator("#session-table").scroll_into_view_if_needed()
+        page.screenshot(path=str(args.out / "session-review.png"))
+        page.uncheck("#f-grouped")
+        page.wait_for_selector("#session-table[data-state=ready]")
+        page.wait_for_function("document.querySelectorAll('#session-table tr.row').length > 1")
+        page.locator("#session-table tr.row").first.click()
+        page.wait_for_selector("tr.detail .lead-picker input")
+        page.locator("tr.detail .lead-picker input").focus()
+        page.keyboard.type("教育")
+        time.sleep(0.3)
+        page.locator("#session-table tr.row").first.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -10)")
+        page.screenshot(path=str(args.out / "session-expanded.png"))
+        page.keyboard.press("Escape")
+        page.click("#accept-all")
+        page.wait_for_selector("#notice:not([hidden])")
+        with page.expect_download() as got:
+            page.click("#dl-handout")
+        got.value.save_as(tmp / "handout.xlsx")
+        page.wait_for_selector("#notice:not([hidden])")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(args.out / "session-download.png"))
+        page.set_viewport_size({"width": 400, "height": 800})
+        page.screenshot(path=str(args.out / "session-narrow.png"))
+        browser.close()
+    print(f"screenshots in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
