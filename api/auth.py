@@ -19,14 +19,23 @@ from api.store import Store
 logger = logging.getLogger(__name__)
 
 # What each role may do; admin may do everything.
+# supervisor (督查室) reads everything and writes nothing but reports; a drafter's key may name its unit, and then
+# sees and acts on its unit's cases only (api/scope.py).
 PERMISSIONS: dict[str, set[str]] = {
     "route": {"assigner"},
     "decide": {"assigner"},
     "create_case": {"assigner"},
-    "read": {"assigner", "drafter"},
-    "search": {"assigner", "drafter"},
+    "read": {"assigner", "drafter", "supervisor"},
+    "search": {"assigner", "drafter", "supervisor"},
     "record_outcome": {"drafter"},
+    "request_reassignment": {"drafter"},
+    "report": {"supervisor"},
+    "whoami": {"assigner", "drafter", "supervisor"},
 }
+
+
+ACTIONS = ("route", "decide", "create_case", "read", "search", "record_outcome", "request_reassignment", "report",
+           "admin")
 
 
 def roles_for(action: str) -> list[str]:
@@ -39,6 +48,7 @@ class Principal:
     key_id: int
     name: str
     role: str
+    unit_id: str | None = None  # a drafter key of one unit: it sees and acts on that unit's cases only
 
     def can(self, action: str) -> bool:
         return self.role == "admin" or self.role in PERMISSIONS.get(action, set())
@@ -52,13 +62,15 @@ def new_key() -> str:
     return "jb_" + secrets.token_urlsafe(24)
 
 
-def create_key(store: Store, *, name: str, role: str, source: str = "admin", key: str | None = None) -> tuple[int, str]:
+def create_key(store: Store, *, name: str, role: str, source: str = "admin", key: str | None = None,
+               unit_id: str | None = None) -> tuple[int, str]:
     """Store a new key (a random one unless given) and return (id, key). The clear key is not kept."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     key = key or new_key()
     salt = secrets.token_hex(16)
-    key_id = store.add_key(name=name, role=role, salt=salt, hash=hash_key(key, salt), prefix=key[:6], source=source)
+    key_id = store.add_key(name=name, role=role, salt=salt, hash=hash_key(key, salt), prefix=key[:6], source=source,
+                           unit_id=unit_id)
     return key_id, key
 
 
@@ -67,7 +79,7 @@ def verify(store: Store, key: str) -> Principal | None:
     found = None
     for row in store.keys():
         if hmac.compare_digest(hash_key(key, row["salt"]), row["hash"]) and found is None:
-            found = Principal(key_id=row["id"], name=row["name"], role=row["role"])
+            found = Principal(key_id=row["id"], name=row["name"], role=row["role"], unit_id=row["unit_id"])
     return found
 
 

@@ -91,7 +91,7 @@ def get_principal(
 
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
 
-_ROLE_NAMES = {"admin": "管理员", "assigner": "交办人员", "drafter": "答复起草人员"}
+_ROLE_NAMES = {"admin": "管理员", "assigner": "交办人员", "drafter": "答复起草人员", "supervisor": "督查人员"}
 
 
 _ACTIONS: dict[object, str] = {}  # each check made by allowed() -> its action
@@ -125,3 +125,6 @@ CanRead = Annotated[auth.Principal, Depends(allowed("read"))]
 CanSearch = Annotated[auth.Principal, Depends(allowed("search"))]
 CanRecordOutcome = Annotated[auth.Principal, Depends(allowed("record_outcome"))]
 Admin = Annotated[auth.Principal, Depends(allowed("admin"))]
+AnyKey = Annotated[auth.Principal, Depends(allowed("whoami"))]
+CanRequestReassignment = Annotated[auth.Principal, Depends(allowed("request_reassignment"))]
+CanReport = Annotated[auth.Principal, Depends(allowed("report"))]

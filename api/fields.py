@@ -61,7 +61,7 @@ FeedbackValue = Literal["满意", "基本满意", "不满意"]  # models.records
 Kind = Annotated[KindName, BeforeValidator(_strip)]
 Feedback = Annotated[FeedbackValue, BeforeValidator(_strip)]
 KIND_SCHEMA = {"type": "string", "enum": list(get_args(KindName))}
-Role = Literal["admin", "assigner", "drafter"]
+Role = Literal["admin", "assigner", "drafter", "supervisor"]
 
 # Dates in requests are the text YYYY-MM-DD only (pydantic alone would take 0 as 1970-01-01), within
 # models.rules' years; a unit's founding date may be older than any case.

@@ -15,6 +15,7 @@ from datetime import date
 
 from api.casework import add_months, as_date
 from api.registry import RegistryHolder
+from api.scope import visible
 from api.store import Store
 
 
@@ -30,12 +31,13 @@ def _ledger_case(case: dict, registry: RegistryHolder, as_of: date) -> dict:
     }
 
 
-def _open_cases(store: Store, registry: RegistryHolder, *, department: str | None, year: int | None) -> list[dict]:
+def _open_cases(store: Store, registry: RegistryHolder, *, department: str | None, year: int | None,
+                only: set[str] | None = None) -> list[dict]:
     clause, args = "status = 'assigned'", []
     if year is not None:
         clause += " AND year = ?"
         args.append(year)
-    cases = store.cases_where(clause, tuple(args))
+    cases = [c for c in store.cases_where(clause, tuple(args)) if visible(c, only)]
     if department is not None:
         dept = registry.resolve(department, field="department")
         cases = [c for c in cases if c["lead_id"] and registry.current_id(c["lead_id"]) == dept.id]
@@ -43,9 +45,9 @@ def _open_cases(store: Store, registry: RegistryHolder, *, department: str | Non
 
 
 def open_by_department(store: Store, registry: RegistryHolder, *, as_of: date, department: str | None = None,
-                       year: int | None = None) -> dict:
+                       year: int | None = None, only: set[str] | None = None) -> dict:
     groups: dict[str, list[dict]] = defaultdict(list)
-    for case in _open_cases(store, registry, department=department, year=year):
+    for case in _open_cases(store, registry, department=department, year=year, only=only):
         groups[registry.current_id(case["lead_id"])].append(_ledger_case(case, registry, as_of))
     data = []
     for dept_id, cases in groups.items():
@@ -56,8 +58,10 @@ def open_by_department(store: Store, registry: RegistryHolder, *, as_of: date, d
     return {"as_of": as_of, "data": data, "count": sum(g["count"] for g in data)}
 
 
-def overdue(store: Store, registry: RegistryHolder, *, as_of: date, department: str | None = None) -> dict:
-    cases = [_ledger_case(c, registry, as_of) for c in _open_cases(store, registry, department=department, year=None)]
+def overdue(store: Store, registry: RegistryHolder, *, as_of: date, department: str | None = None,
+            only: set[str] | None = None) -> dict:
+    cases = [_ledger_case(c, registry, as_of)
+             for c in _open_cases(store, registry, department=department, year=None, only=only)]
     late = sorted((c for c in cases if c["overdue"]), key=lambda c: c["due_on"])
     return {"as_of": as_of, "data": late, "count": len(late)}
 

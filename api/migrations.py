@@ -151,4 +151,25 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             PRIMARY KEY (key, principal)
         )""",
     ]),
+    ("0005_scoped_keys_reassignments", [
+        "ALTER TABLE api_keys ADD COLUMN unit_id TEXT",
+        # 退办/改办: a unit asks for an item to go elsewhere; an assigner approves (a new decision) or refuses.
+        """CREATE TABLE reassignments (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            unit_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            suggested_id TEXT,
+            status TEXT NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'approved', 'refused')),
+            requested_by TEXT NOT NULL,
+            key_id INTEGER,
+            requested_at TEXT NOT NULL,
+            decided_by TEXT,
+            decided_at TEXT,
+            answer TEXT NOT NULL DEFAULT '',
+            decision_id INTEGER REFERENCES decisions (id)
+        )""",
+        "CREATE INDEX reassignments_case ON reassignments (case_id, id)",
+        "CREATE INDEX reassignments_status ON reassignments (status, id)",
+    ]),
 ]

@@ -349,6 +349,8 @@ class ModelVersionsPublic(BaseModel):
 class KeyCreate(Strict):
     name: NonBlank = Field(max_length=50)
     role: Role
+    unit: str | None = Field(None, max_length=100,
+                             description="答复起草人员所属单位（名称、简称或 id）：只能看到和办理本单位的案件")
 
 
 class KeyPublic(BaseModel):
@@ -357,6 +359,7 @@ class KeyPublic(BaseModel):
     role: str
     prefix: str
     source: str
+    unit: DeptRef | None = None
     created_at: str
     revoked_at: str | None
 

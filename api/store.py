@@ -188,10 +188,17 @@ class Store:
         q: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        handled_by: set[str] | None = None,
     ) -> tuple[list[dict], int]:
-        """Cases matching every given filter, newest first, and how many match in all."""
+        """Cases matching every given filter, newest first, and how many match in all. ``handled_by``: only cases
+        one of these units leads or co-handles."""
         where: list[str] = []
         args: list[object] = []
+        if handled_by is not None:
+            marks = ", ".join("?" * len(handled_by)) or "NULL"
+            where.append(f"(lead_id IN ({marks}) OR EXISTS (SELECT 1 FROM json_each(cases.co_ids) "
+                         f"WHERE json_each.value IN ({marks})))")
+            args.extend([*handled_by, *handled_by])
         if year is not None:
             where.append("year = ?")
             args.append(year)
@@ -286,12 +293,12 @@ class Store:
 
     # -- API keys --------------------------------------------------------------------------------------------
     def add_key(self, *, name: str, role: str, salt: str, hash: str, prefix: str, source: str,
-                conn: sqlite3.Connection | None = None) -> int:
+                unit_id: str | None = None, conn: sqlite3.Connection | None = None) -> int:
         with self.transaction(conn) as c:
             cur = c.execute(
-                "INSERT INTO api_keys (name, role, salt, hash, prefix, source, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name, role, salt, hash, prefix, source, now()),
+                "INSERT INTO api_keys (name, role, salt, hash, prefix, source, unit_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, role, salt, hash, prefix, source, unit_id, now()),
             )
             return _inserted_id(cur)
 

@@ -13,8 +13,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from models.messages import describe
 from models.rules import normalize_category
 from models.service import ServiceOptions
+from models.workdays import WorkCalendar, parse_days
 
-ROLES = ("admin", "assigner", "drafter")
+ROLES = ("admin", "assigner", "drafter", "supervisor")
 MIN_KEY_LENGTH = 12
 
 
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="role:key pairs, comma-separated; hashed into the store at start-up")
     reply_categories: Annotated[list[str], NoDecode] = ["A", "B", "C"]
     due_months: int = Field(3, ge=1, le=24, description="reply due this many months after assignment")
+    reassign_days: int = Field(5, ge=0, le=60, description="working days after assignment in which a unit may ask "
+                                                          "for reassignment (退办/改办)")
+    holidays: str = Field("", description="public holidays, not working days: 2026-10-01..2026-10-07, 2027-01-01")
+    make_up_workdays: str = Field("", description="weekend days worked instead (调休上班), e.g. 2026-10-10")
     review_threshold: float | None = Field(None, gt=0, le=1, description="override the model's review threshold")
     top_k: int = Field(5, ge=1, le=20)
     max_upload_mb: int = Field(20, ge=1)
@@ -78,6 +83,15 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("至少需要一个答复类别，如 A,B,C")
         return value
+
+    @field_validator("holidays", "make_up_workdays")
+    @classmethod
+    def _check_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(parse_days(self.holidays), parse_days(self.make_up_workdays))
 
     @field_validator("api_keys")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import FileResponse
 
-from api import assign, casework
+from api import assign, casework, scope
 from api.deps import (
     Admin,
     CanCreateCase,
@@ -83,7 +83,7 @@ def export_closed(_: Admin, store: StoreDep, registry: RegistryDep, settings: Se
 
 @router.get("", response_model=CasesPublic, responses=error_responses(422))
 def list_cases(
-    _: CanRead, store: StoreDep, registry: RegistryDep,
+    principal: CanRead, store: StoreDep, registry: RegistryDep,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     status: Annotated[Status | None, Query(description="open 待交办 / assigned 办理中 / closed 已办结")] = None,
     department: Annotated[str | None, Query(description="主办单位（名称、简称或 id；含已并入的原单位）")] = None,
@@ -97,13 +97,15 @@ def list_cases(
         dept = registry.resolve(department, field="department")
         lead_ids = [dept.id, *(d.id for d in registry.registry.lineage(dept.id))]
     rows, count = store.list_cases(year=year, status=status, lead_ids=lead_ids, kind=kind, q=q, limit=limit,
-                                   offset=offset)
+                                   offset=offset, handled_by=scope.unit_ids(principal, registry))
     return {"data": [casework.case_public(r, registry) for r in rows], "count": count}
 
 
 @router.get("/{case_id:int}", response_model=CaseDetail, responses=error_responses(NO_CASE, 422))
-def get_case(_: CanRead, case_id: RowId, store: StoreDep, registry: RegistryDep) -> dict:
-    """One case with its suggestion, every decision (latest last) and every recorded outcome."""
+def get_case(principal: CanRead, case_id: RowId, store: StoreDep, registry: RegistryDep) -> dict:
+    """One case with its suggestion, every decision (latest last) and every recorded outcome; a unit-scoped key
+    sees its unit's cases only (404 otherwise)."""
+    scope.check(store.get_case(case_id), principal, registry, case_id)
     return casework.case_detail(store, registry, case_id)
 
 
@@ -129,7 +131,9 @@ def record_decision(principal: CanDecide, case_id: RowId, body: DecisionCreate, 
     400, NO_CASE, (409, "案件尚未交办（case_not_assigned）、已办结而未填 closed_on（case_closed）"
                    "或未办结而要求重新办理（case_not_closed）"), 422))
 def record_outcome(principal: CanRecordOutcome, case_id: RowId, body: OutcomeCreate, store: StoreDep,
-                   settings: SettingsDep) -> dict:
-    """Record the reply, its category, the proposer's feedback and (when closed) the closing date."""
+                   settings: SettingsDep, registry: RegistryDep) -> dict:
+    """Record the reply, its category, the proposer's feedback and (when closed) the closing date; a unit-scoped
+    key only for its unit's cases."""
+    scope.check(store.get_case(case_id), principal, registry, case_id)
     return casework.record_outcome(store, case_id, body, principal=principal, settings=settings)
 

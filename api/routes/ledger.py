@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import ledger
+from api import ledger, scope
 from api.deps import CanRead, RegistryDep, SettingsDep, StoreDep
 from api.errors import error_responses
 from api.schemas import CaseDate, FiguresPublic, LedgerOpenPublic, OverduePublic
@@ -19,17 +19,20 @@ Department = Annotated[str | None, Query(description="主办单位名称、简�
 
 
 @router.get("/open", response_model=LedgerOpenPublic)
-def open_cases(_: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None, department: Department = None,
-               year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> dict:
-    """Assigned, not yet closed cases grouped by lead department, with due dates and days left."""
-    return ledger.open_by_department(store, registry, as_of=as_of or date.today(), department=department, year=year)
+def open_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None,
+               department: Department = None, year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> dict:
+    """Assigned, not yet closed cases grouped by lead department, with due dates and days left (a unit-scoped key:
+    its unit's cases, led or co-handled)."""
+    return ledger.open_by_department(store, registry, as_of=as_of or date.today(), department=department, year=year,
+                                     only=scope.unit_ids(principal, registry))
 
 
 @router.get("/overdue", response_model=OverduePublic)
-def overdue_cases(_: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None,
+def overdue_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None,
                   department: Department = None) -> dict:
     """Open cases past their due date, most overdue first."""
-    return ledger.overdue(store, registry, as_of=as_of or date.today(), department=department)
+    return ledger.overdue(store, registry, as_of=as_of or date.today(), department=department,
+                          only=scope.unit_ids(principal, registry))
 
 
 @router.get("/figures", response_model=FiguresPublic)
