@@ -14,6 +14,8 @@ class WhoAmI(BaseModel):
     unit: DeptRef | None = Field(description="限定单位的答复起草密钥所属单位")
     actions: list[str] = Field(description="本角色可做的事：route、decide、read、search、record_outcome、"
                                            "request_reassignment、report、admin …")
+    reply_categories: list[str] = Field(description="本地的答复类别（JIAOBAN_REPLY_CATEGORIES）")
+    reassign_days: int = Field(description="交办后可申请退办的工作日数")
 
 
 class ReassignmentCreate(Strict):

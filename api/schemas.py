@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
 from api.fields import (
@@ -371,28 +371,6 @@ class KeyCreated(KeyPublic):
 class KeysPublic(BaseModel):
     data: list[KeyPublic]
     count: int
-
-
-class SearchRequest(Strict):
-    query: NonBlank = Field(max_length=50_000)
-    k: int = Field(10, ge=1, le=50)
-    year: int | None = Field(None, ge=1990, le=2100)
-    department: str | None = Field(None, max_length=100)
-    kind: Kind | None = None
-    category: Annotated[str, AfterValidator(rules.normalize_category)] | None = Field(None, max_length=5)
-
-
-class SearchPublic(BaseModel):
-    data: list[dict]
-    count: int
-
-
-class DuplicatesRequest(Strict):
-    texts: list[Annotated[NonBlank, Field(max_length=50_000)]] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class DuplicatesPublic(BaseModel):
-    groups: list[list[int]]
 
 
 class Health(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api import auth
-from api.deps import Admin, AnyKey, RegistryDep, StoreDep
+from api.deps import Admin, AnyKey, RegistryDep, SettingsDep, StoreDep
 from api.errors import Conflict, NotFound, Unprocessable, error_responses
 from api.fields import RowId
 from api.role_schemas import WhoAmI
@@ -20,10 +20,11 @@ def _public(row: dict, registry) -> dict:
 
 
 @router.get("/me", response_model=WhoAmI)
-def who_am_i(principal: AnyKey, registry: RegistryDep) -> dict:
+def who_am_i(principal: AnyKey, registry: RegistryDep, settings: SettingsDep) -> dict:
     """The caller's role, name and unit, and what that role may do (the page shows only those views)."""
     return {"name": principal.name, "role": principal.role, "unit": registry.ref(principal.unit_id),
-            "actions": sorted(a for a in auth.ACTIONS if principal.can(a))}
+            "actions": sorted(a for a in auth.ACTIONS if principal.can(a)),
+            "reply_categories": settings.reply_categories, "reassign_days": settings.reassign_days}
 
 
 @router.get("", response_model=KeysPublic)

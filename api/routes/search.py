@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import CanSearch, RegistryDep, SearchServiceDep
 from api.errors import error_responses
-from api.schemas import DuplicatesPublic, DuplicatesRequest, SearchPublic, SearchRequest
+from api.search_schemas import DuplicatesPublic, DuplicatesRequest, SearchPublic, SearchRequest
 
 router = APIRouter(prefix="/search", tags=["search 类案检索"], responses=error_responses(
     400, 401, 403, 422, (503, "尚无在用模型（model_unavailable），或类案检索尚未启用（search_unavailable）")))
@@ -14,13 +14,18 @@ router = APIRouter(prefix="/search", tags=["search 类案检索"], responses=err
 
 @router.post("", response_model=SearchPublic)
 def search(_: CanSearch, req: SearchRequest, service: SearchServiceDep, registry: RegistryDep) -> dict:
-    """The most similar past cases, filtered by year, lead department, type or reply category.
+    """The most similar past cases, filtered by year, lead department, type, reply category or the proposer's
+    feedback; ``full_reply`` returns each reply (and body) in full.
 
     A POST, so the text searched for never appears in URLs or access logs.
     """
     department = registry.resolve(req.department, field="department").id if req.department else None
-    hits = service.search(req.query, k=req.k, year=req.year, department=department, kind=req.kind,
-                          category=req.category)
+    # feedback is filtered after the search: ask for more so that k can still be filled
+    k = min(req.k * 5, 250) if req.feedback else req.k
+    hits = service.search(req.query, k=k, year=req.year, department=department, kind=req.kind,
+                          category=req.category, full_reply=req.full_reply)
+    if req.feedback:
+        hits = [h for h in hits if h.feedback == req.feedback][: req.k]
     return {"data": [h.to_dict() for h in hits], "count": len(hits)}
 
 

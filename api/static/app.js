@@ -59,8 +59,32 @@ $("key-form").addEventListener("submit", (ev) => {
   $("key-panel").hidden = true;
   updateKeyLabel();
   showMessage("");
-  loadDepartments();
+  signIn();
 });
+
+// 登录后按角色显示导航：只显示本角色能用的视图。
+const ROLE_NAMES = { admin: "管理", assigner: "交办", drafter: "答复起草", supervisor: "督查" };
+let me = null;
+const onSignIn = [];
+
+async function signIn() {
+  try {
+    me = await api("/keys/me");
+  } catch (err) {
+    showMessage(err.message);
+    return;
+  }
+  $("role-label").textContent = ROLE_NAMES[me.role] + (me.unit ? " · " + me.unit.name : "") + " · " + me.name;
+  let first = null;
+  for (const tab of document.querySelectorAll("#nav .tab")) {
+    const ok = me.actions.includes(tab.dataset.action);
+    tab.hidden = !ok;
+    if (ok && !first) first = tab.dataset.tab;
+  }
+  showTab(first);
+  for (const f of onSignIn) f();
+  loadDepartments();
+}
 $("key-change").addEventListener("click", askKey);
 
 async function call(path, options = {}) {
@@ -276,10 +300,17 @@ function showTab(name) {
   for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.tab === name);
   for (const panel of document.querySelectorAll("main > .panel")) panel.hidden = panel.id !== "tab-" + name;
 }
-for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+const onTab = {}; // 切换到某个视图时要做的事（如刷新列表）
+for (const tab of document.querySelectorAll(".tab")) {
+  tab.addEventListener("click", () => {
+    showTab(tab.dataset.tab);
+    if (onTab[tab.dataset.tab]) onTab[tab.dataset.tab]();
+  });
+}
 
 window.addEventListener("DOMContentLoaded", () => {
   updateKeyLabel();
-  if (getKey()) loadDepartments();
+  for (const tab of document.querySelectorAll("#nav .tab")) tab.hidden = true;
+  if (getKey()) signIn();
   else askKey();
 });

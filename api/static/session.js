@@ -10,7 +10,7 @@ onDepartments.push(() => {
   const select = $("f-dept");
   select.replaceChildren(select.options[0]);
   for (const d of departments) select.appendChild(new Option(d.name, d.id));
-  loadSessions();
+  if (me && me.actions.includes("decide")) loadSessions();
 });
 
 async function loadSessions(selectId) {

@@ -71,3 +71,13 @@ def test_the_bundles_own_index_is_served_and_follows_promote(client, models_dir)
     assert "检索索引" in c.get("/api/v1/health/ready").json()["checks"]["search_note"]
     c.post("/api/v1/models/rollback", headers=H["admin"])
     assert c.post("/api/v1/search", json={"query": "电梯"}, headers=H["drafter"]).status_code == 200
+
+
+def test_full_replies_and_the_feedback_filter(client):
+    body = {"query": "老旧小区加装电梯", "k": 5}
+    short = client.post("/api/v1/search", json=body, headers=H["drafter"]).json()["data"]
+    full = client.post("/api/v1/search", json={**body, "full_reply": True}, headers=H["drafter"]).json()["data"]
+    assert short and "reply" not in short[0] and full[0]["reply"].startswith(full[0]["reply_excerpt"].rstrip("…"))
+    assert full[0]["body"]
+    unhappy = client.post("/api/v1/search", json={**body, "feedback": "不满意"}, headers=H["drafter"]).json()["data"]
+    assert unhappy and all(h["feedback"] == "不满意" for h in unhappy)

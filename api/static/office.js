@@ -1,0 +1,213 @@
+// 交办部门审核退办申请；督查室看台账、下载定期报告；管理员管理模型版本与密钥。
+"use strict";
+
+// ---- 退办申请（交办人员） ----
+onSignIn.push(() => {
+  if (me.actions.includes("decide")) loadRequests();
+  if (me.actions.includes("read")) $("l-asof").value = new Date().toISOString().slice(0, 10);
+  $("report-box").hidden = !me.actions.includes("report");
+  if (me.actions.includes("admin")) loadAdmin();
+});
+onTab.requests = () => loadRequests();
+onTab.ledger = () => loadLedger();
+onTab.admin = () => loadAdmin();
+$("r-all").addEventListener("change", () => loadRequests());
+
+async function loadRequests() {
+  const box = $("requests-list");
+  try {
+    const data = await api("/reassignments" + ($("r-all").checked ? "" : "?status=requested"));
+    box.textContent = "";
+    if (!data.data.length) box.appendChild(el("p", "没有待审的退办申请。", "muted"));
+    for (const r of data.data) box.appendChild(requestNode(r));
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
+
+const REQUEST_STATUS = { requested: "待审", approved: "已同意改办", refused: "不同意" };
+
+function requestNode(r) {
+  const div = el("div", null, "request");
+  div.dataset.requestId = r.id;
+  div.appendChild(el("strong", "第 " + r.id + " 号 · " + (r.case_no || "案件 " + r.case_id) + "《" + r.title + "》"));
+  div.appendChild(el("p", (r.unit ? r.unit.name : "") + " 申请退办（" + r.requested_by + "，" +
+    r.requested_at.replace("T", " ").slice(0, 16) + "）：" + r.reason));
+  if (r.suggested) div.appendChild(el("p", "建议改由：" + r.suggested.name, "muted"));
+  div.appendChild(el("p", "状态：" + REQUEST_STATUS[r.status] + (r.answer ? "（" + r.answer + "）" : ""),
+    r.status === "requested" ? "warn" : "muted"));
+  if (r.status !== "requested") return div;
+  const lead = unitPicker(r.suggested ? r.suggested.id : "", "改由哪个单位主办");
+  lead.node.classList.add("approve-lead");
+  const answer = el("input");
+  answer.placeholder = "说明（不同意时必填）";
+  answer.className = "answer";
+  const yes = el("button", "同意改办", "primary approve");
+  const no = el("button", "不同意", "refuse");
+  yes.type = no.type = "button";
+  const go = (approve) => busy([yes, no], async () => {
+    showMessage("");
+    const body = { answer: answer.value.trim() };
+    if (approve && lead.value()) body.lead = lead.value();
+    try {
+      await api("/reassignments/" + r.id + (approve ? "/approve" : "/refuse"), { method: "POST", json: body });
+      showNotice(approve ? "已同意改办，答复期限重新计算。" : "已答复不同意退办。");
+      loadRequests();
+    } catch (err) {
+      showMessage(err.message);
+    }
+  });
+  yes.addEventListener("click", () => go(true));
+  no.addEventListener("click", () => go(false));
+  const row = el("div", null, "toolbar");
+  row.append(lead.node, answer, yes, no);
+  div.appendChild(row);
+  return div;
+}
+
+// ---- 台账（督查室） ----
+$("l-refresh").addEventListener("click", () => loadLedger());
+
+async function loadLedger() {
+  const asOf = $("l-asof").value;
+  const q = asOf ? "?as_of=" + asOf : "";
+  try {
+    const [open, late] = await Promise.all([api("/ledger/open" + q), api("/ledger/overdue" + q)]);
+    const tbody = document.querySelector("#ledger-table tbody");
+    tbody.textContent = "";
+    for (const g of open.data) {
+      const soon = g.cases.filter((c) => c.days_left !== null && c.days_left >= 0 && c.days_left <= 14).length;
+      const tr = el("tr");
+      for (const v of [g.department.name, g.count, g.overdue_count, soon]) tr.appendChild(el("td", v));
+      if (g.overdue_count) tr.classList.add("needs-review");
+      tbody.appendChild(tr);
+    }
+    const body = document.querySelector("#overdue-table tbody");
+    body.textContent = "";
+    for (const c of late.data) {
+      const tr = el("tr");
+      for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.due_on, -c.days_left]) {
+        tr.appendChild(el("td", v));
+      }
+      body.appendChild(tr);
+    }
+    if (!late.data.length) body.appendChild(el("tr")).appendChild(el("td", "没有逾期件。", "muted")).colSpan = 5;
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
+
+function reportRange() {
+  const q = new URLSearchParams();
+  if ($("rep-start").value) q.set("start", $("rep-start").value);
+  if ($("rep-end").value) q.set("end", $("rep-end").value);
+  return q.toString();
+}
+$("rep-xlsx").addEventListener("click", () => busy($("rep-xlsx"), async () => {
+  try {
+    const name = await download("/reports/periodic.xlsx?" + reportRange(), "定期通报.xlsx");
+    showNotice("已下载定期报告：" + name);
+  } catch (err) {
+    showMessage(err.message);
+  }
+}));
+$("rep-html").addEventListener("click", () => busy($("rep-html"), async () => {
+  try {
+    const resp = await call("/reports/periodic.html?" + reportRange());
+    const url = URL.createObjectURL(await resp.blob());
+    window.open(url, "_blank");
+  } catch (err) {
+    showMessage(err.message);
+  }
+}));
+
+// ---- 管理 ----
+let keyUnit = null;
+onDepartments.push(() => {
+  keyUnit = unitPicker("", "不限（可不填）");
+  $("k-unit").replaceChildren(keyUnit.node);
+});
+
+async function loadAdmin() {
+  try {
+    const [models, keys] = await Promise.all([api("/models"), api("/keys")]);
+    const tbody = document.querySelector("#models-table tbody");
+    tbody.textContent = "";
+    for (const m of models.data) {
+      const tr = el("tr", null, m.active ? "decided" : "");
+      const top1 = m.metrics && (m.metrics.top1 || (m.metrics.backtest || {}).top1);
+      for (const v of [m.version, (m.created_at || "").replace("T", " ").slice(0, 16), m.rows || "",
+        top1 !== undefined && top1 !== null ? "top-1 " + pct(top1) : "", m.active ? "在用" : ""]) {
+        tr.appendChild(el("td", v));
+      }
+      const td = el("td");
+      if (!m.active) {
+        const b = el("button", "上线此版本");
+        b.type = "button";
+        b.addEventListener("click", () => busy(b, async () => {
+          try {
+            await api("/models/" + encodeURIComponent(m.version) + "/promote", { method: "POST" });
+            showNotice("已上线模型 " + m.version + "，服务已切换。");
+            loadAdmin();
+          } catch (err) {
+            showMessage(err.message);
+          }
+        }));
+        td.appendChild(b);
+      }
+      tr.appendChild(td);
+      tbody.appendChild(tr);
+    }
+    const kb = document.querySelector("#keys-table tbody");
+    kb.textContent = "";
+    for (const k of keys.data) {
+      const tr = el("tr", null, k.revoked_at ? "muted" : "");
+      for (const v of [k.name, ROLE_NAMES[k.role] || k.role, k.unit ? k.unit.name : "", k.prefix + "…",
+        k.created_at.slice(0, 10), k.revoked_at ? "已停用" : "有效"]) tr.appendChild(el("td", v));
+      const td = el("td");
+      if (!k.revoked_at) {
+        const b = el("button", "停用");
+        b.type = "button";
+        b.addEventListener("click", () => busy(b, async () => {
+          try {
+            await api("/keys/" + k.id, { method: "DELETE" });
+            loadAdmin();
+          } catch (err) {
+            showMessage(err.message);
+          }
+        }));
+        td.appendChild(b);
+      }
+      tr.appendChild(td);
+      kb.appendChild(tr);
+    }
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
+
+$("model-rollback").addEventListener("click", () => busy($("model-rollback"), async () => {
+  try {
+    const m = await api("/models/rollback", { method: "POST" });
+    showNotice("已回退到模型 " + m.version + "。");
+    loadAdmin();
+  } catch (err) {
+    showMessage(err.message);
+  }
+}));
+
+$("key-create-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  showMessage("");
+  const body = { name: $("k-name").value.trim(), role: $("k-role").value };
+  if (keyUnit && keyUnit.value()) body.unit = keyUnit.value();
+  try {
+    const k = await api("/keys", { method: "POST", json: body });
+    const box = $("k-created");
+    box.textContent = "已创建密钥（只显示这一次，请立即复制交给使用者）：" + k.key;
+    box.hidden = false;
+    loadAdmin();
+  } catch (err) {
+    showMessage(err.message);
+  }
+});

@@ -1,0 +1,113 @@
+"""Each role in a real headless browser (Debian's chromium via Playwright): the admin creates a unit-scoped drafter
+key; the drafter sees only its views, finds a precedent and opens its full reply, requests reassignment and records a
+reply; the assigner approves the reassignment; the supervisor sees the ledger change. Screenshots go to
+``$JIAOBAN_SCREENSHOTS`` (default: the test's temporary folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import KEYS
+from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def visible_tabs(page) -> list[str]:
+    return page.eval_on_selector_all("#nav .tab", "ts => ts.filter(t => !t.hidden).map(t => t.dataset.tab)")
+
+
+def sign_in(page, base: str, key: str) -> None:
+    page.goto(base + "/")
+    page.evaluate("sessionStorage.clear()")
+    page.goto(base + "/")
+    page.fill("#key-input", key)
+    page.press("#key-input", "Enter")
+    page.wait_for_function("document.querySelector('#role-label').textContent.length > 0")
+
+
+def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get where it can)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    shots = Path(os.environ.get("JIAOBAN_SCREENSHOTS") or tmp_path / "screens")
+    shots.mkdir(parents=True, exist_ok=True)
+    h = {"assigner": {"X-API-Key": KEYS["assigner"]}, "admin": {"X-API-Key": KEYS["admin"]}}
+    api = served + "/api/v1"
+    case = httpx.post(api + "/cases", json={"case_no": "JY2026-0777", "title": "关于加快老旧小区加装电梯的建议",
+                                            "body": "老旧小区加装电梯进展缓慢，物业服务跟不上。"},
+                      headers=h["assigner"]).json()
+    httpx.post(f"{api}/cases/{case['id']}/decision", json={"lead": "市住建局"}, headers=h["assigner"])
+    sup = httpx.post(api + "/keys", json={"name": "督查室", "role": "supervisor"}, headers=h["admin"]).json()["key"]
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            # admin: every view; creates a drafter key for 住建局 (the key is shown once)
+            sign_in(page, served, KEYS["admin"])
+            assert set(visible_tabs(page)) >= {"session", "todo", "search", "ledger", "admin"}
+            page.click("button[data-tab=admin]")
+            page.wait_for_selector("#models-table tbody tr")
+            page.fill("#k-name", "市住建局答复")
+            page.select_option("#k-role", "drafter")
+            page.fill("#k-unit input", "住建")
+            page.press("#k-unit input", "Enter")
+            page.click("#key-create-form button[type=submit]")
+            page.wait_for_selector("#k-created:not([hidden])")
+            drafter_key = page.text_content("#k-created").rsplit("：", 1)[1].strip()
+            page.screenshot(path=str(shots / "admin.png"))
+
+            # drafter: only its views; finds precedents with full replies, asks for reassignment, records a reply
+            sign_in(page, served, drafter_key)
+            assert visible_tabs(page) == ["todo", "search", "ledger"]  # its own unit's ledger
+            assert "江州市住房和城乡建设局" in page.text_content("#role-label")
+            page.wait_for_selector("#todo-table tbody tr.row")
+            page.click("#todo-table tbody tr.row")
+            page.wait_for_selector(".precedents-box .precedent")
+            page.click(".precedents-box .full-reply summary")
+            assert page.locator(".precedents-box .full-reply p").first.is_visible()
+            page.fill(".reassign-form textarea", "本件涉及学校周边，建议由教育部门主办")
+            page.fill(".reassign-form .picker input", "教育局")
+            page.press(".reassign-form .picker input", "Enter")
+            page.click(".reassign-form button[type=submit]")
+            page.wait_for_selector(".reassign-form .ok:not([hidden])")
+            page.fill(".reply-form textarea", "我局已会同有关部门研究，正在推进。")
+            page.select_option(".reply-form select >> nth=0", "B")
+            page.click(".reply-form button[type=submit]")
+            page.wait_for_selector(".reply-form .ok:not([hidden])")
+            page.screenshot(path=str(shots / "drafter.png"), full_page=True)
+            page.click("button[data-tab=search]")
+            page.fill("#search-query", "加装电梯")
+            page.click("#search-form button[type=submit]")
+            page.wait_for_selector("#search-results .precedent mark")
+            page.screenshot(path=str(shots / "search.png"))
+
+            # assigner: approves the request; the item moves to 教育局
+            sign_in(page, served, KEYS["assigner"])
+            page.click("button[data-tab=requests]")
+            page.wait_for_selector(".request .approve")
+            assert "本件涉及学校周边" in page.text_content(".request")
+            page.screenshot(path=str(shots / "requests.png"))
+            page.click(".request .approve")
+            page.wait_for_selector("#notice:not([hidden])")
+
+            # supervisor: reads the ledger, decides nothing
+            sign_in(page, served, sup)
+            assert "session" not in visible_tabs(page) and "ledger" in visible_tabs(page)
+            page.click("button[data-tab=ledger]")
+            page.wait_for_selector("#ledger-table tbody tr")
+            assert "江州市教育局" in page.text_content("#ledger-table")
+            page.screenshot(path=str(shots / "supervisor.png"))
+            assert errors == []
+        finally:
+            browser.close()
+    moved = httpx.get(f"{api}/cases/{case['id']}", headers=h["assigner"]).json()
+    assert moved["lead"]["id"] == "jyj" and moved["outcomes"][0]["category"] == "B"
+    assert httpx.get(f"{api}/cases/{case['id']}", headers={"X-API-Key": drafter_key}).status_code == 404
