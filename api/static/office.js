@@ -211,3 +211,84 @@ $("key-create-form").addEventListener("submit", async (ev) => {
     showMessage(err.message);
   }
 });
+
+// ---- 单位名录 ----
+let reorgOld = null;
+let reorgInto = null;
+onDepartments.push(() => {
+  reorgOld = unitPicker("", "要更名或撤并的单位");
+  reorgInto = unitPicker("", "并入哪个单位");
+  $("reorg-old").replaceChildren(reorgOld.node);
+  $("reorg-into").replaceChildren(reorgInto.node);
+  if (me && me.actions.includes("admin")) loadDepartmentTable();
+});
+$("reorg-mode").addEventListener("change", () => {
+  $("reorg-rename").hidden = $("reorg-mode").value !== "rename";
+  $("reorg-into").hidden = $("reorg-mode").value !== "merge";
+});
+
+async function loadDepartmentTable() {
+  try {
+    const data = await api("/departments");
+    $("dept-count").textContent = "全部单位（" + data.count + " 个，含已撤并的）";
+    const tbody = document.querySelector("#depts-table tbody");
+    tbody.textContent = "";
+    for (const d of data.data) {
+      const tr = el("tr", null, d.active ? "" : "muted");
+      for (const v of [d.id, d.name, d.short_name, d.aliases.join("、"), (d.since || "") + " – " + (d.until || ""),
+        d.current.id === d.id ? "" : d.current.name]) tr.appendChild(el("td", v));
+      tbody.appendChild(tr);
+    }
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
+
+$("reorg-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  showMessage("");
+  const old = reorgOld.value();
+  if (!old) {
+    showMessage("请先选择原单位");
+    return;
+  }
+  const on = $("reorg-on").value;
+  const body = { old_ids: [old], on };
+  if ($("reorg-mode").value === "merge") {
+    if (!reorgInto.value()) {
+      showMessage("请选择并入的单位");
+      return;
+    }
+    body.into_id = reorgInto.value();
+  } else {
+    const name = $("reorg-name").value.trim();
+    if (!name) {
+      showMessage("请填写新全称");
+      return;
+    }
+    const prev = deptById(old);
+    body.new = { id: old + on.slice(0, 4), name, short_name: $("reorg-short").value.trim(), since: on,
+      kind: prev ? prev.kind : "department" };
+  }
+  try {
+    const d = await api("/departments/reorganise", { method: "POST", json: body });
+    showNotice("已登记机构改革：自 " + on + " 起由 " + d.name + " 承担原单位职责；历年案件随之归入新单位。");
+    await loadDepartments();
+  } catch (err) {
+    showMessage(err.message);
+  }
+});
+
+$("dept-add-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  showMessage("");
+  const aliases = $("d-aliases").value.split(/[、,，\s]+/).map((x) => x.trim()).filter(Boolean);
+  const body = { id: $("d-id").value.trim(), name: $("d-name").value.trim(), short_name: $("d-short").value.trim(), aliases };
+  try {
+    const d = await api("/departments", { method: "POST", json: body });
+    showNotice("已新增单位：" + d.name);
+    await loadDepartments();
+  } catch (err) {
+    showMessage(err.message);
+  }
+});

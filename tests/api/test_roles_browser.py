@@ -6,6 +6,7 @@ reply; the assigner approves the reassignment; the supervisor sees the ledger ch
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -62,7 +63,17 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.click("#key-create-form button[type=submit]")
             page.wait_for_selector("#k-created:not([hidden])")
             drafter_key = page.text_content("#k-created").rsplit("：", 1)[1].strip()
-            page.screenshot(path=str(shots / "admin.png"))
+            # a reorganisation: 市城管执法局 renamed from today; its old names now lead to the new unit
+            page.fill("#reorg-old input", "城管执法")
+            page.press("#reorg-old input", "Enter")
+            page.fill("#reorg-on", date.today().isoformat())
+            page.fill("#reorg-name", "江州市城市综合管理局")
+            page.fill("#reorg-short", "市城综局")
+            page.click("#reorg-form button[type=submit]")
+            page.wait_for_selector("#notice:not([hidden]), #message:not([hidden])")
+            assert page.is_hidden("#message"), page.text_content("#message")
+            assert "江州市城市综合管理局" in page.text_content("#notice")
+            page.screenshot(path=str(shots / "admin.png"), full_page=True)
 
             # drafter: only its views; finds precedents with full replies, asks for reassignment, records a reply
             sign_in(page, served, drafter_key)
@@ -105,9 +116,25 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.wait_for_selector("#ledger-table tbody tr")
             assert "江州市教育局" in page.text_content("#ledger-table")
             page.screenshot(path=str(shots / "supervisor.png"))
+
+            # admin: promotes the other version; the service switches at once
+            sign_in(page, served, KEYS["admin"])
+            page.click("button[data-tab=admin]")
+            page.wait_for_selector("#models-table tbody tr button")
+            page.click("#models-table tbody tr button")
+            page.wait_for_selector("#notice:not([hidden])")
+            assert "已上线模型" in page.text_content("#notice")
             assert errors == []
         finally:
             browser.close()
     moved = httpx.get(f"{api}/cases/{case['id']}", headers=h["assigner"]).json()
     assert moved["lead"]["id"] == "jyj" and moved["outcomes"][0]["category"] == "B"
     assert httpx.get(f"{api}/cases/{case['id']}", headers={"X-API-Key": drafter_key}).status_code == 404
+    renamed = httpx.post(api + "/route", json={"title": "关于规范占道经营的建议", "body": "占道经营。"},
+                         headers=h["assigner"])
+    units = httpx.get(api + "/departments", headers=h["admin"]).json()["data"]
+    old = next(d for d in units if d["id"] == "cgzf")
+    assert old["current"]["name"] == "江州市城市综合管理局" and not old["active"]
+    assert renamed.status_code == 200
+    active = httpx.get(api + "/models/active", headers=h["admin"]).json()
+    assert active["version"].endswith("-copy")
