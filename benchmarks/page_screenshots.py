@@ -6,7 +6,9 @@ Start the service on the sample data (``make run``, or ``make serve`` once the m
 
 It uploads ``data/samples/open_batch.csv`` as a new session (as an XLSX, so a fresh database is best: the same sheet
 twice is refused as a new session), waits for routing, and saves docs/screenshots/session-{upload,progress,review,
-expanded,download,narrow}.png. Needs Debian's chromium and Playwright for Python (``make browser``; never
+expanded,download,narrow}.png; with ``--admin-key dev-admin-key-0001`` also role-*.png (a unit-scoped drafter's
+待办, case and search, the assigner's 退办申请, the supervisor's 台账, the admin page).
+Needs Debian's chromium and Playwright for Python (``make browser``; never
 ``playwright install``).
 """
 
@@ -40,6 +42,7 @@ def main() -> None:
     ap.add_argument("--base", default="http://127.0.0.1:8000")
     ap.add_argument("--key", default="dev-assigner-key-01")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--admin-key", help="also the other roles' views (keys for them are made with this admin key)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -91,8 +94,65 @@ def main() -> None:
         page.screenshot(path=str(args.out / "session-download.png"))
         page.set_viewport_size({"width": 400, "height": 800})
         page.screenshot(path=str(args.out / "session-narrow.png"))
+        if args.admin_key:
+            roles(browser, args)
         browser.close()
     print(f"screenshots in {args.out}")
+
+
+def sign_in(page, base: str, key: str) -> None:
+    page.goto(base + "/")
+    page.evaluate("sessionStorage.clear()")
+    page.goto(base + "/")
+    page.fill("#key-input", key)
+    page.press("#key-input", "Enter")
+    page.wait_for_function("document.querySelector('#role-label').textContent.length > 0")
+
+
+def roles(browser, args) -> None:
+    """The other roles' main views, after the session above was accepted: a 住建局 drafter, the assigner's
+    reassignment requests, the supervisor's ledger and the admin page (keys made with ``--admin-key``)."""
+    import httpx
+
+    api = args.base + "/api/v1"
+    admin = {"X-API-Key": args.admin_key}
+    drafter = httpx.post(api + "/keys", json={"name": "市住建局答复", "role": "drafter", "unit": "市住建局"},
+                         headers=admin).json()["key"]
+    supervisor = httpx.post(api + "/keys", json={"name": "督查室", "role": "supervisor"}, headers=admin).json()["key"]
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    sign_in(page, args.base, drafter)
+    page.wait_for_selector("#todo-table tbody tr.row")
+    page.screenshot(path=str(args.out / "role-drafter-todo.png"))
+    rows = page.locator("#todo-table tbody tr.row")
+    led = [i for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).text_content() == "江州市住房和城乡建设局"]
+    rows.nth(led[0] if led else 0).click()
+    page.wait_for_selector(".precedents-box .precedent")
+    page.locator(".precedents-box .full-reply summary").first.click()
+    page.fill(".reassign-form textarea", "本件主要涉及校园周边交通组织，建议由市公安局交警支队主办")
+    page.fill(".reassign-form .picker input", "公安")
+    page.press(".reassign-form .picker input", "Enter")
+    page.click(".reassign-form button[type=submit]")
+    page.wait_for_selector(".reassign-form .ok:not([hidden]), #message:not([hidden])")
+    page.locator(".precedents-box").scroll_into_view_if_needed()
+    page.screenshot(path=str(args.out / "role-drafter-case.png"))
+    page.click("button[data-tab=search]")
+    page.fill("#search-query", "老旧小区加装电梯 补贴")
+    page.select_option("#s-category", "B")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#search-results .precedent")
+    page.screenshot(path=str(args.out / "role-drafter-search.png"))
+    sign_in(page, args.base, args.key)
+    page.click("button[data-tab=requests]")
+    page.wait_for_selector(".request")
+    page.screenshot(path=str(args.out / "role-assigner-requests.png"))
+    sign_in(page, args.base, supervisor)
+    page.click("button[data-tab=ledger]")
+    page.wait_for_selector("#ledger-table tbody tr")
+    page.screenshot(path=str(args.out / "role-supervisor-ledger.png"))
+    sign_in(page, args.base, args.admin_key)
+    page.click("button[data-tab=admin]")
+    page.wait_for_selector("#models-table tbody tr")
+    page.screenshot(path=str(args.out / "role-admin.png"))
 
 
 if __name__ == "__main__":
