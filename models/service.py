@@ -227,14 +227,14 @@ class RoutingService:
                     item.repeat_of = Repeat(**{**repeat, "case_id": str(repeat["case_id"])})
         except Exception as exc:
             logger.warning("repeat detection failed (%s)", type(exc).__name__)
-        for n, (item, doc) in enumerate(zip(out, docs)):
-            try:
-                hits = index.search(doc.text, k=self.options.precedents_k, tokens=doc.tokens,
-                                    vector=vectors[n : n + 1])
-                item.precedents = [Precedent.from_hit(h) for h in hits]
-                item.precedents_available = True
-            except Exception as exc:
-                logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+        try:  # one dense search for the whole batch
+            found_hits = index.search_many([doc.tokens for doc in docs], vectors, k=self.options.precedents_k)
+        except Exception as exc:
+            logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+            found_hits = []
+        for item, hits in zip(out, found_hits):
+            item.precedents = [Precedent.from_hit(h) for h in hits]
+            item.precedents_available = True
         try:
             found = index.duplicate_groups(vectors=vectors)
         except Exception as exc:
