@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from models.precision import PRECISION_SUFFIX, PrecisionError, resolve_precision, to_bfloat16
+from models.precision import PRECISION_SUFFIX, PrecisionError, native_bfloat16, resolve_precision, to_bfloat16
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,10 @@ class SentenceTransformerEmbedder:
         if self.quantize:
             self._model = _quantize_linear_layers(self._model)
         elif self.precision == "bfloat16":
+            if not native_bfloat16():
+                logger.warning("encoder %s: this CPU has no bfloat16 arithmetic (AMX, AVX512-BF16), so bfloat16 is "
+                               "emulated and slower than float32; an index built at bfloat16 still needs it",
+                               self.path.name)
             self._model = to_bfloat16(self._model)
         # Never exceed what the model directory declares or what the tokenizer knows of the model.
         limits = [max_seq_length, self._model.max_seq_length, getattr(self._model.tokenizer, "model_max_length", None)]

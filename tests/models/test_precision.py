@@ -41,7 +41,7 @@ def test_a_bad_precision_is_refused_before_the_encoder_directory_is_read(tmp_pat
 
 
 def test_the_precision_setting(monkeypatch):
-    assert Settings(_env_file=None).encoder_precision == "float32"
+    assert Settings(_env_file=None).encoder_precision == "auto"
     monkeypatch.setenv("JIAOBAN_ENCODER_PRECISION", "bfloat16")
     assert Settings(_env_file=None).encoder_precision == "bfloat16"
     monkeypatch.setenv("JIAOBAN_ENCODER_PRECISION", "fp16")
