@@ -21,6 +21,17 @@ NOTES = {
     "workers2-threads1": "as `batched`, two uvicorn workers with one torch thread each",
     "default": "the shipped defaults (micro-batching, every core for torch), co-handler margins in one product",
 }
+# Sheet-only runs (`--clients 0 --single 0`) of issue #10, in this order.
+SHEET_ORDER = ("sheet-before", "sheet-before-distinct", "sheet-float32", "sheet-float32-distinct", "sheet-bf16",
+               "sheet-bf16-distinct")
+SHEET_NOTES = {
+    "sheet-before": "before issue #10 (commit 18b39a7), float32 index",
+    "sheet-before-distinct": "before issue #10, float32 index, every row a distinct text (`--sheet-distinct`)",
+    "sheet-float32": "this code, float32 index (repeated texts encoded once, one faiss search per sheet)",
+    "sheet-float32-distinct": "this code, float32 index, every row distinct",
+    "sheet-bf16": "this code, index built with `JIAOBAN_ENCODER_PRECISION=bfloat16`",
+    "sheet-bf16-distinct": "this code, bfloat16 index, every row distinct",
+}
 
 
 def ms(value) -> str:
@@ -33,6 +44,8 @@ def scenario_rows(scenarios: dict) -> list[str]:
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in sorted(scenarios, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         s = scenarios[name]
+        if name in SHEET_NOTES:
+            continue
         load, single, sheet = s.get("load") or {}, s.get("single") or {}, s.get("sheet") or {}
         ops = load.get("ops", {})
 
@@ -49,6 +62,36 @@ def scenario_rows(scenarios: dict) -> list[str]:
                     f"{ms(single.get('p50_ms'))} / {ms(single.get('p99_ms'))} | {sheet_cell} | "
                     f"{s['machine'].get('busy_before', 0):.0%} before, {s['machine'].get('busy_after', 0):.0%} after |")
     return rows
+
+
+def sheet_section(scenarios: dict) -> list[str]:
+    runs = [n for n in SHEET_ORDER if n in scenarios and scenarios[n].get("sheet")]
+    if not runs:
+        return []
+    rows = ["| scenario | encoder texts (distinct) | seconds | rows with precedents | with a repeat flag | "
+            "并案 groups (largest) | target ≤ 60 s | other load on the cores | command |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name in runs:
+        s = scenarios[name]
+        sh = s["sheet"]
+        rows.append(f"| `{name}`: {SHEET_NOTES[name]} | {sh.get('encoder_texts', '-'):,} | {sh['seconds']:.1f} | "
+                    f"{sh.get('with_precedents', 0):,} | {sh.get('with_repeat_of', 0):,} | "
+                    f"{sh.get('duplicate_groups', 0)} ({sh.get('largest_group', 0)}) | "
+                    f"{'met' if sh['seconds'] <= 60 and sh['status'] == '200' else 'missed'} | "
+                    f"{s['machine'].get('busy_before', 0):.0%} before, {s['machine'].get('busy_after', 0):.0%} after | "
+                    f"`{s['command']}` |")
+    first = scenarios[runs[0]]
+    return [f"### The 2,000-row sheet (issue #10; {first['date']}, {first['machine'].get('cpu', '')}, "
+            f"{first['machine']['cores']} cores)", "",
+            "The sheet alone (`--clients 0 --single 0`), one run each: the open batch repeated to 2,000 rows. "
+            "The encoder sees a row's title and the first 200 characters of its body; the standard sheet varies "
+            "repeats at the end of the body, so most repeats are the same text to encode as their original, and "
+            "`--sheet-distinct` varies the opening instead, so every row is a text of its own: the distinct rows "
+            "are the honest figure for a real session's sheet. Every row gets precedents, the repeat check and "
+            "并案 in all runs. The bfloat16 runs use a bundle re-indexed with `JIAOBAN_ENCODER_PRECISION=bfloat16 "
+            "jiaoban index data/samples/closed_cases.csv --duplicate-labels data/samples/duplicate_labels.csv` "
+            "(`--models-dir` of the command); what bfloat16 costs in quality is in "
+            "[benchmarks-encoder.md](benchmarks-encoder.md).", "", *rows, ""]
 
 
 def ceiling_rows(ceiling: dict) -> list[str]:
@@ -87,7 +130,7 @@ def main() -> int:
     load = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))["scenarios"]
     ceiling_file = RESULTS / "encoder_ceiling.json"
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
-    default = load.get("default") or next(iter(load.values()))
+    default = load.get("default") or next(v for k, v in load.items() if k not in SHEET_NOTES)
     best = max(r["texts_per_s"] for runs in ceiling.get("torch", {}).values() for r in runs) if ceiling else None
     onnx_runs = (ceiling.get("onnx") or {}).get("runs") or []
     torch_one = min((runs[0]["ms_per_call"] for runs in ceiling.get("torch", {}).values()), default=None)
@@ -106,7 +149,7 @@ def main() -> int:
              "(`--scenario NAME`, `--env KEY=VALUE`, `--workers N`).", "", *scenario_rows(load), "",
              "Targets (the `default` scenario): " + "; ".join(
                  f"{t['target']}: {t['value']} ({'met' if t['met'] else 'missed'})" for t in default["targets"]),
-             ""]
+             "", *sheet_section(load)]
     if ceiling:
         lines += [f"### Why: the encoder's ceiling on this machine (`benchmarks/bench_encoder_ceiling.py`, "
                   f"{ceiling['texts']} routed-item texts, median {ceiling['median_chars']} characters)", "",
