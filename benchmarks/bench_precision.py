@@ -124,6 +124,25 @@ def main(argv: list[str] | None = None) -> None:
     replace_section(args.doc, "precision", markdown(report))
 
 
+def findings(r: dict) -> list[str]:
+    out = []
+    for p in r["settings"]["precisions"]:
+        if p == "float32":
+            continue
+        diffs = []
+        for t in r["tasks"].values():
+            key = [k for k in ("mrr@10", "label_precision@10") if k in t["rows"][0]][0]
+            by = {(row["mode"], row["encoder"]): row[key] for row in t["rows"] if row["mode"] != "bm25"}
+            for mode in ("dense", "hybrid"):
+                if (mode, p) in by and (mode, "float32") in by:
+                    diffs.append((t["key"], mode, key, by[(mode, p)] - by[(mode, "float32")]))
+        worst = min(diffs, key=lambda d: d[3])
+        out.append(f"- {p}: " + "; ".join(f"({k}) {m} {key} {d:+.4f}" for k, m, key, d in diffs)
+                   + f". Largest loss {worst[3]:+.4f} (({worst[0]}) {worst[1]}), "
+                   + ("within" if worst[3] >= -0.005 else "**beyond**") + " the 0.005 the project allows.")
+    return out
+
+
 def markdown(r: dict) -> str:
     precisions = r["settings"]["precisions"]
     lines = ["## Encoder precision: what bfloat16 costs in quality", "", *environment_lines(r), "",
@@ -142,6 +161,8 @@ def markdown(r: dict) -> str:
             rows.append([f"{row['mode']}, {row['encoder']}"] + [f"{row[k]:.3f}" for k in keys])
         lines += [f"### ({t['key']}) {t['title']}: {t['docs']:,} documents, {t['queries']:,} queries", "",
                   *table(["system"] + keys, rows), ""]
+    lines += ["Differences from float32 (generated from the tables above; each task's last metric):", "",
+              *findings(r), ""]
     if r.get("agreement"):
         lines += ["Agreement with float32 (cosine of the two vectors of a text, the sample cases' `lead` texts):", "",
                   *table(["precision", "mean", "min", "texts"],

@@ -94,10 +94,35 @@ def sheet_section(scenarios: dict) -> list[str]:
             "[benchmarks-encoder.md](benchmarks-encoder.md).", "", *rows, ""]
 
 
+def profile_section(profile: dict) -> list[str]:
+    runs = profile.get("runs") or {}
+    if not runs:
+        return []
+    labels = list(runs)
+    phases = list(dict.fromkeys(p for r in runs.values() for p in r["phases"]))
+    rows = ["| phase, seconds | " + " | ".join(f"`{lab}`" for lab in labels) + " |",
+            "|---|" + "---:|" * len(labels)]
+    rows += [f"| {phase} | " + " | ".join(f"{runs[lab]['phases'].get(phase, 0):.1f}" for lab in labels) + " |"
+             for phase in phases]
+    rows.append("| **total** | " + " | ".join(f"**{runs[lab]['total_s']:.1f}**" for lab in labels) + " |")
+    rows.append("| *precedents as before: one `search` per row* | " + " | ".join(
+        f"*{runs[lab]['precedents_one_search_per_row_s']:.1f}*" for lab in labels) + " |")
+    first = runs[labels[0]]
+    return ["### Where a sheet's time goes (`benchmarks/profile_sheet.py`, in process)", "",
+            f"{first['date']}, {first['machine'].get('cpu', '')}: the phases of `RoutingService.route` timed one by "
+            "one on the same 2,000-row sheet (no HTTP, no CSV upload). Runs: " + "; ".join(
+                f"`{lab}`: encoder {r['encoder']}, {r['encoder_texts']:,} distinct encoder texts, busy "
+                f"{r['machine'].get('busy_before', 0):.0%} before / {r['machine'].get('busy_after', 0):.0%} after, "
+                f"`{r['command']}`" for lab, r in runs.items()) + ".", "", *rows, ""]
+
+
 def ceiling_rows(ceiling: dict) -> list[str]:
     rows = ["| encoder | batch 1 | batch 4 | batch 8 | batch 16 |", "|---|---:|---:|---:|---:|"]
     for threads, runs in sorted(ceiling.get("torch", {}).items()):
         rows.append(f"| torch float32, {threads} thread(s) | " + " | ".join(
+            f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
+    for threads, runs in sorted(ceiling.get("torch_bf16", {}).items()):
+        rows.append(f"| torch bfloat16, {threads} thread(s) | " + " | ".join(
             f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
     onnx = ceiling.get("onnx") or {}
     if onnx.get("runs"):
@@ -126,8 +151,28 @@ def writes_section(w: dict) -> list[str]:
             f"{back['cases_listed']:,} listed: {verdict}."]
 
 
+def precision_note() -> str:
+    """One sentence on bfloat16 from benchmarks/results/precision.json (bench_precision.py), when it is there."""
+    path = RESULTS / "precision.json"
+    if not path.is_file():
+        return ""
+    r = json.loads(path.read_text(encoding="utf-8"))
+    worst = 0.0
+    for t in r["tasks"].values():
+        key = [k for k in ("mrr@10", "label_precision@10") if k in t["rows"][0]][0]
+        by = {(row["mode"], row["encoder"]): row[key] for row in t["rows"] if row["mode"] != "bm25"}
+        worst = min([worst] + [by[(m, "bfloat16")] - by[(m, "float32")] for m in ("dense", "hybrid")
+                               if (m, "bfloat16") in by and (m, "float32") in by])
+    return ("bfloat16 keeps the quality (largest loss on any retrieval task "
+            f"{worst:+.4f}, the same 并案 groups; docs/benchmarks-encoder.md) and is what "
+            "`JIAOBAN_ENCODER_PRECISION=auto` builds indexes with where the CPU computes it natively (AMX, "
+            "AVX512-BF16), as the sheet table above measures; elsewhere the index stays float32. ")
+
+
 def main() -> int:
     load = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))["scenarios"]
+    profile_file = RESULTS / "sheet_profile.json"
+    profile = json.loads(profile_file.read_text(encoding="utf-8")) if profile_file.is_file() else {}
     ceiling_file = RESULTS / "encoder_ceiling.json"
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
     default = load.get("default") or next(v for k, v in load.items() if k not in SHEET_NOTES)
@@ -149,7 +194,7 @@ def main() -> int:
              "(`--scenario NAME`, `--env KEY=VALUE`, `--workers N`).", "", *scenario_rows(load), "",
              "Targets (the `default` scenario): " + "; ".join(
                  f"{t['target']}: {t['value']} ({'met' if t['met'] else 'missed'})" for t in default["targets"]),
-             "", *sheet_section(load)]
+             "", *sheet_section(load), *profile_section(profile)]
     if ceiling:
         lines += [f"### Why: the encoder's ceiling on this machine (`benchmarks/bench_encoder_ceiling.py`, "
                   f"{ceiling['texts']} routed-item texts, median {ceiling['median_chars']} characters)", "",
@@ -160,8 +205,9 @@ def main() -> int:
                   "that ceiling, not by queueing (micro-batching keeps the encoder busy and the cores "
                   "unshared). " + onnx_note + "Torch's dynamic int8 is faster but loses 0.02 MRR on the public data "
                   "(docs/search-quality.md), "
-                  "beyond the 0.005 allowed. What would meet them: more cores (throughput scales with cores for "
-                  "the encoder), or a smaller encoder, which the precedent-search work must measure first."]
+                  "beyond the 0.005 allowed. " + precision_note() + "What would meet them: more cores (throughput "
+                  "scales with cores for the encoder), or a smaller encoder, which the precedent-search work must "
+                  "measure first."]
     writes_file = RESULTS / "writes.json"
     if writes_file.is_file():
         lines += ["", *writes_section(json.loads(writes_file.read_text(encoding="utf-8")))]
