@@ -34,9 +34,11 @@ SAMPLES = ROOT / "data" / "samples"
 def measure(bundle: Path, encoder: Path) -> dict:
     from models.bundle import load_bundle, load_search_index
     from models.embeddings import load_embedder
+    from models.precision import precision_of
 
     b = load_bundle(bundle)
-    index = load_search_index(b, load_embedder(str(encoder)))
+    precision = precision_of((b.meta.get("search") or {}).get("encoder") or "")  # the index's own, as the service
+    index = load_search_index(b, load_embedder(str(encoder), precision=precision))
     if index is None:
         raise SystemExit(f"{bundle} has no search index: train with an encoder first (make model)")
     with open(SAMPLES / "open_batch.csv", encoding="utf-8-sig", newline="") as fh:
@@ -59,7 +61,7 @@ def measure(bundle: Path, encoder: Path) -> dict:
     planted_repeats = [n for n in nos if relation.get(n) == "重复"]
     flagged = {a for a, _ in repeats}
     return {
-        "bundle": b.version, "threshold": index.config.duplicate_threshold,
+        "bundle": b.version, "encoder": index.embedder.name, "threshold": index.config.duplicate_threshold,
         "calibration": index.config.duplicate_calibration, "batch_items": len(rows),
         "groups": len(groups), "group_sizes": sorted((len(g) for g in groups), reverse=True),
         "grouped_pairs": len(pairs), "grouped_pairs_same_matter": sum(same(a, b) for a, b in pairs),

@@ -4,7 +4,8 @@ Every routed item is encoded once (title's subject + the opening of its body, as
 every search query once, so the encoder's throughput bounds the service's. Measured for the torch float32 encoder
 the service uses, by batch size and torch thread count, on the open sample batch; and, when onnxruntime is
 installed (``pip install onnxruntime onnx``), for the same weights exported to ONNX and run by ONNX Runtime, with
-the agreement of its vectors with torch's (min cosine over the texts).
+the agreement of its vectors with torch's (min cosine over the texts); and, where the CPU computes bfloat16 natively,
+for the bfloat16 encoder that ``JIAOBAN_ENCODER_PRECISION=auto`` builds indexes with there.
 
     .venv/bin/python benchmarks/bench_encoder_ceiling.py            # writes benchmarks/results/encoder_ceiling.json
 """
@@ -106,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         embedder = load_embedder(str(args.encoder), num_threads=threads)
         report["torch"][str(threads)] = [throughput(embedder.encode_passages, texts, b) for b in BATCHES]
         logger.info("torch, %d thread(s): %s", threads, report["torch"][str(threads)])
+    from models.precision import native_bfloat16
+
+    if native_bfloat16():  # what JIAOBAN_ENCODER_PRECISION=auto picks on this CPU
+        half = load_embedder(str(args.encoder), num_threads=2, precision="bfloat16")
+        report["torch_bf16"] = {"2": [throughput(half.encode_passages, texts, b) for b in BATCHES]}
+        logger.info("torch bfloat16, 2 threads: %s", report["torch_bf16"]["2"])
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

@@ -223,21 +223,35 @@ def single(base: str, rows: list[dict], n: int) -> dict:
 
 
 # -- session sheet ------------------------------------------------------------------------------------------------
-def sheet_csv(rows: list[dict], n: int) -> bytes:
-    """``n`` rows: the open batch repeated with new case numbers; repeats get a short varied clause at the end."""
+def sheet_csv(rows: list[dict], n: int, distinct: bool = False) -> bytes:
+    """``n`` rows: the open batch repeated with new case numbers; repeats get a short varied clause at the end.
+
+    The encoder sees a title and the first 200 characters of the body, so a clause at the end of a long body leaves
+    most repeats the same text to encode as their original. ``distinct``: the clause opens the body instead, so
+    every row is a text of its own, as in a real session's sheet.
+    """
     tails = ["请予研究。", "望予采纳。", "建议尽快落实。", "请有关部门重视。", "恳请支持。"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["编号", "类型", "标题", "内容", "提案人"])
     for i in range(n):
         row, k = rows[i % len(rows)], i // len(rows)
-        body = row["内容"] if k == 0 else f"{row['内容']}{tails[(i + k) % len(tails)]}（{k}）"
+        clause = f"{tails[(i + k) % len(tails)]}（{k}）"
+        body = row["内容"] if k == 0 else f"{clause}{row['内容']}" if distinct else f"{row['内容']}{clause}"
         writer.writerow([f"LD2026-{i + 1:05d}", row.get("类型") or "建议", row["标题"], body, row.get("提案人", "")])
     return buf.getvalue().encode("utf-8")
 
 
-def sheet(base: str, rows: list[dict], n: int, timeout: float) -> dict:
-    data = sheet_csv(rows, n)
+def encoder_texts(data: bytes) -> int:
+    """How many distinct texts the encoder gets from a sheet (title + opening of the body, as the index embeds)."""
+    from models.search import SearchConfig, case_text
+
+    rows = csv.DictReader(io.StringIO(data.decode("utf-8")))
+    return len({case_text(r["标题"], r["内容"], SearchConfig()) for r in rows})
+
+
+def sheet(base: str, rows: list[dict], n: int, timeout: float, distinct: bool = False) -> dict:
+    data = sheet_csv(rows, n, distinct)
     headers = {"X-API-Key": KEYS["assigner"]}
     t0 = time.perf_counter()
     try:
@@ -246,7 +260,8 @@ def sheet(base: str, rows: list[dict], n: int, timeout: float) -> dict:
     except Exception as exc:
         return {"rows": n, "seconds": round(time.perf_counter() - t0, 2), "status": type(exc).__name__}
     seconds = time.perf_counter() - t0
-    out = {"rows": n, "bytes": len(data), "seconds": round(seconds, 2), "status": str(r.status_code)}
+    out = {"rows": n, "bytes": len(data), "seconds": round(seconds, 2), "status": str(r.status_code),
+           "distinct_rows": distinct, "encoder_texts": encoder_texts(data)}
     if r.status_code == 200:
         body = r.json()
         results = body.get("data") or []
@@ -328,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--sheet", type=int, default=2000, help="rows of the uploaded sheet (0: skip)")
+    parser.add_argument("--sheet-distinct", action="store_true",
+                        help="vary the opening of each repeated row, so every row is a distinct text to encode")
     parser.add_argument("--sheet-timeout", type=float, default=600, help="seconds to wait for the upload's answer")
     parser.add_argument("--single", type=int, default=50, help="sequential single POST /route requests (0: skip)")
     parser.add_argument("--warmup", type=int, default=3, help="requests of each kind (per worker) before any timing")
@@ -369,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                 scenario["load"] = run_load(args, base, rows, run_id, stop)
             if args.sheet:
                 logger.info("sheet: uploading %d rows", args.sheet)
-                scenario["sheet"] = sheet(base, rows, args.sheet, args.sheet_timeout)
+                scenario["sheet"] = sheet(base, rows, args.sheet, args.sheet_timeout, args.sheet_distinct)
         except SystemExit as exc:
             print(exc, file=sys.stderr)
             return 2

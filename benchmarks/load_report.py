@@ -21,6 +21,17 @@ NOTES = {
     "workers2-threads1": "as `batched`, two uvicorn workers with one torch thread each",
     "default": "the shipped defaults (micro-batching, every core for torch), co-handler margins in one product",
 }
+# Sheet-only runs (`--clients 0 --single 0`) of issue #10, in this order.
+SHEET_ORDER = ("sheet-before", "sheet-before-distinct", "sheet-float32", "sheet-float32-distinct", "sheet-bf16",
+               "sheet-bf16-distinct")
+SHEET_NOTES = {
+    "sheet-before": "before issue #10 (commit 18b39a7), float32 index",
+    "sheet-before-distinct": "before issue #10, float32 index, every row a distinct text (`--sheet-distinct`)",
+    "sheet-float32": "this code, float32 index (repeated texts encoded once, one faiss search per sheet)",
+    "sheet-float32-distinct": "this code, float32 index, every row distinct",
+    "sheet-bf16": "this code, index built with `JIAOBAN_ENCODER_PRECISION=bfloat16`",
+    "sheet-bf16-distinct": "this code, bfloat16 index, every row distinct",
+}
 
 
 def ms(value) -> str:
@@ -33,6 +44,8 @@ def scenario_rows(scenarios: dict) -> list[str]:
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in sorted(scenarios, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         s = scenarios[name]
+        if name in SHEET_NOTES:
+            continue
         load, single, sheet = s.get("load") or {}, s.get("single") or {}, s.get("sheet") or {}
         ops = load.get("ops", {})
 
@@ -51,10 +64,65 @@ def scenario_rows(scenarios: dict) -> list[str]:
     return rows
 
 
+def sheet_section(scenarios: dict) -> list[str]:
+    runs = [n for n in SHEET_ORDER if n in scenarios and scenarios[n].get("sheet")]
+    if not runs:
+        return []
+    rows = ["| scenario | encoder texts (distinct) | seconds | rows with precedents | with a repeat flag | "
+            "并案 groups (largest) | target ≤ 60 s | other load on the cores | command |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name in runs:
+        s = scenarios[name]
+        sh = s["sheet"]
+        rows.append(f"| `{name}`: {SHEET_NOTES[name]} | {sh.get('encoder_texts', '-'):,} | {sh['seconds']:.1f} | "
+                    f"{sh.get('with_precedents', 0):,} | {sh.get('with_repeat_of', 0):,} | "
+                    f"{sh.get('duplicate_groups', 0)} ({sh.get('largest_group', 0)}) | "
+                    f"{'met' if sh['seconds'] <= 60 and sh['status'] == '200' else 'missed'} | "
+                    f"{s['machine'].get('busy_before', 0):.0%} before, {s['machine'].get('busy_after', 0):.0%} after | "
+                    f"`{s['command']}` |")
+    first = scenarios[runs[0]]
+    return [f"### The 2,000-row sheet (issue #10; {first['date']}, {first['machine'].get('cpu', '')}, "
+            f"{first['machine']['cores']} cores)", "",
+            "The sheet alone (`--clients 0 --single 0`), one run each: the open batch repeated to 2,000 rows. "
+            "The encoder sees a row's title and the first 200 characters of its body; the standard sheet varies "
+            "repeats at the end of the body, so most repeats are the same text to encode as their original, and "
+            "`--sheet-distinct` varies the opening instead, so every row is a text of its own: the distinct rows "
+            "are the honest figure for a real session's sheet. Every row gets precedents, the repeat check and "
+            "并案 in all runs. The bfloat16 runs use a bundle re-indexed with `JIAOBAN_ENCODER_PRECISION=bfloat16 "
+            "jiaoban index data/samples/closed_cases.csv --duplicate-labels data/samples/duplicate_labels.csv` "
+            "(`--models-dir` of the command); what bfloat16 costs in quality is in "
+            "[benchmarks-encoder.md](benchmarks-encoder.md).", "", *rows, ""]
+
+
+def profile_section(profile: dict) -> list[str]:
+    runs = profile.get("runs") or {}
+    if not runs:
+        return []
+    labels = list(runs)
+    phases = list(dict.fromkeys(p for r in runs.values() for p in r["phases"]))
+    rows = ["| phase, seconds | " + " | ".join(f"`{lab}`" for lab in labels) + " |",
+            "|---|" + "---:|" * len(labels)]
+    rows += [f"| {phase} | " + " | ".join(f"{runs[lab]['phases'].get(phase, 0):.1f}" for lab in labels) + " |"
+             for phase in phases]
+    rows.append("| **total** | " + " | ".join(f"**{runs[lab]['total_s']:.1f}**" for lab in labels) + " |")
+    rows.append("| *precedents as before: one `search` per row* | " + " | ".join(
+        f"*{runs[lab]['precedents_one_search_per_row_s']:.1f}*" for lab in labels) + " |")
+    first = runs[labels[0]]
+    return ["### Where a sheet's time goes (`benchmarks/profile_sheet.py`, in process)", "",
+            f"{first['date']}, {first['machine'].get('cpu', '')}: the phases of `RoutingService.route` timed one by "
+            "one on the same 2,000-row sheet (no HTTP, no CSV upload). Runs: " + "; ".join(
+                f"`{lab}`: encoder {r['encoder']}, {r['encoder_texts']:,} distinct encoder texts, busy "
+                f"{r['machine'].get('busy_before', 0):.0%} before / {r['machine'].get('busy_after', 0):.0%} after, "
+                f"`{r['command']}`" for lab, r in runs.items()) + ".", "", *rows, ""]
+
+
 def ceiling_rows(ceiling: dict) -> list[str]:
     rows = ["| encoder | batch 1 | batch 4 | batch 8 | batch 16 |", "|---|---:|---:|---:|---:|"]
     for threads, runs in sorted(ceiling.get("torch", {}).items()):
         rows.append(f"| torch float32, {threads} thread(s) | " + " | ".join(
+            f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
+    for threads, runs in sorted(ceiling.get("torch_bf16", {}).items()):
+        rows.append(f"| torch bfloat16, {threads} thread(s) | " + " | ".join(
             f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
     onnx = ceiling.get("onnx") or {}
     if onnx.get("runs"):
@@ -83,11 +151,31 @@ def writes_section(w: dict) -> list[str]:
             f"{back['cases_listed']:,} listed: {verdict}."]
 
 
+def precision_note() -> str:
+    """One sentence on bfloat16 from benchmarks/results/precision.json (bench_precision.py), when it is there."""
+    path = RESULTS / "precision.json"
+    if not path.is_file():
+        return ""
+    r = json.loads(path.read_text(encoding="utf-8"))
+    worst = 0.0
+    for t in r["tasks"].values():
+        key = [k for k in ("mrr@10", "label_precision@10") if k in t["rows"][0]][0]
+        by = {(row["mode"], row["encoder"]): row[key] for row in t["rows"] if row["mode"] != "bm25"}
+        worst = min([worst] + [by[(m, "bfloat16")] - by[(m, "float32")] for m in ("dense", "hybrid")
+                               if (m, "bfloat16") in by and (m, "float32") in by])
+    return ("bfloat16 keeps the quality (largest loss on any retrieval task "
+            f"{worst:+.4f}, the same 并案 groups; docs/benchmarks-encoder.md) and is what "
+            "`JIAOBAN_ENCODER_PRECISION=auto` builds indexes with where the CPU computes it natively (AMX, "
+            "AVX512-BF16), as the sheet table above measures; elsewhere the index stays float32. ")
+
+
 def main() -> int:
     load = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))["scenarios"]
+    profile_file = RESULTS / "sheet_profile.json"
+    profile = json.loads(profile_file.read_text(encoding="utf-8")) if profile_file.is_file() else {}
     ceiling_file = RESULTS / "encoder_ceiling.json"
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
-    default = load.get("default") or next(iter(load.values()))
+    default = load.get("default") or next(v for k, v in load.items() if k not in SHEET_NOTES)
     best = max(r["texts_per_s"] for runs in ceiling.get("torch", {}).values() for r in runs) if ceiling else None
     onnx_runs = (ceiling.get("onnx") or {}).get("runs") or []
     torch_one = min((runs[0]["ms_per_call"] for runs in ceiling.get("torch", {}).values()), default=None)
@@ -106,7 +194,7 @@ def main() -> int:
              "(`--scenario NAME`, `--env KEY=VALUE`, `--workers N`).", "", *scenario_rows(load), "",
              "Targets (the `default` scenario): " + "; ".join(
                  f"{t['target']}: {t['value']} ({'met' if t['met'] else 'missed'})" for t in default["targets"]),
-             ""]
+             "", *sheet_section(load), *profile_section(profile)]
     if ceiling:
         lines += [f"### Why: the encoder's ceiling on this machine (`benchmarks/bench_encoder_ceiling.py`, "
                   f"{ceiling['texts']} routed-item texts, median {ceiling['median_chars']} characters)", "",
@@ -117,8 +205,9 @@ def main() -> int:
                   "that ceiling, not by queueing (micro-batching keeps the encoder busy and the cores "
                   "unshared). " + onnx_note + "Torch's dynamic int8 is faster but loses 0.02 MRR on the public data "
                   "(docs/search-quality.md), "
-                  "beyond the 0.005 allowed. What would meet them: more cores (throughput scales with cores for "
-                  "the encoder), or a smaller encoder, which the precedent-search work must measure first."]
+                  "beyond the 0.005 allowed. " + precision_note() + "What would meet them: more cores (throughput "
+                  "scales with cores for the encoder), or a smaller encoder, which the precedent-search work must "
+                  "measure first."]
     writes_file = RESULTS / "writes.json"
     if writes_file.is_file():
         lines += ["", *writes_section(json.loads(writes_file.read_text(encoding="utf-8")))]

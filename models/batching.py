@@ -71,11 +71,16 @@ class BatchingEmbedder:
             return np.zeros((0, self.inner.dim), dtype=np.float32)
         if self._closed:
             raise RuntimeError("encoder closed")
-        chunks = [_Job(kind, texts[i : i + self.max_batch]) for i in range(0, len(texts), self.max_batch)]
+        distinct = list(dict.fromkeys(texts))  # a text repeated in a sheet is encoded once
+        chunks = [_Job(kind, distinct[i : i + self.max_batch]) for i in range(0, len(distinct), self.max_batch)]
         with self._cond:
             (self._interactive if len(chunks) == 1 else self._bulk).extend(chunks)
             self._cond.notify()
-        return np.vstack([c.future.result() for c in chunks])
+        vectors = np.vstack([c.future.result() for c in chunks])
+        if len(distinct) == len(texts):
+            return vectors
+        row = {text: i for i, text in enumerate(distinct)}
+        return vectors[[row[text] for text in texts]]
 
     def _take(self) -> list[_Job] | None:
         """The next batch: queued interactive jobs of one kind up to ``max_batch`` texts, else one bulk chunk."""

@@ -325,7 +325,8 @@ class RoutingModel:
         coef = self.lead_.coef_
         w = coef[class_index] if coef.shape[0] > 1 else (coef[0] if class_index == 1 else -coef[0])
         row = X_row.tocsr() if sparse.issparse(X_row) else sparse.csr_matrix(X_row)
-        contrib = row.data * np.asarray(w).ravel()[row.indices]
+        w = np.asarray(w)  # a row of a Fortran-ordered coef_ is strided: ravel() would copy every feature's weight
+        contrib = row.data * (w[row.indices] if w.ndim == 1 else w.ravel()[row.indices])
         order = np.argsort(-contrib)
         out: list[str] = []
         for j in order:

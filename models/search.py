@@ -226,6 +226,7 @@ class PrecedentIndex:
         exclude: Sequence[int] = (),
         tokens: Sequence[str] | None = None,
         vector: np.ndarray | None = None,
+        dense_hits: list[tuple[int, float]] | None = None,
     ) -> list[dict]:
         """The ``k`` past cases most like ``query`` (a title, a pasted proposal, or a few words).
 
@@ -235,6 +236,7 @@ class PrecedentIndex:
             exclude: case ids to leave out (e.g. the case being answered).
             tokens, vector: the query's tokens and its ``(1, dim)`` vector when the caller already has them (a
                 routed item is segmented and encoded once for precedents, repeats and 并案 alike).
+            dense_hits: the dense ranking of ``vector`` when the caller has it (:meth:`search_many`).
         """
         if mode not in ("hybrid", "bm25", "dense"):
             raise ValueError(f"未知的检索方式“{mode}”（--mode）：可选 hybrid、bm25、dense")
@@ -246,7 +248,7 @@ class PrecedentIndex:
         cosine: dict[int, float] = {}
         if mode != "bm25":
             qvec = vector if vector is not None else self.embedder.encode_queries([case_text("", query, self.config)])
-            dense = self.dense_ranking(qvec, mask, n)
+            dense = self.dense_ranking(qvec, mask, n) if dense_hits is None or mask is not None else dense_hits
             cosine = dict(dense)
         fused: dict[int, float] = {}
         for weight, ranking in ((1.0, lexical), (self.config.dense_weight, dense)):
@@ -261,6 +263,19 @@ class PrecedentIndex:
                 cosine.update(zip(missing, map(float, sims)))
         bm25_scores = dict(lexical)
         return [self._result(p, fused[p], cosine.get(p), bm25_scores.get(p), q_tokens, full_reply) for p in order]
+
+    def search_many(self, tokens: Sequence[Sequence[str]], vectors: np.ndarray, *, k: int = 10) -> list[list[dict]]:
+        """``search("", k=k, tokens=tokens[i], vector=vectors[i : i + 1])`` for each query of a batch (hybrid, no
+        filters), with one dense search for all of them: the precedents of a routed sheet of thousands of rows."""
+        if len(tokens) != len(vectors):
+            raise ValueError(f"{len(tokens)} token lists for {len(vectors)} vectors")
+        n = max(self.config.candidates, k)
+        scores = ids = np.zeros((len(vectors), 0))
+        if self.cases and len(vectors):
+            scores, ids = self.dense.search(np.asarray(vectors, dtype=np.float32), n)
+        return [self.search("", k=k, tokens=q_tokens, vector=vectors[i : i + 1],
+                            dense_hits=[(self._pos[int(c)], float(s)) for s, c in zip(scores[i], ids[i]) if c >= 0])
+                for i, q_tokens in enumerate(tokens)]
 
     def _result(self, p: int, score: float, cosine, bm25, q_tokens: list[str], full_reply: bool) -> dict:
         c = self.cases[p]

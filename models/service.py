@@ -20,6 +20,7 @@ import numpy as np
 from models.bundle import Bundle, encoder_candidates, load_bundle, load_search_index
 from models.classifier import Routing
 from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.precision import precision_of
 from models.results import (
     CoHandler,
     DuplicateGroup,
@@ -60,15 +61,15 @@ class ServiceOptions:
 
 
 @lru_cache(maxsize=4)
-def cached_embedder(spec: str, threads: int | None = None, batching: bool = False):
+def cached_embedder(spec: str, threads: int | None = None, batching: bool = False, precision: str = "float32"):
     """Encoders load once per process (a few hundred MB each). ``batching``: concurrent calls are queued and
     encoded by one worker thread (models.batching), as a service under load needs."""
     from models.embeddings import load_embedder
 
+    kwargs: dict = {} if precision == "float32" else {"precision": precision}
     if threads and not spec.startswith("hashing"):
-        embedder = load_embedder(spec, num_threads=threads)
-    else:
-        embedder = load_embedder(spec)
+        kwargs["num_threads"] = threads
+    embedder = load_embedder(spec, **kwargs)
     if batching:
         from models.batching import BatchingEmbedder
 
@@ -78,18 +79,22 @@ def cached_embedder(spec: str, threads: int | None = None, batching: bool = Fals
 
 def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None, *, batching: bool = False):
     """(index, None), or (None, why not). The encoder the index was built with wins over the configured one; it is
-    found by its fingerprint among ``models.bundle.encoder_candidates``."""
+    found by its fingerprint among ``models.bundle.encoder_candidates``, at the precision the index records."""
     if not bundle.meta.get("search"):
         return None, f"模型 {bundle.version} 没有类案检索索引（可用 `jiaoban index` 建立）"
     candidates = encoder_candidates(bundle.meta, encoder)
     if not candidates:
         return None, "未配置句向量编码器"
+    precision = precision_of((bundle.meta.get("search") or {}).get("encoder") or "")
     problems = []
     for spec in candidates:
         if spec != encoder:
             logger.info("model %s: trying the encoder its index was built with, %s", bundle.version, spec)
         try:
-            embedder = cached_embedder(spec, threads, batching) if batching else cached_embedder(spec, threads)
+            if precision != "float32":
+                embedder = cached_embedder(spec, threads, batching, precision)
+            else:
+                embedder = cached_embedder(spec, threads, batching) if batching else cached_embedder(spec, threads)
             index = load_search_index(bundle, embedder)
         except SearchIndexError as exc:  # another encoder than the index's: try the next candidate
             problems.append(str(exc))
@@ -225,14 +230,14 @@ class RoutingService:
                     item.repeat_of = Repeat(**{**repeat, "case_id": str(repeat["case_id"])})
         except Exception as exc:
             logger.warning("repeat detection failed (%s)", type(exc).__name__)
-        for n, (item, doc) in enumerate(zip(out, docs)):
-            try:
-                hits = index.search(doc.text, k=self.options.precedents_k, tokens=doc.tokens,
-                                    vector=vectors[n : n + 1])
-                item.precedents = [Precedent.from_hit(h) for h in hits]
-                item.precedents_available = True
-            except Exception as exc:
-                logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+        try:  # one dense search for the whole batch
+            found_hits = index.search_many([doc.tokens for doc in docs], vectors, k=self.options.precedents_k)
+        except Exception as exc:
+            logger.warning("precedent search failed (%s); routing without precedents", type(exc).__name__)
+            found_hits = []
+        for item, hits in zip(out, found_hits):
+            item.precedents = [Precedent.from_hit(h) for h in hits]
+            item.precedents_available = True
         try:
             found = index.duplicate_groups(vectors=vectors)
         except Exception as exc:

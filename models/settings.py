@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         None, ge=1, le=256,
         description="torch threads for encoding queries (default: every core); 1 keeps one request from taking "
                     "every core, which is faster when several requests or other work share the machine")
+    encoder_precision: Literal["auto", "float32", "bfloat16", "int8"] = Field(
+        "auto",
+        description="precision of the encoder when an index is built (jiaoban train / index). auto: bfloat16 where "
+                    "the CPU computes it natively (AMX, AVX512-BF16; about 3x faster there, cosine 0.99997 to "
+                    "float32, no measurable retrieval or 并案 loss, docs/benchmarks-encoder.md), else float32; "
+                    "int8 loses retrieval quality. The service always encodes queries at the precision the "
+                    "model's index was built with")
     encoder_batching: bool = Field(
         True, description="queue concurrent encoder calls into one worker thread that encodes them in batches "
                           "(the service under load); false: every request calls the encoder itself")

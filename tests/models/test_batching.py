@@ -66,3 +66,15 @@ def test_an_encoder_error_reaches_the_caller_and_the_worker_goes_on():
         batching.encode_queries(["甲"])
     assert batching.encode_passages(["乙"]).shape == (1, 32)
     assert batching.encode_passages([]).shape == (0, 32)
+
+
+def test_a_text_repeated_across_a_bulk_request_is_encoded_once():
+    inner = SlowEncoder()
+    batching = BatchingEmbedder(inner, max_batch=4)
+    texts = [f"第{i % 5}件：老旧小区加装电梯" for i in range(40)]  # 5 texts, each 8 times, far apart
+    try:
+        vectors = batching.encode_passages(texts)
+    finally:
+        batching.close()
+    assert sum(inner.batches) == 5 and inner.batches == [4, 1]
+    np.testing.assert_array_equal(vectors, HashingEmbedder(64).encode_passages(texts))

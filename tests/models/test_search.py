@@ -4,7 +4,7 @@ import pytest
 from models.duplicates import choose_duplicate_threshold, group_by_similarity
 from models.embeddings import HashingEmbedder
 from models.records import CaseRecord
-from models.search import PrecedentIndex, SearchConfig, SearchIndexError
+from models.search import PrecedentIndex, SearchConfig, SearchIndexError, case_text
 
 CASES = [
     ("JY2023-0001", 2023, "建议", "关于滨江路与建设路交叉口增设红绿灯的建议", "滨江路与建设路交叉口车流量大，行人过街危险，建议增设信号灯。",
@@ -139,3 +139,20 @@ def test_choose_duplicate_threshold_from_labelled_pairs():
     assert res["recall"] == 1.0
     strict = choose_duplicate_threshold(same, different, target_precision=1.0)
     assert strict["threshold"] == pytest.approx(0.95, abs=1e-5) and strict["recall"] == 0.75
+
+
+def test_search_many_answers_each_query_as_its_own_search_does(index):
+    queries = ["滨江路建设路路口红绿灯", "老旧小区加装电梯资金难", "公交线路覆盖不足", "校外培训机构收费", "白沙河", "无关词语"]
+    tokens = [index.segmenter.tokenize(q) for q in queries]
+    vectors = index.embedder.encode_queries([case_text("", q, index.config) for q in queries])
+    batched = index.search_many(tokens, vectors, k=3)
+    assert batched == [index.search(q, k=3) for q in queries]
+    assert batched[0][0]["case_no"] == "JY2023-0001" and batched[1][0]["case_no"] == "JY2023-0002"
+
+
+def test_search_many_on_an_empty_index_and_a_mismatched_batch(index):
+    empty = PrecedentIndex(HashingEmbedder(128))
+    vectors = empty.embedder.encode_queries(["红绿灯", "电梯"])
+    assert empty.search_many([["红绿灯"], ["电梯"]], vectors) == [[], []]
+    with pytest.raises(ValueError, match="2 token lists for 1 vectors"):
+        index.search_many([["红绿灯"], ["电梯"]], vectors[:1])

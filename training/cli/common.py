@@ -136,14 +136,15 @@ def report_errors(errors, limit: int = 15, more: str = "完整列表见训练生
         console.print(f"  …… 另有 {len(errors) - limit} 处问题，{more}")
 
 
-def embedder(spec: str | None):
+def embedder(spec: str | None, precision: str | None = None):
+    """The encoder to build an index with, at ``precision`` (default: JIAOBAN_ENCODER_PRECISION)."""
     from models.embeddings import load_embedder
 
     spec = encoder_spec(spec)
     if spec == DEFAULT_ENCODER_DIR and not Path(spec).is_dir():
         raise CliError(f"默认编码器 {spec} 尚未生成：请先运行 `jiaoban encoder-build`，或用 --encoder 指定模型目录、"
                        "--no-index 跳过检索索引")
-    return load_embedder(spec)
+    return load_embedder(spec, precision=precision or settings().encoder_precision)
 
 
 def bundle_path(bundle: Path | None, models: Path | None) -> Path:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from models.bundle import BundleStore, index_encoder, read_meta
+from models.precision import precision_of
 from models.search import SearchConfig
 from training.cli.common import (
     DENSE_TEXTS,
@@ -218,7 +219,9 @@ def index_cmd(
     source = bundle_path(bundle, models)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     # Adding to an index: the encoder it was built with (the service makes the same choice).
-    embedder = load_encoder((index_encoder(read_meta(source)) or encoder) if add else encoder)
+    recorded = (read_meta(source).get("search") or {}).get("encoder") or ""
+    embedder = (load_encoder(index_encoder(read_meta(source)) or encoder, precision_of(recorded)) if add
+                else load_encoder(encoder))
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
     with console.status("编码中……") as status, discarded_on_failure(path):
