@@ -95,6 +95,10 @@ def test_train_route_search_models_rollback(workspace):
 
     res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index"])
     assert res.exit_code == 0, res.output
+    assert "不会自动上线" in res.output and "未上线" in res.output  # a retrain compared on a toy-sized test
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index",
+                              "--min-test", "5"])
+    assert res.exit_code == 0 and "已上线" in res.output, res.output
     res = runner.invoke(app, ["models", *models[:2]])
     assert res.exit_code == 0 and res.output.count("✓") == 1
     res = runner.invoke(app, ["rollback", *models[:2]])
