@@ -115,6 +115,9 @@ def coverage_chart(candidate: dict, active: dict | None, threshold: float) -> st
               'stroke-dasharray="4 3"/>')
         p.text(x - 8 if cov > 0.6 else x + 8, y + 18, f"在用阈值 {threshold:.3f}：自动 {cov:.0%}，准确 {prec:.1%}",
                anchor="end" if cov > 0.6 else "start", colour=RED)
+    else:
+        p.text(p.px(0.02), p.py(0.53), f"在用阈值 {threshold:.3f}：检验案件中没有置信度达到它的，全部需人工复核",
+               colour=RED)
     _legend(p, [("新模型", BLUE)] + ([("在用模型", ORANGE)] if active else []) + [("在用阈值", RED)])
     return p.svg()
 

@@ -26,6 +26,11 @@ def test_every_command_has_help_with_an_example(command):
 
 @pytest.fixture()
 def workspace(tmp_path):
+    return make_workspace(tmp_path)
+
+
+def make_workspace(tmp_path):
+    """A registry and a toy closed-case file (2022–2024, one row with an unknown unit) in ``tmp_path``."""
     registry = {**MINI_REGISTRY, "departments": MINI_REGISTRY["departments"] + [
         {"id": "jtj", "name": "江州市交通运输局", "short_name": "市交通运输局", "aliases": ["交通局"]},
         {"id": "wjw", "name": "江州市卫生健康委员会", "short_name": "市卫健委", "aliases": ["卫健委"]},

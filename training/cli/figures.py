@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.table import Table
 
 from training.cli.common import out
@@ -35,7 +36,8 @@ def print_figures(f: dict) -> None:
         if act:
             row += [pct(act["metrics"][key]), ""]
         t.add_row(*row)
-    out.print(t, width=None if out.is_terminal else 160)  # a log file gets every interval whole
+    # A log file gets every interval whole (rich would fit the table into 80 columns).
+    (out if out.is_terminal else Console(width=170)).print(t)
     th = f["threshold"]
     out.print(f"在用复核阈值 {th['in_service']:.3f}（{'服务配置' if th['source'] == 'setting' else '本模型训练时选定'}）")
     if cmp:

@@ -102,6 +102,8 @@ def train_cmd(
         help="容差：新模型首选准确率低于在用模型超过它且配对检验显著时不上线")] = PROMOTION_TOLERANCE,
     min_test: Annotated[int, typer.Option(help="可比较案件少于此数时给出警告且不自动上线")] = MIN_TEST,
     by: Annotated[str, typer.Option("--by", help="上线记录中的操作人（默认：当前系统用户）")] = "",
+    result_json: Annotated[Path | None, typer.Option(
+        "--result-json", help="把结果（版本、上线判断、主要指标）写入 JSON 文件（服务的后台训练任务读取它）")] = None,
 ) -> None:
     """训练新模型版本，在在用模型未见过的案件上与它对比（配对检验、95% 区间），写出评估报告。
 
@@ -134,6 +136,14 @@ def train_cmd(
                   f"{calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
                   f"{calibration['recall']:.0%}")
     out.print(result.promotion_note)
+    if result_json:
+        f = result.figures
+        summary = {"version": result.path.name, "path": str(result.path), "promoted": result.promoted,
+                   "note": result.promotion_note, "decision": f["decision"], "evaluation":
+                   {k: v for k, v in f["evaluation"].items() if k != "case_ids"},
+                   "threshold": f["threshold"], "candidate": f["candidate"]["metrics"],
+                   "active": (f["active"] or {}).get("metrics"), "warnings": f["warnings"]}
+        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def evaluate_cmd(
