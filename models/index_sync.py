@@ -51,7 +51,8 @@ def _lead_id(case: CaseRecord, registry: DepartmentRegistry | None) -> str | Non
     return case.lead or None
 
 
-def index_diff(index: PrecedentIndex, cases: Sequence[CaseRecord], registry: DepartmentRegistry | None = None) -> IndexDiff:
+def index_diff(index: PrecedentIndex, cases: Sequence[CaseRecord],
+               registry: DepartmentRegistry | None = None) -> IndexDiff:
     """Compare a PrecedentIndex with the closed cases it should hold."""
     diff = IndexDiff()
     held = {int(c["case_id"]): c for c in index.cases}
