@@ -18,7 +18,7 @@ class Plot:
     def __init__(self, name: str, title: str, xlabel: str, ylabel: str, *, width: int = 560, height: int = 380,
                  x: tuple[float, float] = (0.0, 1.0), y: tuple[float, float] = (0.0, 1.0), left: int = 70):
         self.name, self.title, self.w, self.h = name, title, width, height
-        self.left, self.right, self.top, self.bottom = left, 20, 40, 56
+        self.left, self.right, self.top, self.bottom = left, 20, 58, 56
         self.x0, self.x1, self.y0, self.y1 = *x, *y
         self.parts: list[str] = []
         self.xlabel, self.ylabel = xlabel, ylabel
@@ -76,8 +76,9 @@ def metrics_chart(candidate: dict, active: dict | None) -> str:
     keys = [("top1", "首选准确率"), ("top3", "前三命中率"), ("macro_f1", "宏平均 F1")]
     sides = [("新模型", candidate, BLUE)] + ([("在用模型", active, ORANGE)] if active else [])
     lo = min([0.5] + [s["intervals"][k][0] for _, s, _ in sides for k, _ in keys])
-    p = Plot("metrics", "主要指标（竖线为 95% 区间）", "指标", "数值", y=(max(0.0, lo - 0.05), 1.0))
-    p.grid(None, [round(p.y0 + i * (1 - p.y0) / 5, 2) for i in range(6)])
+    y0 = max(0.0, int((lo - 0.05) * 10) / 10)
+    p = Plot("metrics", "主要指标（竖线为 95% 区间）", "指标", "数值", y=(y0, 1.0))
+    p.grid(None, [round(y0 + i / 10, 1) for i in range(int(round((1 - y0) * 10)) + 1)])
     group = (p.w - p.left - p.right) / len(keys)
     bar = group / (len(sides) + 1)
     for g, (key, label) in enumerate(keys):
@@ -92,7 +93,7 @@ def metrics_chart(candidate: dict, active: dict | None) -> str:
             p.add(f'<line x1="{m:.1f}" y1="{p.py(a):.1f}" x2="{m:.1f}" y2="{p.py(b):.1f}" stroke="#111" '
                   'stroke-width="1.5"/>')
             p.text(m, p.py(b) - 4, f"{v:.1%}", size=10, anchor="middle")
-    _legend(p, [(n, c) for n, _, c in sides])
+    _legend(p, [(n, c) for n, _, c in sides], row=40)
     return p.svg()
 
 
@@ -102,10 +103,12 @@ def coverage_chart(candidate: dict, active: dict | None, threshold: float) -> st
              "自动交办比例（置信度不低于阈值的案件占比）",
              "自动交办部分的准确率", y=(0.5, 1.0))
     p.grid([0, 0.2, 0.4, 0.6, 0.8, 1.0], [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
-    for s, colour in [(candidate, BLUE)] + ([(active, ORANGE)] if active else []):
+    # The active model first, the candidate dashed over it: identical curves stay visible as two.
+    for s, colour, dash in ([(active, ORANGE, "")] if active else []) + [(candidate, BLUE, "6 4" if active else "")]:
         pts = [(c["coverage"], c["precision"]) for c in s["curve"] if c["precision"] is not None]
         line = " ".join(f"{p.px(x):.1f},{p.py(max(0.5, y)):.1f}" for x, y in pts)
-        p.add(f'<polyline class="mark" points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        p.add(f'<polyline class="mark" points="{line}" fill="none" stroke="{colour}" stroke-width="2.5" '
+              f'stroke-dasharray="{dash}"/>')
     m = candidate["metrics"]
     cov, prec = m["coverage_at_threshold"], m["precision_at_threshold"]
     if prec == prec:  # not NaN: something is above the threshold
@@ -118,7 +121,7 @@ def coverage_chart(candidate: dict, active: dict | None, threshold: float) -> st
     else:
         p.text(p.px(0.02), p.py(0.53), f"在用阈值 {threshold:.3f}：检验案件中没有置信度达到它的，全部需人工复核",
                colour=RED)
-    _legend(p, [("新模型", BLUE)] + ([("在用模型", ORANGE)] if active else []) + [("在用阈值", RED)])
+    _legend(p, [("新模型", BLUE)] + ([("在用模型", ORANGE)] if active else []) + [("在用阈值", RED)], row=40)
     return p.svg()
 
 
@@ -136,17 +139,18 @@ def reliability_chart(candidate: dict) -> str:
         p.add(f'<rect class="mark" x="{x0:.1f}" y="{y:.1f}" width="{x1 - x0:.1f}" height="{p.py(0) - y:.1f}" '
               f'fill="{BLUE}" fill-opacity="0.75"/>')
         p.text((x0 + x1) / 2, y - 4, f"{b['n']}件", size=9, anchor="middle", colour="#444")
-    p.text(p.px(0.02), p.py(0.93), "虚线：置信度与正确率一致", size=10, colour="#555")
+    p.text(p.left, 44, "柱高：该置信度区间内实际答对的比例（柱顶为件数）；虚线：置信度与正确率一致", size=10,
+           colour="#555")
     return p.svg()
 
 
 def per_unit_chart(candidate: dict, limit: int = 15) -> str:
     """Precision and recall of the units that need attention most (lowest F1), with their test counts."""
     rows = candidate["per_label"][:limit]
-    height = 70 + 26 * max(1, len(rows)) + 40
+    height = 58 + 26 * max(1, len(rows)) + 56
     p = Plot("per_unit", f"最需关注的 {len(rows)} 个单位（交办错误最多的在前）", "准确率 / 召回率",
              "单位（检验件数）", width=680, height=height, left=210)
-    p.top, p.right = 50, 150
+    p.right = 150
     p.grid([0, 0.25, 0.5, 0.75, 1.0], [])
     step = (p.h - p.top - p.bottom) / max(1, len(rows))
     for i, r in enumerate(rows):
@@ -159,7 +163,7 @@ def per_unit_chart(candidate: dict, limit: int = 15) -> str:
             p.add(f'<rect class="mark" x="{p.left}" y="{y + j * (step - 6) / 2:.1f}" width="{max(w, 0.5):.1f}" '
                   f'height="{(step - 6) / 2 - 1:.1f}" fill="{colour}"/>')
             p.text(p.left + w + 4, y + j * (step - 6) / 2 + (step - 6) / 2 - 3, f"{r[key]:.0%}", size=9)
-    _legend(p, [("准确率", BLUE), ("召回率", ORANGE)], row=p.top - 10)
+    _legend(p, [("准确率", BLUE), ("召回率", ORANGE)], row=40)
     return p.svg()
 
 
