@@ -71,10 +71,10 @@ class ModelHolder:
         logger.info("model %s loaded", bundle.version)
         return bundle
 
-    def promote(self, version: str) -> Bundle:
+    def promote(self, version: str, *, by: str = "", why: str = "") -> Bundle:
         with self._lock:
             bundle = load_bundle(self.store.path(version))  # refuses a broken bundle before anything changes
-            self.store.promote(version)
+            self.store.promote(version, by=by, why=why)
             self._install(bundle)
         logger.info("model %s promoted and loaded", version)
         return bundle

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from api.casework import now_iso
@@ -27,12 +27,17 @@ CHUNK = 32  # rows per routing call: large enough for the encoder's batches, sma
 STALE_S = 300.0  # a running job without a progress update for this long has lost its worker
 
 
+Handler = Callable[[dict, Callable[[], bool]], str]
+
+
 class JobRunner:
     """Runs queued jobs one at a time in a daemon thread (``start``/``stop``); ``wake`` after queueing one."""
 
     def __init__(self, sdb: SessionStore, service: Callable[[], RoutingService | None], *, poll_s: float = 2.0,
-                 chunk: int = CHUNK, stale_s: float = STALE_S):
+                 chunk: int = CHUNK, stale_s: float = STALE_S, handlers: Mapping[str, Handler] | None = None):
         self.sdb = sdb
+        # Other kinds of job (e.g. api.training_jobs): handler(job, stopping) -> final status.
+        self.handlers = dict(handlers or {})
         self.service = service
         self.poll_s = poll_s
         self.chunk = chunk
@@ -99,9 +104,12 @@ class JobRunner:
 
     def run(self, job: dict) -> None:
         try:
-            if job["kind"] != "route_session":
+            if job["kind"] in self.handlers:
+                status = self.handlers[job["kind"]](job, self._stop.is_set)
+            elif job["kind"] == "route_session":
+                status = self._route_session(job)
+            else:
                 raise RuntimeError(f"未知的任务类型 {job['kind']}")
-            status = self._route_session(job)
             self.sdb.update_job(job["id"], status=status, finished_at=now_iso())
             logger.info("job %s %s", job["id"], status)
         except _Stopping:

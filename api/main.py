@@ -23,9 +23,12 @@ from api.bundles import ModelHolder
 from api.config import Settings, get_settings, settings_error_message
 from api.jobs import JobRunner
 from api.registry import RegistryHolder
-from api.routes import bundles, cases, departments, health, jobs, keys, ledger, reassignments, routing, search, sessions
+from api.routes import (bundles, cases, departments, health, jobs, keys, ledger, reassignments, routing, search,
+                        sessions, training)
 from api.sessions_db import SessionStore
 from api.store import Store
+from api.training_jobs import KIND as TRAINING_JOB
+from api.training_jobs import TrainingJobs
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,9 @@ async def lifespan(app: FastAPI):
     if dev_key:
         auth.announce_dev_key(dev_key)
     app.state.sessions = SessionStore(store)
-    app.state.jobs = JobRunner(app.state.sessions, app.state.models.current)
+    app.state.training = TrainingJobs(store, app.state.sessions, app.state.models, registry, settings)
+    app.state.jobs = JobRunner(app.state.sessions, app.state.models.current,
+                               handlers={TRAINING_JOB: app.state.training.run})
     await run_in_threadpool(app.state.jobs.start)
     logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
                 getattr(app.state.models.bundle, "version", None), app.state.models.search_error is None)
@@ -98,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     for module in (health, routing, sessions, jobs, cases, reassignments, ledger, departments, bundles, keys,
-                   search):
+                   search, training):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

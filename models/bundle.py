@@ -7,6 +7,7 @@ joblib files are pickles, so only files the manifest vouches for are loaded.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import logging
@@ -312,6 +313,13 @@ def load_bundle(path: str | Path) -> Bundle:
     return Bundle(path=path, meta=meta, model=model, registry=registry)
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return ""
+
+
 class BundleStore:
     """Versions under ``root/versions/``; ``root/ACTIVE`` names the one in service; ``root/history.jsonl`` logs it."""
 
@@ -357,7 +365,8 @@ class BundleStore:
             return []
         return [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    def promote(self, version: str, *, reason: str = "promote") -> None:
+    def promote(self, version: str, *, reason: str = "promote", by: str = "", why: str = "") -> None:
+        """Make ``version`` active; history.jsonl records when, who (``by``) and why."""
         verify_bundle(self.path(version))
         previous = self.active()
         tmp = self.root / "ACTIVE.tmp"
@@ -373,6 +382,8 @@ class BundleStore:
             "action": reason,
             "version": version,
             "previous": previous,
+            "by": by or _user(),
+            "why": why,
         }
         with open(self.root / "history.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
@@ -33,6 +33,12 @@ class Predictions:
     co_pred: list[set[str]] = field(default_factory=list)
     # The review threshold of the model that scored each item: k-fold runs have one model (and threshold) per fold.
     thresholds: list[float] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # case numbers, for listing what was compared
+    titles: list[str] = field(default_factory=list)  # for example titles of confused pairs in the report
+
+    def with_threshold(self, threshold: float) -> Predictions:
+        """The same outcomes judged against one review threshold (the one the saved model uses in service)."""
+        return replace(self, thresholds=[float(threshold)] * len(self.truth))
 
     def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str]) -> None:
         items = [(c.title, c.body) for c in cases]
@@ -42,6 +48,8 @@ class Predictions:
         co = model.co_proba(X=X)
         for i, case in enumerate(cases):
             self.truth.append(truth[i])
+            self.ids.append(case.case_no or f"row:{case.row}")
+            self.titles.append(case.title)
             self.ranked.append([str(model.classes_[j]) for j in order[i, :10]])
             self.confidence.append(float(proba[i, order[i, 0]]))
             self.co_truth.append(set(case.co_ids))
@@ -103,7 +111,10 @@ def per_label(pred: Predictions) -> list[dict]:
     ]
 
 
-def auto_assign_curve(pred: Predictions, points: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> list[dict]:
+CURVE_POINTS = tuple(round(0.3 + 0.025 * i, 3) for i in range(28)) + (0.99,)
+
+
+def auto_assign_curve(pred: Predictions, points: Sequence[float] = CURVE_POINTS) -> list[dict]:
     """Share of items above each confidence level and the precision on them."""
     conf = np.array(pred.confidence)
     hit = np.array([r[0] == t for r, t in zip(pred.ranked, pred.truth)])
@@ -111,7 +122,7 @@ def auto_assign_curve(pred: Predictions, points: Sequence[float] = (0.5, 0.6, 0.
     for t in points:
         m = conf >= t
         precision = float(hit[m].mean()) if m.any() else None
-        out.append({"threshold": t, "coverage": float(m.mean()), "precision": precision})
+        out.append({"threshold": float(t), "coverage": float(m.mean()), "precision": precision, "n": int(m.sum())})
     return out
 
 
@@ -132,6 +143,7 @@ class EvalReport:
     per_label: list[dict]
     curve: list[dict]
     detail: dict = field(default_factory=dict)
+    predictions: Predictions | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -186,8 +198,13 @@ def evaluate(
         detail = {"folds": k, "groups": n_groups}
     else:
         raise ValueError(f"未知的切分方式“{split}”：可选 temporal、kfold、auto")
+    return report_from(pred, split, detail)
+
+
+def report_from(pred: Predictions, split: str, detail: dict | None = None) -> EvalReport:
+    """Every figure of a report from one set of predictions (kept in ``predictions`` for paired comparisons)."""
     return EvalReport(split=split, metrics=metrics_from(pred), per_label=per_label(pred),
-                      curve=auto_assign_curve(pred), detail=detail)
+                      curve=auto_assign_curve(pred), detail=dict(detail or {}), predictions=pred)
 
 
 def _leads(cases: Sequence[CaseRecord]) -> list[str]:
@@ -195,11 +212,16 @@ def _leads(cases: Sequence[CaseRecord]) -> list[str]:
     return [c.lead_id or c.lead for c in cases]
 
 
-def score_model(model: RoutingModel, cases: Sequence[CaseRecord]) -> dict:
-    """Metrics of an already trained model (e.g. the one in service) on the given cases."""
+def predict_cases(model: RoutingModel, cases: Sequence[CaseRecord]) -> Predictions:
+    """An already trained model's (e.g. the one in service) outcomes on the given cases."""
     pred = Predictions()
     pred.extend(model, cases, _leads(cases))
-    return metrics_from(pred)
+    return pred
+
+
+def score_model(model: RoutingModel, cases: Sequence[CaseRecord]) -> dict:
+    """Metrics of an already trained model on the given cases."""
+    return metrics_from(predict_cases(model, cases))
 
 
 __all__ = ["evaluate", "score_model", "EvalReport", "Predictions", "top_k_accuracy"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.bundle import (
@@ -22,27 +23,51 @@ from models.cells import safe_cell
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
+from models.provenance import TRAINING_CASES_FILE, cases_digest, training_cases_file
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
-from training.dataset import TrainingSet, temporal_split
+from training.compare import Comparison, champion_challenger, load_active
+from training.dataset import TrainingSet
+from training.diagnostics import mapped_labels
 from training.duplicates import calibrate
-from training.evaluate import EvalReport, evaluate, score_model
+from training.evaluate import EvalReport, evaluate, report_from
+from training.figures import build_figures
 from training.report import render_report
+from training.stats import promotion_decision
 
 logger = logging.getLogger(__name__)
 
-# A new model may be promoted automatically only if its top-1 accuracy is not lower than this much below the
-# active model's on the same test year.
+# A new model is refused automatic promotion when its top-1 accuracy is lower than the active model's by more than
+# this on the same cases and the paired test finds the difference significant (training.stats).
 PROMOTION_TOLERANCE = 0.005
+
+
+MIN_TEST = 100  # fewer compared cases than this: a warning, and no automatic promotion
+REPORT_JSON = "report.json"
 
 
 @dataclass
 class TrainResult:
     path: Path
     report: EvalReport
-    comparison: dict | None
+    comparison: Comparison | None
     promoted: bool
     promotion_note: str
+    figures: dict = field(default_factory=dict)
+
+
+class Steps:
+    """Numbered progress messages: ``[2/5] 训练最终模型``; details between steps carry the current number."""
+
+    def __init__(self, say: Callable[[str], None], total: int):
+        self.say, self.total, self.n = say, total, 0
+
+    def __call__(self, message: str) -> None:
+        self.n = min(self.n + 1, self.total)
+        self.say(f"[{self.n}/{self.total}] {message}")
+
+    def detail(self, message: str) -> None:
+        self.say(f"[{self.n}/{self.total}] {message}")
 
 
 def rejected_rows_csv(errors) -> bytes:
@@ -70,19 +95,6 @@ def with_registry_words(params: RoutingParams, registry: DepartmentRegistry | No
     if registry is None or params.user_words:
         return params
     return replace(params, user_words=tuple(sorted(set(registry.vocabulary()))))
-
-
-def compare_with_active(store: BundleStore, ts: TrainingSet, report: EvalReport) -> dict | None:
-    """Score the model in service on the new model's test year, so the two figures are comparable."""
-    if store.active() is None or report.split != "temporal":
-        return None
-    try:
-        active = load_bundle(store.active_path())
-    except BundleError as exc:
-        logger.warning("active model cannot be loaded for comparison: %s", exc)
-        return {"version": store.active(), "error": str(exc)}
-    _, test, year = temporal_split(ts.cases, report.detail.get("test_year"))
-    return {"version": active.version, "test_year": year, "metrics": score_model(active.model, test)}
 
 
 def build_search_index(
@@ -142,62 +154,103 @@ def train(
     search_config: SearchConfig | None = None,
     duplicate_groups: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    tolerance: float = PROMOTION_TOLERANCE,
+    min_test: int = MIN_TEST,
+    review_threshold: float | None = None,
+    promoted_by: str = "",
 ) -> TrainResult:
-    """Backtest, fit on all cases, save a new bundle version, and promote it when asked and not worse.
+    """Compare with the model in service, fit on all cases, save a new version, and promote it when asked and
+    the comparison allows it.
 
     Args:
         ts: validated closed cases (see training.dataset.load_training_set).
         registry: the department registry the labels were resolved with (None for free labels).
         store: where versions live.
-        promote: make the new version active if it is not worse than the active one.
-        force: promote even if it is worse.
+        promote: make the new version active unless it is significantly worse than the active one
+            (training.stats.promotion_decision) or was compared on fewer than ``min_test`` cases.
+        force: promote even then.
         embedder: when given, a precedent-search index is built into the bundle (vectors of unchanged cases are
             reused from the active bundle).
+        review_threshold: the service's configured review threshold (None: the model's own is used).
+        promoted_by: who asked, for the promotion record.
     """
     params = params or RoutingParams()
     say = progress or (lambda msg: None)
     if len(ts.cases) < 10:
         raise ValueError(f"只有 {len(ts.cases)} 条可用案件，至少需要 10 条才能训练")
     params = with_registry_words(params, registry)
-    say("回测评估中")
-    report = evaluate(ts, params, split=split, progress=say)
-    comparison = compare_with_active(store, ts, report)
-    attachments = {"report.html": render_report(
-        report, title="交办模型评估报告", data_info=ts.info(), comparison=comparison,
-        label_name=lambda lab: registry.get(lab).name if registry is not None and lab in registry else lab,
-    ).encode("utf-8")}
+    steps = Steps(say, total=5 if embedder is not None else 4)
+    active = load_active(store)
+    comparison: Comparison | None = None
+    notes: list[str] = []
+    if active is not None:
+        steps("与在用模型比较（只用它未见过的案件）")
+        comparison, notes = champion_challenger(ts, params, active, say=steps.detail)
+    if comparison is None:
+        steps("回测评估")
+        backtest = evaluate(ts, params, split=split, progress=steps.detail)
+    steps(f"用全部 {len(ts.cases)} 件案件训练最终模型")
+    model = fit_model(ts, params)
+    in_service = review_threshold or float(model.threshold_)
+    threshold = {"in_service": in_service, "model": float(model.threshold_),
+                 "source": "setting" if review_threshold else "model"}
+    if comparison is not None:
+        backtest = report_from(comparison.candidate, comparison.mode, comparison.detail)
+    candidate = backtest.predictions
+    assert candidate is not None
+    backtest = report_from(candidate.with_threshold(in_service), backtest.split, backtest.detail)
+    decision = promotion_decision(None if comparison is None else comparison.stats, tolerance=tolerance,
+                                  min_test=min_test)
+    if active is not None and comparison is None:
+        decision = {**decision, "allowed": False, "reason": "无法与在用模型公平比较：请人工查看报告后决定是否上线"}
+    decision.update(requested=promote, forced=force and promote and not decision["allowed"])
+    path = store.new_version_path(tag)
+    figures = build_figures(
+        version=path.name, data={**ts.info(), "cases_sha256": cases_digest(ts.cases)}, backtest=backtest,
+        comparison=comparison, threshold=threshold, decision=decision, mapped=mapped_labels(ts.cases, registry),
+        search=None if embedder is None else {"encoder": embedder.name, "cases": len(ts.cases),
+                                              "dense_text": (search_config or SearchConfig()).dense_text},
+        notes=notes, name=_namer(registry), min_test=min_test)
+    attachments = {"report.html": render_report(figures).encode("utf-8"),
+                   REPORT_JSON: json.dumps(figures, ensure_ascii=False, indent=1).encode("utf-8"),
+                   TRAINING_CASES_FILE: training_cases_file(ts.cases)}
     if ts.errors:
         attachments["rejected_rows.csv"] = rejected_rows_csv(ts.errors)
-    say(f"用全部 {len(ts.cases)} 条案件训练最终模型")
-    model = fit_model(ts, params)
-    path = save_bundle(
-        store.new_version_path(tag),
-        model=model,
-        registry=registry,
-        data=ts.info(),
-        params=params.to_dict(),
-        metrics={**report.to_dict(), "validation": model.validation_},
+    steps("保存模型版本")
+    save_bundle(
+        path, model=model, registry=registry, data=figures["data"], params=params.to_dict(),
+        metrics={**backtest.to_dict(), "validation": model.validation_, "threshold_in_service": threshold},
         user_words=list(model.segmenter.user_words),
-        extra={"compared_with": comparison},
+        extra={"compared_with": _comparison_summary(comparison), "promotion_decision": decision,
+               "training_cases": {"file": TRAINING_CASES_FILE, "count": len(ts.cases)}},
         attachments=attachments,
     )
     if embedder is not None:
-        say(f"建立相似案例检索索引（编码器 {embedder.name}）")
-        active = store.active_path() if store.active() else None
+        steps(f"建立相似案例检索索引（编码器 {embedder.name}）")
+        reuse = store.active_path() if store.active() else None
         with discarded_on_failure(path):
-            build_search_index(path, ts.cases, registry, embedder, reuse_from=active, config=search_config,
+            build_search_index(path, ts.cases, registry, embedder, reuse_from=reuse, config=search_config,
                                duplicate_groups=duplicate_groups,
-                               progress=lambda done, total: say(f"向量编码 {done}/{total}"))
-    promoted, note = False, "未上线（加 --promote 可在不劣于在用模型时上线）"
-    if promote:
-        old = (comparison or {}).get("metrics")
-        drop = (old["top1"] - report.metrics["top1"]) if old else 0.0
-        if old and drop > PROMOTION_TOLERANCE and not force:
-            note = (
-                f"未上线：新模型首选准确率 {report.metrics['top1']:.3f} 低于在用模型 {old['top1']:.3f}；"
-                "确认后可用 `jiaoban promote` 或 --force 上线"
-            )
-        else:
-            store.promote(path.name)
-            promoted, note = True, "已上线（成为在用模型）"
-    return TrainResult(path=path, report=report, comparison=comparison, promoted=promoted, promotion_note=note)
+                               progress=lambda done, total: steps.detail(f"向量编码 {done}/{total}"))
+    promoted, note = False, "未上线（加 --promote 可在不显著劣于在用模型时上线）"
+    if promote and (decision["allowed"] or force):
+        why = decision["reason"] + ("；--force 强制上线" if decision["forced"] else "")
+        store.promote(path.name, reason="promote (train --force)" if decision["forced"] else "promote (train)",
+                      by=promoted_by, why=why)
+        promoted, note = True, f"已上线（成为在用模型）：{why}"
+    elif promote:
+        note = f"未上线：{decision['reason']}；确认后可用 `jiaoban promote {path.name} --why 理由` 或 --force 上线"
+    return TrainResult(path=path, report=backtest, comparison=comparison, promoted=promoted, promotion_note=note,
+                       figures=figures)
+
+
+def _comparison_summary(comparison: Comparison | None) -> dict | None:
+    if comparison is None:
+        return None
+    out = comparison.to_dict()
+    out.pop("case_ids", None)  # listed in report.json
+    return out
+
+
+def _namer(registry: DepartmentRegistry | None) -> Callable[[str], str]:
+    return lambda lab: registry.get(lab).name if registry is not None and lab in registry else lab

@@ -12,7 +12,7 @@ from tests.models.test_classifier import toy_data
 from training.cli import app
 
 runner = CliRunner()
-COMMANDS = ["train", "evaluate", "route", "models", "promote", "rollback", "encoder-build", "encoder-finetune", "index", "backup", "restore",
+COMMANDS = ["train", "evaluate", "route", "models", "promote", "rollback", "encoder-build", "encoder-finetune", "index", "index-check", "backup", "restore",
             "search"]
 NAMES = {"zjj": "住建局", "jyj": "市教育局", "jtj": "江州市交通运输局", "wjw": "卫健委"}
 
@@ -26,6 +26,11 @@ def test_every_command_has_help_with_an_example(command):
 
 @pytest.fixture()
 def workspace(tmp_path):
+    return make_workspace(tmp_path)
+
+
+def make_workspace(tmp_path):
+    """A registry and a toy closed-case file (2022–2024, one row with an unknown unit) in ``tmp_path``."""
     registry = {**MINI_REGISTRY, "departments": MINI_REGISTRY["departments"] + [
         {"id": "jtj", "name": "江州市交通运输局", "short_name": "市交通运输局", "aliases": ["交通局"]},
         {"id": "wjw", "name": "江州市卫生健康委员会", "short_name": "市卫健委", "aliases": ["卫健委"]},
@@ -95,6 +100,10 @@ def test_train_route_search_models_rollback(workspace):
 
     res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index"])
     assert res.exit_code == 0, res.output
+    assert "不会自动上线" in res.output and "未上线" in res.output  # a retrain compared on a toy-sized test
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--no-index",
+                              "--min-test", "5"])
+    assert res.exit_code == 0 and "已上线" in res.output, res.output
     res = runner.invoke(app, ["models", *models[:2]])
     assert res.exit_code == 0 and res.output.count("✓") == 1
     res = runner.invoke(app, ["rollback", *models[:2]])

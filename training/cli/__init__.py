@@ -22,13 +22,14 @@ from models.embeddings import EmbedderError
 from models.search import SearchIndexError
 from models.service import SearchUnavailable
 from models.settings import settings_error_message
-from training.cli import encoder, route_cmds, store_cmds, train_cmds, versions
+from training.cli import encoder, index_cmds, route_cmds, store_cmds, train_cmds, versions
 from training.cli.common import CliError, console, os_error_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
 app.command("train")(train_cmds.train_cmd)
 app.command("evaluate")(train_cmds.evaluate_cmd)
 app.command("index")(train_cmds.index_cmd)
+app.command("index-check")(index_cmds.index_check_cmd)
 app.command("route")(route_cmds.route_cmd)
 app.command("search")(route_cmds.search_cmd)
 app.command("models")(versions.models_cmd)

@@ -28,18 +28,20 @@ from training.cli.common import (
     ThresholdZOpt,
     bundle_path,
     check_choice,
-    console,
     encoder_spec,
     load_cases,
     models_dir,
     out,
     params,
+    settings,
 )
 from training.cli.common import (
     embedder as load_encoder,
 )
+from training.cli.figures import print_figures
+from training.cli.progress import progress
 from training.evaluate import evaluate
-from training.train import train
+from training.train import MIN_TEST, PROMOTION_TOLERANCE, train
 
 
 def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
@@ -97,10 +99,18 @@ def train_cmd(
     duplicate_labels: DupOpt = None,
     fine_tune_encoder: Annotated[bool, typer.Option(
         "--fine-tune-encoder", help="先用这些案件微调编码器（CPU 上较慢）；留出最近一年检验，有提升才用于检索索引")] = False,
+    tolerance: Annotated[float, typer.Option(
+        help="容差：新模型首选准确率低于在用模型超过它且配对检验显著时不上线")] = PROMOTION_TOLERANCE,
+    min_test: Annotated[int, typer.Option(help="可比较案件少于此数时给出警告且不自动上线")] = MIN_TEST,
+    by: Annotated[str, typer.Option("--by", help="上线记录中的操作人（默认：当前系统用户）")] = "",
+    result_json: Annotated[Path | None, typer.Option(
+        "--result-json", help="把结果（版本、上线判断、主要指标）写入 JSON 文件（服务的后台训练任务读取它）")] = None,
 ) -> None:
-    """训练新模型版本，回测评估并与在用模型对比。
+    """训练新模型版本，在在用模型未见过的案件上与它对比（配对检验、95% 区间），写出评估报告。
 
     例：jiaoban train data/samples/closed_cases.csv --promote
+
+    例：jiaoban train 2025年办结案件.xlsx --promote > 训练日志.txt   （不在终端时逐步打印带时间的进度行）
 
     例：jiaoban train 2025年办结案件.xlsx --promote --fine-tune-encoder
     """
@@ -112,17 +122,14 @@ def train_cmd(
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
         embedder = _fine_tuned(ts, encoder_spec(encoder), embedder)
-    with console.status("训练中……") as status:
+    with progress("训练开始") as say:
         result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
-                       duplicate_groups=_dup_groups(duplicate_labels), progress=lambda m: status.update(m))
-    comparison = result.comparison or {}
-    other = comparison.get("metrics")
-    title = f"回测（{result.report.split}" + (f"，测试年度 {result.report.detail.get('test_year')}）" if
-                                           result.report.split == "temporal" else "）")
-    out.print(_metrics_table(title, result.report.metrics, other, f"在用 {comparison['version']}"
-                             if other else ""))
-    out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}）")
+                       duplicate_groups=_dup_groups(duplicate_labels), progress=say, tolerance=tolerance,
+                       min_test=min_test, review_threshold=settings().review_threshold, promoted_by=by)
+        say("训练完成")
+    print_figures(result.figures)
+    out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}，数字另见 report.json）")
     calibration = (read_meta(result.path).get("search") or {}).get("config", {}).get("duplicate_calibration")
     if calibration:
         out.print(f"并案阈值 {calibration['threshold']:.3f}：在 {calibration['groups']} 个标注组各件的"
@@ -130,6 +137,14 @@ def train_cmd(
                   f"{calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
                   f"{calibration['recall']:.0%}")
     out.print(result.promotion_note)
+    if result_json:
+        f = result.figures
+        summary = {"version": result.path.name, "path": str(result.path), "promoted": result.promoted,
+                   "note": result.promotion_note, "decision": f["decision"], "evaluation":
+                   {k: v for k, v in f["evaluation"].items() if k != "case_ids"},
+                   "threshold": f["threshold"], "candidate": f["candidate"]["metrics"],
+                   "active": (f["active"] or {}).get("metrics"), "warnings": f["warnings"]}
+        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def evaluate_cmd(
@@ -153,8 +168,8 @@ def evaluate_cmd(
     check_choice("--estimator", estimator, ESTIMATORS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
     p = params(estimator, c, threshold_z, registry)
-    with console.status("评估中……") as status:
-        report = evaluate(ts, p, split=split, folds=folds, progress=lambda m: status.update(m))
+    with progress("评估开始") as say:
+        report = evaluate(ts, p, split=split, folds=folds, progress=say)
     title = f"回测（{report.split}）"
     out.print(_metrics_table(title, report.metrics))
     if json_out:
@@ -185,8 +200,8 @@ def _fine_tuned(ts, encoder: str, embedder):
         raise CliError("--fine-tune-encoder 需要 sentence-transformers 编码器目录（--encoder）")
     base = Path(encoder)
     out_dir = base.with_name(f"{base.name.split('-ft-')[0]}-ft-{datetime.now():%Y%m%d-%H%M%S}")
-    with console.status("微调编码器……") as status:
-        result = fine_tune(ts.cases, base, out_dir, progress=lambda m: status.update(m))
+    with progress("微调编码器开始") as say:
+        result = fine_tune(ts.cases, base, out_dir, progress=say)
     out.print(result.note)
     return load_embedder(str(out_dir)) if result.kept else embedder
 
@@ -224,10 +239,10 @@ def index_cmd(
                 else load_encoder(encoder))
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
-    with console.status("编码中……") as status, discarded_on_failure(path):
+    with progress("编码开始") as say, discarded_on_failure(path):
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
                                   config=SearchConfig(dense_text=dense_text),
-                                  duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: status.update(f"向量编码 {d}/{t}"))
+                                  duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")

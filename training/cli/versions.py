@@ -30,12 +30,14 @@ def models_cmd(models: ModelsOpt = None) -> None:
 
 
 def promote_cmd(version: Annotated[str, typer.Argument(help="版本名（见 jiaoban models）")],
-                models: ModelsOpt = None) -> None:
-    """把某个版本设为在用模型。
+                models: ModelsOpt = None,
+                why: Annotated[str, typer.Option("--why", help="上线理由（记入上线记录）")] = "",
+                by: Annotated[str, typer.Option("--by", help="操作人（默认：当前系统用户）")] = "") -> None:
+    """把某个版本设为在用模型；谁、何时、为何上线记入 history.jsonl。
 
-    例：jiaoban promote 20261125-120301
+    例：jiaoban promote 20261125-120301 --why "已看评估报告，检验件数少但各单位无明显下降"
     """
-    BundleStore(models_dir(models)).promote(version)
+    BundleStore(models_dir(models)).promote(version, by=by, why=why)
     out.print(f"已上线 {version}")
 
 
