@@ -22,6 +22,7 @@ from api.registry import RegistryHolder
 from api.scope import visible
 from api.store import Store
 from models import supervision
+from models.periodic_report import PeriodicReport, build_report
 
 
 def _ledger_case(case: dict, registry: RegistryHolder, as_of: date) -> dict:
@@ -149,3 +150,12 @@ def supervision_items(store: Store, registry: RegistryHolder, *, as_of: date, fi
     data = [item_public(i, registry) for i in items]
     return {"as_of": as_of, "figure": figure, "department": registry.ref(unit), "data": data, "count": len(data)}
 
+
+def periodic_report(store: Store, registry: RegistryHolder, *, start: date, end: date,
+                    categories: list[str]) -> PeriodicReport:
+    """定期报告 of the cases assigned from ``start`` to ``end``, as of ``end`` (the same report `jiaoban report`
+    writes)."""
+    try:
+        return build_report(store.path, registry.registry, start=start, end=end, categories=categories)
+    except supervision.SupervisionError as exc:
+        raise Unprocessable(str(exc), code="bad_period", details={"field": "start"}) from None

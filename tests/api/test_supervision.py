@@ -1,13 +1,24 @@
-"""The supervision ledger (督办台账): figures per unit equal a direct store query on a store filled through the API."""
+"""The supervision ledger (督办台账) and the periodic report (定期报告): figures per unit equal a direct store query on
+a store filled through the API; the XLSX is checked with openpyxl, the HTML for its charts and figures."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
+from openpyxl import load_workbook
 
 from tests.api.conftest import H
-from tests.api.supervision_data import END, START, direct_counts, fill, supervisor_key
+from tests.api.supervision_data import END, FORMULA_TITLE, START, direct_counts, fill, supervisor_key
 
 PERIOD = {"start": START, "end": END}
+COLUMNS = {"assigned": "交办件数", "closed": "已办结", "on_time": "按时办结", "closed_late": "逾期办结", "open": "未办结",
+           "overdue": "超期未办结", "due_soon": "14天内到期", "a": "A类", "unsatisfied": "不满意件数",
+           "reopened": "重新办理"}
+NAMES = {"zjj": "江州市住房和城乡建设局", "jyj": "江州市教育局", "nync": "江州市农业农村局"}
+
+
 @pytest.fixture()
 def filled(client):
     ids = fill(client)
@@ -90,7 +101,88 @@ def test_a_unit_scoped_key_sees_its_own_unit_only(filled):
 
 def test_a_reversed_range_is_refused(filled):
     client, _, sup = filled
-    for path in ("/api/v1/ledger/supervision",):
+    for path in ("/api/v1/ledger/supervision", "/api/v1/reports/periodic.xlsx", "/api/v1/reports/periodic.html"):
         r = client.get(path, params={"start": END, "end": START, "as_of": END}, headers=sup)
         assert r.status_code == 422 and r.json()["error"]["code"] == "bad_period", path
         assert "开始日期" in r.json()["error"]["message"]
+
+
+def test_only_supervisors_and_admins_get_the_report(filled):
+    client, _, sup = filled
+    for path in ("/api/v1/reports/periodic.xlsx", "/api/v1/reports/periodic.html"):
+        for role in ("drafter", "assigner"):
+            r = client.get(path, params=PERIOD, headers=H[role])
+            assert r.status_code == 403 and r.json()["error"]["details"]["allowed_roles"] == ["admin", "supervisor"]
+        assert client.get(path, params=PERIOD, headers=sup).status_code == 200
+        assert client.get(path, params=PERIOD, headers=H["admin"]).status_code == 200
+
+
+def summary_rows(content: bytes) -> tuple:
+    wb = load_workbook(io.BytesIO(content))
+    ws = wb["汇总"]
+    header = [c.value for c in ws[2]]
+    rows = {r[1]: dict(zip(header, r)) for r in ws.iter_rows(min_row=3, values_only=True)}
+    return wb, header, rows
+
+
+def test_the_xlsx_report_counts_what_the_store_holds(filled, settings):
+    client, _, sup = filled
+    r = client.get("/api/v1/reports/periodic.xlsx", params=PERIOD, headers=sup)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in r.headers["content-disposition"]
+    wb, header, rows = summary_rows(r.content)
+    assert wb.sheetnames == ["汇总", *(NAMES[u] for u in ("zjj", "jyj", "nync"))]
+    assert "江州市人大代表建议和政协提案办理情况通报" in wb["汇总"]["A1"].value and START in wb["汇总"]["A1"].value
+    assert header[:3] == ["序号", "承办单位", "交办件数"] and {"办结率", "满意率", "A类比例", "B类", "C类"} <= set(header)
+    expected = direct_counts(settings.database)
+    for unit, want in expected.items():
+        row = rows[NAMES[unit]]
+        for key, column in COLUMNS.items():
+            assert row[column] == want[key], (unit, column)
+        assert row["办结率"] == pytest.approx(want["closed"] / want["assigned"], abs=1e-4)
+    total = rows["合计"]
+    assert total["交办件数"] == sum(w["assigned"] for w in expected.values()) == 9
+    assert total["超期未办结"] == sum(w["overdue"] for w in expected.values())
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "C3", ws.title
+        assert ws.column_dimensions["B"].width >= 12
+    assert wb["汇总"].cell(row=3, column=10).number_format == "0.0%"
+
+
+def test_the_xlsx_unit_sheets_list_their_items_as_text(filled):
+    client, ids, sup = filled
+    wb = load_workbook(io.BytesIO(client.get("/api/v1/reports/periodic.xlsx", params=PERIOD, headers=sup).content))
+    ws = wb[NAMES["zjj"]]
+    header = [c.value for c in ws[2]]
+    assert header == ["序号", "编号", "类型", "标题", "交办日期", "答复期限", "办结日期", "办理状态", "距期限天数",
+                      "答复类别", "满意度", "不满意", "重新办理"]
+    rows = list(ws.iter_rows(min_row=3))
+    assert [r[1].value for r in rows] == ["JY-02", "JY-03", "JY-05", "JY-04", "JY-01"]  # urgent first
+    formula = next(r[3] for r in rows if r[1].value == "JY-03")
+    assert formula.value == "'" + FORMULA_TITLE and formula.data_type == "s"
+    reopened = next(r for r in rows if r[1].value == "JY-02")
+    assert reopened[7].value == "超期未办结" and reopened[11].value == "是" and reopened[12].value == "重新办理中"
+    for row in ws.iter_rows():
+        for cell in row:
+            assert not (isinstance(cell.value, str) and cell.value.startswith("=")), cell.coordinate
+
+
+def test_the_html_report_has_charts_and_figures(filled, settings):
+    client, _, sup = filled
+    r = client.get("/api/v1/reports/periodic.html", params=PERIOD, headers=sup)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page
+    assert len(re.findall(r"<svg\b", page)) == 3 and "Noto Sans CJK SC" in page and "@media print" in page
+    for caption in ("各单位办理进度（件）", "各单位办结率与满意率", "答复类别构成（已办结件）"):
+        assert f"<figcaption>{caption}</figcaption>" in page
+    assert "超期未办结件（4 件）" in page and "14 天内到期的未办结件（1 件）" in page
+    assert "不满意及重新办理件（2 件）" in page
+    z = direct_counts(settings.database)["zjj"]
+    row = re.search(r"<tr><td>1</td><td class=\"text\">江州市住房和城乡建设局</td>(.*?)</tr>", page).group(1)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert [int(c) for c in cells[:7]] == [z[k] for k in ("assigned", "closed", "on_time", "closed_late", "open",
+                                                          "overdue", "due_soon")]
+    assert cells[7] == "20.0%"
+    assert "=HYPERLINK(&quot;" in page and "<script" not in page  # the title is escaped, not markup
