@@ -6,6 +6,9 @@ Definitions (also in docs/api.md):
     on time     closed on or before the due date (rate over closed cases with a known due date);
     A-rate      A replies over closed cases with a category;
     satisfied   满意 or 基本满意, over cases with feedback.
+
+The supervision ledger (per unit as of a date, with drill-down) computes with ``models.supervision``, which the
+periodic report (``models.periodic_report``) and ``jiaoban report`` share.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from collections import defaultdict
 from datetime import date
 
 from api.casework import add_months, as_date
+from api.errors import Unprocessable
 from api.registry import RegistryHolder
 from api.scope import visible
 from api.store import Store
+from models import supervision
+from models.periodic_report import PeriodicReport, build_report
 
 
 def _ledger_case(case: dict, registry: RegistryHolder, as_of: date) -> dict:
@@ -100,3 +106,56 @@ def figures(store: Store, registry: RegistryHolder, *, year: int, due_months: in
         for dept_id, f in sorted(acc.items(), key=lambda kv: -kv[1]["items"])
     ]
     return {"year": year, "data": data, "count": len(data)}
+
+
+# -- supervision (督办台账): the figures of models.supervision, shared with the periodic report ----------------------
+def _period(as_of: date, start: date | None, end: date | None) -> supervision.Period:
+    try:
+        return supervision.Period(as_of=as_of, start=start, end=end)
+    except supervision.SupervisionError as exc:
+        raise Unprocessable(str(exc), code="bad_period", details={"field": "start"}) from None
+
+
+def _items(store: Store, registry: RegistryHolder, period: supervision.Period,
+           only: set[str] | None) -> list[supervision.Item]:
+    items = supervision.read_items(store.path, period, registry.registry)
+    return [i for i in items if only is None or i.lead_id in only or any(c in only for c in i.co_ids)]
+
+
+def item_public(item: supervision.Item, registry: RegistryHolder) -> dict:
+    return {**{k: getattr(item, k) for k in ("id", "case_no", "kind", "year", "title", "assigned_on", "due_on",
+                                             "closed_on", "days_left", "category", "feedback", "unsatisfied",
+                                             "reopened", "status")},
+            "lead": registry.ref(item.unit_id), "overdue": "overdue" in item.figures, "figures": sorted(item.figures)}
+
+
+def supervision_ledger(store: Store, registry: RegistryHolder, *, as_of: date, start: date | None = None,
+                       end: date | None = None, categories: list[str], only: set[str] | None = None) -> dict:
+    """Per unit and in total: assigned, closed, on time, overdue, due soon, open, rates, category mix, 不满意 and
+    重新办理, for the items assigned in the range, as of ``as_of``."""
+    period = _period(as_of, start, end)
+    items = _items(store, registry, period, only)
+    return {"as_of": as_of, "start": start, "end": end, "due_soon_days": supervision.DUE_SOON_DAYS,
+            "categories": categories, "data": supervision.by_unit(items, registry.registry, categories),
+            "total": supervision.summarise(items, categories), "count": len(items)}
+
+
+def supervision_items(store: Store, registry: RegistryHolder, *, as_of: date, figure: str,
+                      department: str | None = None, category: str | None = None, start: date | None = None,
+                      end: date | None = None, only: set[str] | None = None) -> dict:
+    """The items behind one figure of the supervision ledger (of one unit, when given), most urgent first."""
+    unit = registry.resolve(department, field="department").id if department else None
+    items = supervision.select(_items(store, registry, _period(as_of, start, end), only), unit=unit, figure=figure,
+                               category=category)
+    data = [item_public(i, registry) for i in items]
+    return {"as_of": as_of, "figure": figure, "department": registry.ref(unit), "data": data, "count": len(data)}
+
+
+def periodic_report(store: Store, registry: RegistryHolder, *, start: date, end: date,
+                    categories: list[str]) -> PeriodicReport:
+    """定期报告 of the cases assigned from ``start`` to ``end``, as of ``end`` (the same report `jiaoban report`
+    writes)."""
+    try:
+        return build_report(store.path, registry.registry, start=start, end=end, categories=categories)
+    except supervision.SupervisionError as exc:
+        raise Unprocessable(str(exc), code="bad_period", details={"field": "start"}) from None

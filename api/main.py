@@ -23,8 +23,21 @@ from api.bundles import ModelHolder
 from api.config import Settings, get_settings, settings_error_message
 from api.jobs import JobRunner
 from api.registry import RegistryHolder
-from api.routes import (bundles, cases, departments, health, jobs, keys, ledger, reassignments, routing, search,
-                        sessions, training)
+from api.routes import (
+    bundles,
+    cases,
+    departments,
+    health,
+    jobs,
+    keys,
+    ledger,
+    reassignments,
+    reports,
+    routing,
+    search,
+    sessions,
+    training,
+)
 from api.sessions_db import SessionStore
 from api.store import Store
 from api.training_jobs import KIND as TRAINING_JOB
@@ -102,8 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    for module in (health, routing, sessions, jobs, cases, reassignments, ledger, departments, bundles, keys,
-                   search, training):
+    for module in (health, routing, sessions, jobs, cases, reassignments, ledger, reports, departments, bundles,
+                   keys, search, training):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -6,14 +6,13 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.cells import safe_cell
+from models.cells import safe_cell, sheet_name
 
 SESSION_HEADER = ("行号", "编号", "类型", "标题", "提案人", "主办", "协办", "建议主办", "置信度", "需复核", "复核原因",
                   "并案组", "往年重复", "状态", "决定人", "交办日期", "答复期限")
@@ -93,18 +92,6 @@ def session_workbook(session: dict, rows: list[dict], errors: list[dict]) -> byt
     _sheet(wb.create_sheet("交办建议与决定"), SESSION_HEADER, session_rows(sorted(rows, key=lambda r: r["row"])))
     _sheet(wb.create_sheet("未能读取的行"), ERRORS_HEADER, [[e["row"], e["field"], e["message"]] for e in errors])
     return _bytes(wb)
-
-
-def sheet_name(name: str, taken: set[str]) -> str:
-    """An Excel sheet name (at most 31 characters, none of []:*?/\\), unique within the workbook."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'") or "单位"
-    out, n = base[:31], 1
-    while out in taken:
-        n += 1
-        suffix = f"({n})"
-        out = base[: 31 - len(suffix)] + suffix
-    taken.add(out)
-    return out
 
 
 def handout_workbook(session: dict, rows: list[dict]) -> bytes:

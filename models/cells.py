@@ -9,6 +9,7 @@ back (for retraining) gives the text as it was written.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,6 +21,18 @@ def safe_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """An Excel sheet name (at most 31 characters, none of []:*?/\\), unique within the workbook."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'") or "单位"
+    out, n = base[:31], 1
+    while out in taken:
+        n += 1
+        suffix = f"({n})"
+        out = base[: 31 - len(suffix)] + suffix
+    taken.add(out)
+    return out
 
 
 def unescape_cell(text: str) -> str:
