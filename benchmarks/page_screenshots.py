@@ -124,7 +124,8 @@ def roles(browser, args) -> None:
     page.wait_for_selector("#todo-table tbody tr.row")
     page.screenshot(path=str(args.out / "role-drafter-todo.png"))
     rows = page.locator("#todo-table tbody tr.row")
-    led = [i for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).text_content() == "江州市住房和城乡建设局"]
+    unit = "江州市住房和城乡建设局"
+    led = [i for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).text_content() == unit]
     rows.nth(led[0] if led else 0).click()
     page.wait_for_selector(".precedents-box .precedent")
     page.locator(".precedents-box .full-reply summary").first.click()
