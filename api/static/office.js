@@ -6,6 +6,9 @@ onSignIn.push(() => {
   if (me.actions.includes("decide")) loadRequests();
   if (me.actions.includes("read")) $("l-asof").value = new Date().toISOString().slice(0, 10);
   $("report-box").hidden = !me.actions.includes("report");
+  const today = new Date().toISOString().slice(0, 10);
+  $("rep-start").value = today.slice(0, 4) + "-01-01";
+  $("rep-end").value = today;
   if (me.actions.includes("admin")) loadAdmin();
 });
 onTab.requests = () => loadRequests();

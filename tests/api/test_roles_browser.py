@@ -6,11 +6,13 @@ reply; the assigner approves the reassignment; the supervisor sees the ledger ch
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from tests.api.conftest import KEYS
 from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
@@ -116,6 +118,10 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.wait_for_selector("#ledger-table tbody tr")
             assert "江州市教育局" in page.text_content("#ledger-table")
             page.screenshot(path=str(shots / "supervisor.png"))
+            with page.expect_download() as got:
+                page.click("#rep-xlsx")
+            report = tmp_path / "report.xlsx"
+            got.value.save_as(report)
 
             # admin: promotes the other version; the service switches at once
             sign_in(page, served, KEYS["admin"])
@@ -136,5 +142,14 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
     old = next(d for d in units if d["id"] == "cgzf")
     assert old["current"]["name"] == "江州市城市综合管理局" and not old["active"]
     assert renamed.status_code == 200
+    book = load_workbook(report)
+    summary = book["汇总"]
+    header_row = next(r for r in summary.iter_rows(values_only=True) if r and "交办件数" in r)
+    col, unit = header_row.index("交办件数"), header_row.index("承办单位")
+    counted = {r[unit]: r[col] for r in summary.iter_rows(values_only=True) if r and r[unit] and r[col] is not None}
+    with sqlite3.connect(tmp_path / "data" / "jiaoban.db") as db:  # the store, asked directly
+        direct = db.execute("SELECT count(*) FROM cases WHERE lead_id = 'jyj' AND assigned_on >= ? AND "
+                            "assigned_on <= ?", (f"{date.today().year}-01-01", date.today().isoformat())).fetchone()[0]
+    assert counted["江州市教育局"] == direct == 1
     active = httpx.get(api + "/models/active", headers=h["admin"]).json()
     assert active["version"].endswith("-copy")

@@ -12,7 +12,7 @@ from tests.models.test_classifier import toy_data
 from training.cli import app
 
 runner = CliRunner()
-COMMANDS = ["train", "evaluate", "route", "models", "promote", "rollback", "encoder-build", "encoder-finetune", "index", "index-check", "backup", "restore",
+COMMANDS = ["train", "evaluate", "route", "models", "promote", "rollback", "encoder-build", "encoder-finetune", "index", "index-check", "backup", "restore", "report",
             "search"]
 NAMES = {"zjj": "住建局", "jyj": "市教育局", "jtj": "江州市交通运输局", "wjw": "卫健委"}
 

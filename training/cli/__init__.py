@@ -1,4 +1,5 @@
-"""The `jiaoban` command line: train, evaluate, route, search, and manage model versions and the encoder.
+"""The `jiaoban` command line: train, evaluate, route, search, manage model versions and the encoder, back up the
+store and write the periodic report.
 
 Every command is a thin wrapper over an importable function (routing and search go through
 ``models.service.RoutingService``, as the API's do); errors become one line and a non-zero exit.
@@ -22,7 +23,7 @@ from models.embeddings import EmbedderError
 from models.search import SearchIndexError
 from models.service import SearchUnavailable
 from models.settings import settings_error_message
-from training.cli import encoder, index_cmds, route_cmds, store_cmds, train_cmds, versions
+from training.cli import encoder, index_cmds, report_cmds, route_cmds, store_cmds, train_cmds, versions
 from training.cli.common import CliError, console, os_error_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="人大建议、政协提案交办辅助：训练、评估、交办建议。")
@@ -39,6 +40,7 @@ app.command("encoder-build")(encoder.encoder_build_cmd)
 app.command("encoder-finetune")(encoder.encoder_finetune_cmd)
 app.command("backup")(store_cmds.backup_cmd)
 app.command("restore")(store_cmds.restore_cmd)
+app.command("report")(report_cmds.report_cmd)
 
 ERRORS = (CliError, BackupError, CaseFileError, BundleError, RegistryError, UnknownDepartmentError, SearchIndexError,
           SearchUnavailable, EmbedderError, ConversionError, ValueError)
