@@ -25,7 +25,9 @@ NOTES = {
 SHEET_ORDER = ("sheet-before", "sheet-before-distinct", "sheet-float32", "sheet-float32-distinct", "sheet-bf16",
                "sheet-bf16-distinct")
 SHEET_NOTES = {
-    "sheet-before": "before issue #10 (commit 18b39a7), float32 index",
+    "sheet-before": "before issue #10 (commit 18b39a7, run from a worktree of it), float32 index; other work took "
+                    "the cores during the run (see the busy column), so this is an upper bound: the same code's "
+                    "quiet figure is the `default` row above (153 s, the earlier machine)",
     "sheet-before-distinct": "before issue #10, float32 index, every row a distinct text (`--sheet-distinct`)",
     "sheet-float32": "this code, float32 index (repeated texts encoded once, one faiss search per sheet)",
     "sheet-float32-distinct": "this code, float32 index, every row distinct",
