@@ -12,7 +12,7 @@ from api.errors import error_responses
 from api.fields import RowId
 from api.role_schemas import ReassignmentAnswer, ReassignmentCreate, ReassignmentPublic, ReassignmentsPublic
 
-router = APIRouter(tags=["reassignments 退办改办"], responses=error_responses(401, 403))
+router = APIRouter(tags=["reassignments 退办改办"], responses=error_responses(400, 401, 403))
 NO_CASE = (404, "案件不存在（case_not_found）")
 NO_REQUEST = (404, "退办申请不存在（reassignment_not_found）")
 

@@ -41,6 +41,8 @@ RUNTIME_RULES = {
     "repeated_department": "two co-handler names may denote one unit through its aliases or a merger",
     "unknown_category": "reply categories are a setting (JIAOBAN_REPLY_CATEGORIES), not part of the schema",
     "date_order": "due_on/closed_on not before assigned_on, also the one stored with the case",
+    "bad_period": "a report's start not after its end (or the as_of date): an order between two parameters",
+    "unit_not_allowed": "only a drafter key names a unit: a rule across two fields of the key",
     # An uploaded file's content (a spreadsheet with a header row and data rows) has no schema in OpenAPI.
     "unsupported_file": "", "empty_file": "", "missing_columns": "", "unreadable_file": "",
 }
