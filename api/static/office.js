@@ -75,14 +75,20 @@ async function loadLedger() {
   const asOf = $("l-asof").value;
   const q = asOf ? "?as_of=" + asOf : "";
   try {
-    const [open, late] = await Promise.all([api("/ledger/open" + q), api("/ledger/overdue" + q)]);
+    const [sup, late] = await Promise.all([api("/ledger/supervision" + q), api("/ledger/overdue" + q)]);
     const tbody = document.querySelector("#ledger-table tbody");
     tbody.textContent = "";
-    for (const g of open.data) {
-      const soon = g.cases.filter((c) => c.days_left !== null && c.days_left >= 0 && c.days_left <= 14).length;
-      const tr = el("tr");
-      for (const v of [g.department.name, g.count, g.overdue_count, soon]) tr.appendChild(el("td", v));
-      if (g.overdue_count) tr.classList.add("needs-review");
+    const rate = (x) => (x === null || x === undefined ? "–" : pct(x));
+    for (const u of [...sup.data, Object.assign({ department: null }, sup.total)]) {
+      const tr = el("tr", null, u.overdue ? "needs-review" : "");
+      tr.appendChild(el("td", u.department ? u.department.name : "合计"));
+      for (const f of ["assigned", "closed", "on_time", "closed_late", "open", "overdue", "due_soon"]) {
+        tr.appendChild(figureCell(u, f, asOf));
+      }
+      tr.appendChild(el("td", rate(u.closure_rate)));
+      tr.appendChild(el("td", rate(u.satisfaction_rate)));
+      tr.appendChild(figureCell(u, "unsatisfied", asOf));
+      tr.appendChild(figureCell(u, "reopened", asOf));
       tbody.appendChild(tr);
     }
     const body = document.querySelector("#overdue-table tbody");
@@ -98,6 +104,45 @@ async function loadLedger() {
   } catch (err) {
     showMessage(err.message);
   }
+}
+
+const FIGURE_NAMES = { assigned: "交办", closed: "已办结", on_time: "按时办结", closed_late: "逾期办结", open: "未办结",
+  overdue: "超期未办结", due_soon: "14 天内到期", unsatisfied: "不满意", reopened: "重新办理" };
+
+function figureCell(u, figure, asOf) {
+  const td = el("td");
+  const n = u[figure] || 0;
+  if (!n) {
+    td.textContent = "0";
+    return td;
+  }
+  const a = el("a", String(n), "drill-link");
+  a.href = "#";
+  a.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams({ figure });
+    if (u.department) q.set("department", u.department.id);
+    if (asOf) q.set("as_of", asOf);
+    try {
+      const data = await api("/ledger/supervision/items?" + q);
+      $("drill").hidden = false;
+      $("drill-title").textContent = (u.department ? u.department.name : "全部单位") + "：" + FIGURE_NAMES[figure] + " " +
+        data.count + " 件";
+      const body = document.querySelector("#drill-table tbody");
+      body.textContent = "";
+      for (const c of data.data) {
+        const tr = el("tr");
+        for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.assigned_on || "", c.due_on || "",
+          c.closed_on || "", c.status]) tr.appendChild(el("td", v));
+        body.appendChild(tr);
+      }
+      $("drill").scrollIntoView({ block: "nearest" });
+    } catch (err) {
+      showMessage(err.message);
+    }
+  });
+  td.appendChild(a);
+  return td;
 }
 
 function reportRange() {
@@ -144,8 +189,19 @@ async function loadAdmin() {
         tr.appendChild(el("td", v));
       }
       const td = el("td");
+      const rep = el("button", "评估报告");
+      rep.type = "button";
+      rep.addEventListener("click", () => busy(rep, async () => {
+        try {
+          const resp = await call("/models/" + encodeURIComponent(m.version) + "/report");
+          window.open(URL.createObjectURL(await resp.blob()), "_blank");
+        } catch (err) {
+          showMessage(err.message);
+        }
+      }));
+      td.appendChild(rep);
       if (!m.active) {
-        const b = el("button", "上线此版本");
+        const b = el("button", "上线此版本", "promote");
         b.type = "button";
         b.addEventListener("click", () => busy(b, async () => {
           try {

@@ -117,7 +117,10 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.click("button[data-tab=ledger]")
             page.wait_for_selector("#ledger-table tbody tr")
             assert "江州市教育局" in page.text_content("#ledger-table")
-            page.screenshot(path=str(shots / "supervisor.png"))
+            page.click("#ledger-table tbody tr:has-text('江州市教育局') a.drill-link")
+            page.wait_for_selector("#drill:not([hidden]) #drill-table tbody tr")
+            assert "JY2026-0777" in page.text_content("#drill-table")
+            page.screenshot(path=str(shots / "supervisor.png"), full_page=True)
             with page.expect_download() as got:
                 page.click("#rep-xlsx")
             report = tmp_path / "report.xlsx"
@@ -126,8 +129,8 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             # admin: promotes the other version; the service switches at once
             sign_in(page, served, KEYS["admin"])
             page.click("button[data-tab=admin]")
-            page.wait_for_selector("#models-table tbody tr button")
-            page.click("#models-table tbody tr button")
+            page.wait_for_selector("#models-table tbody tr button.promote")
+            page.click("#models-table tbody tr button.promote")
             page.wait_for_selector("#notice:not([hidden])")
             assert "已上线模型" in page.text_content("#notice")
             assert errors == []
