@@ -79,14 +79,14 @@ def _report_file(models: ModelsDep, version: str, name: str):
     return path
 
 
-@router.get("/models/{version}/report", response_class=FileResponse, responses=error_responses(NO_REPORT))
+@router.get("/models/{version}/report", response_class=FileResponse, responses=error_responses(NO_REPORT, 422))
 async def version_report(_: Admin, version: str, models: ModelsDep) -> FileResponse:
     """The version's evaluation report as a page (Chinese, charts inline)."""
     path = await run_in_threadpool(_report_file, models, version, "report.html")
     return FileResponse(path, media_type="text/html; charset=utf-8")
 
 
-@router.get("/models/{version}/report.json", response_class=FileResponse, responses=error_responses(NO_REPORT))
+@router.get("/models/{version}/report.json", response_class=FileResponse, responses=error_responses(NO_REPORT, 422))
 async def version_report_json(_: Admin, version: str, models: ModelsDep) -> FileResponse:
     """The same figures as the report page, as JSON."""
     path = await run_in_threadpool(_report_file, models, version, "report.json")
