@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, CanRead, ModelsDep, ServiceDep
@@ -40,9 +42,11 @@ async def rollback(_: Admin, models: ModelsDep) -> dict:
 
 @router.post("/{version}/promote", response_model=ModelPublic,
              responses=error_responses((404, "模型版本不存在（model_not_found）"), MODEL_ERROR, 422))
-async def promote(_: Admin, version: str, models: ModelsDep) -> dict:
-    """Verify, load and activate a version; the service switches to it at once."""
+async def promote(principal: Admin, version: str, models: ModelsDep,
+                  why: Annotated[str, Query(max_length=500, description="上线理由（记入版本历史）")] = "") -> dict:
+    """Verify, load and activate a version; the service switches to it at once. Who and why are kept in the
+    version history."""
     if version not in models.store.versions():
         raise NotFound(f"模型版本“{version}”不存在", code="model_not_found",
                        details={"version": version, "available": models.store.versions()})
-    return model_public(await run_in_threadpool(models.promote, version))
+    return model_public(await run_in_threadpool(lambda: models.promote(version, by=principal.name, why=why.strip())))

@@ -204,8 +204,11 @@ async function loadAdmin() {
         const b = el("button", "上线此版本", "promote");
         b.type = "button";
         b.addEventListener("click", () => busy(b, async () => {
+          const why = window.prompt("上线理由（记入版本历史）：", "年度重新训练，评估不劣于在用模型");
+          if (why === null) return;
           try {
-            await api("/models/" + encodeURIComponent(m.version) + "/promote", { method: "POST" });
+            await api("/models/" + encodeURIComponent(m.version) + "/promote?why=" + encodeURIComponent(why),
+              { method: "POST" });
             showNotice("已上线模型 " + m.version + "，服务已切换。");
             loadAdmin();
           } catch (err) {

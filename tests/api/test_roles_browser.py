@@ -129,6 +129,7 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             # admin: promotes the other version; the service switches at once
             sign_in(page, served, KEYS["admin"])
             page.click("button[data-tab=admin]")
+            page.once("dialog", lambda d: d.accept("浏览器测试：切换版本"))
             page.wait_for_selector("#models-table tbody tr button.promote")
             page.click("#models-table tbody tr button.promote")
             page.wait_for_selector("#notice:not([hidden])")
@@ -156,3 +157,5 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
     assert counted["江州市教育局"] == direct == 1
     active = httpx.get(api + "/models/active", headers=h["admin"]).json()
     assert active["version"].endswith("-copy")
+    last = httpx.get(api + "/models", headers=h["admin"]).json()["history"][-1]
+    assert last.get("why") == "浏览器测试：切换版本" and last.get("by")
