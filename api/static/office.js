@@ -354,3 +354,32 @@ $("dept-add-form").addEventListener("submit", async (ev) => {
     showMessage(err.message);
   }
 });
+
+// ---- 重新训练（后台任务） ----
+$("train-start").addEventListener("click", () => busy($("train-start"), async () => {
+  showMessage("");
+  try {
+    const job = await api("/training/jobs", { method: "POST", json: { promote: $("train-promote").checked,
+      why: "网页发起的年度重新训练" } });
+    watchTraining(job.id);
+  } catch (err) {
+    showMessage(err.message);
+  }
+}));
+
+async function watchTraining(id) {
+  try {
+    const job = await api("/training/jobs/" + id);
+    $("train-box").hidden = false;
+    $("train-bar").max = Math.max(1, job.total);
+    $("train-bar").value = job.done;
+    $("train-text").textContent = "训练任务 " + job.id + "：" + job.status_text + "（" + job.done + " / " + job.total + "）" +
+      (job.error ? "：" + job.error : "");
+    $("train-log").textContent = (job.log || []).slice(-8).join("\n");
+    $("train-start").disabled = job.status === "queued" || job.status === "running";
+    if (job.status === "queued" || job.status === "running") setTimeout(() => watchTraining(id), 2000);
+    else loadAdmin();
+  } catch (err) {
+    showMessage(err.message);
+  }
+}

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.api.conftest import KEYS
+from tests.api.fakedata import closed_rows, write_csv
 from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
@@ -134,6 +135,18 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.click("#models-table tbody tr button.promote")
             page.wait_for_selector("#notice:not([hidden])")
             assert "已上线模型" in page.text_content("#notice")
+            # a retrain from the page runs as a background job over the store's closed cases
+            ledger = write_csv(closed_rows(n_per_dept=6), tmp_path / "closed.csv")
+            with open(ledger, "rb") as fh:
+                imported = httpx.post(api + "/cases/import", files={"file": ("closed.csv", fh)}, headers=h["admin"])
+            assert imported.status_code == 200, imported.text
+            page.click("#train-start")
+            page.wait_for_selector("#train-box:not([hidden]), #message:not([hidden])")
+            assert page.is_hidden("#message"), page.text_content("#message")
+            page.wait_for_function("/已完成|失败|已取消/.test(document.querySelector('#train-text').textContent)",
+                                   timeout=120_000)
+            assert "已完成" in page.text_content("#train-text"), page.text_content("#train-text")
+            assert page.text_content("#train-log")
             assert errors == []
         finally:
             browser.close()
