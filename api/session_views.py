@@ -109,8 +109,8 @@ def row_detail(sdb: SessionStore, store, registry: RegistryHolder, session_id: i
                service: RoutingService | None) -> dict:
     """One row in full: the item's text, every ranked unit with reasons, precedents with replies, the earlier case
     it repeats (with its reply), its 并案 group and the decision history (who, when, from, to)."""
-    raw = sdb.rows(session_id)
-    r = next((x for x in raw if x["row_id"] == row_id), None)
+    raw = sdb.row_with_group(session_id, row_id)
+    r = raw[0] if raw else None
     if r is None:
         raise NotFound(f"会次 {session_id} 中没有第 {row_id} 条", code="row_not_found", details={"row_id": row_id})
     out = row_public(r, registry, _groups(raw))

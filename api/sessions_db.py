@@ -106,8 +106,8 @@ class SessionStore:
             conn.execute("UPDATE session_rows SET in_latest = 0 WHERE id = ?", (row_id,))
         return len(ids)
 
-    def rows(self, session_id: int) -> list[dict]:
-        """Every row of a session with its case, in sheet order (vectors left out)."""
+    def rows(self, session_id: int, *, where: str = "", args: tuple = ()) -> list[dict]:
+        """Every row of a session (or those matching ``where``) with its case, in sheet order (vectors left out)."""
         sql = """SELECT r.id AS row_id, r.sheet_row, r.match_key, r.in_latest, r.result, r.group_no,
                         r.group_similarity, r.group_manual, r.routed_at, c.*,
                         (SELECT d.decided_by FROM decisions d WHERE d.case_id = c.id ORDER BY d.id DESC LIMIT 1)
@@ -115,12 +115,18 @@ class SessionStore:
                         (SELECT d.decided_at FROM decisions d WHERE d.case_id = c.id ORDER BY d.id DESC LIMIT 1)
                           AS decided_at
                  FROM session_rows r JOIN cases c ON c.id = r.case_id
-                 WHERE r.session_id = ? ORDER BY r.in_latest DESC, r.sheet_row, r.id"""
+                 WHERE r.session_id = ? {where} ORDER BY r.in_latest DESC, r.sheet_row, r.id"""
         with self.store.reader() as c:
-            return [_loads(r, "result", "co_ids", "suggestion") or {} for r in c.execute(sql, (session_id,))]
+            return [_loads(r, "result", "co_ids", "suggestion") or {}
+                    for r in c.execute(sql.format(where=where), (session_id, *args))]
 
-    def row(self, session_id: int, row_id: int) -> dict | None:
-        return next((r for r in self.rows(session_id) if r["row_id"] == row_id), None)
+    def row_with_group(self, session_id: int, row_id: int) -> list[dict]:
+        """One row (first) and the other rows of its 并案 group; empty when the session has no such row."""
+        found = self.rows(session_id, where="AND r.id = ?", args=(row_id,))
+        if not found or found[0]["group_no"] is None:
+            return found
+        others = self.rows(session_id, where="AND r.group_no = ? AND r.id != ?", args=(found[0]["group_no"], row_id))
+        return found + others
 
     def pending_rows(self, session_id: int) -> list[dict]:
         sql = """SELECT r.id AS row_id, r.sheet_row, c.title, c.body FROM session_rows r

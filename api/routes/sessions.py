@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import WithJsonSchema
 
-from api import session_views, sessions
+from api import session_views, sessions, workbooks
 from api.deps import CanDecide, CanRoute, JobsDep, OptionalServiceDep, RegistryDep, SessionsDep, SettingsDep, StoreDep
 from api.errors import UPLOAD_ERRORS, error_responses
 from api.fields import DATE_SCHEMA, KIND_SCHEMA, MAX_ID, CaseDate, Kind, RowId
@@ -32,9 +32,10 @@ FileField = Annotated[UploadFile, File(description="会议期间收到的建议/
 KindField = Annotated[Kind | None, Form(description="表格未写类型时使用的类型"), WithJsonSchema(KIND_SCHEMA)]
 
 
-def session_public(sdb, registry, session_id: int) -> dict:
+def session_public(sdb, registry, session_id: int, counts: dict | None = None) -> dict:
     s = sessions.get_session(sdb, session_id)
-    _, counts = session_views.list_rows(sdb, registry, session_id)
+    if counts is None:
+        _, counts = session_views.list_rows(sdb, registry, session_id)
     uploads = sdb.uploads(session_id)
     return {**s, "counts": counts, "job": session_views.job_public(sdb.session_job(session_id)),
             "uploads": [{k: u[k] for k in ("id", "file_name", "rows_read", "added", "changed", "unchanged", "missing",
@@ -164,10 +165,9 @@ def _xlsx(content: bytes, filename: str) -> Response:
                        **error_responses(NO_SESSION, 422)})
 def export_session(_: CanRoute, session_id: RowId, sessions_db: SessionsDep, registry: RegistryDep) -> Response:
     """The whole session as a workbook: suggestions, decisions, 并案 groups, repeats, and the unreadable rows."""
-    from api import workbooks
-
-    session = session_public(sessions_db, registry, session_id)
-    rows, _counts = session_views.list_rows(sessions_db, registry, session_id)
+    sessions.get_session(sessions_db, session_id)
+    rows, counts = session_views.list_rows(sessions_db, registry, session_id)
+    session = session_public(sessions_db, registry, session_id, counts)
     return _xlsx(workbooks.session_workbook(session, rows, session["errors"]), f"{session['name']}-交办建议.xlsx")
 
 
@@ -176,8 +176,6 @@ def export_session(_: CanRoute, session_id: RowId, sessions_db: SessionsDep, reg
                        **error_responses(NO_SESSION, 422)})
 def export_handout(_: CanRoute, session_id: RowId, sessions_db: SessionsDep, registry: RegistryDep) -> Response:
     """交办清单: one sheet per lead department with its items, co-handlers and due dates."""
-    from api import workbooks
-
     session = sessions.get_session(sessions_db, session_id)
     rows, _counts = session_views.list_rows(sessions_db, registry, session_id)
     return _xlsx(workbooks.handout_workbook(session, rows), f"{session['name']}-交办清单.xlsx")
