@@ -229,9 +229,12 @@ class SessionStore:
     def requeue_abandoned(self, *, dead: Callable[[str], bool], stale_before: str) -> list[int]:
         """Running jobs whose worker is known to have stopped (``dead``), or whose heartbeat is older than
         ``stale_before``: queued again, keeping the rows they finished."""
+        sql = "SELECT id, worker, updated_at FROM jobs WHERE status = 'running'"
+        with self.store.reader() as c:  # the idle worker asks every poll: no write lock unless something is due
+            if not any(dead(r["worker"]) or r["updated_at"] < stale_before for r in c.execute(sql)):
+                return []
         with self.store.transaction() as c:
-            ids = [r["id"] for r in c.execute("SELECT id, worker, updated_at FROM jobs WHERE status = 'running'")
-                   if dead(r["worker"]) or r["updated_at"] < stale_before]
+            ids = [r["id"] for r in c.execute(sql) if dead(r["worker"]) or r["updated_at"] < stale_before]
             for job_id in ids:
                 c.execute("UPDATE jobs SET status = 'queued', worker = '', updated_at = ? WHERE id = ?",
                           (now(), job_id))
