@@ -30,12 +30,14 @@ PERMISSIONS: dict[str, set[str]] = {
     "record_outcome": {"drafter"},
     "request_reassignment": {"drafter"},
     "report": {"supervisor"},
+    "remind": {"supervisor"},
+    "acknowledge_reminder": {"drafter"},
     "whoami": {"assigner", "drafter", "supervisor"},
 }
 
 
 ACTIONS = ("route", "decide", "create_case", "read", "search", "record_outcome", "request_reassignment", "report",
-           "admin")
+           "remind", "acknowledge_reminder", "admin")
 
 
 def roles_for(action: str) -> list[str]:

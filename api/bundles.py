@@ -79,10 +79,10 @@ class ModelHolder:
         logger.info("model %s promoted and loaded", version)
         return bundle
 
-    def rollback(self) -> Bundle:
+    def rollback(self, *, by: str = "", why: str = "") -> Bundle:
         with self._lock:
             current = self.store.active()
-            version = self.store.rollback()
+            version = self.store.rollback(by=by, why=why)
             try:
                 bundle = load_bundle(self.store.path(version))
             except BundleError:

@@ -32,6 +32,7 @@ from api.routes import (
     keys,
     ledger,
     reassignments,
+    reminders,
     reports,
     routing,
     search,
@@ -115,8 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    for module in (health, routing, sessions, jobs, cases, reassignments, ledger, reports, departments, bundles,
-                   keys, search, training):
+    for module in (health, routing, sessions, jobs, cases, reassignments, reminders, ledger, reports, departments,
+                   bundles, keys, search, training):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

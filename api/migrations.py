@@ -172,4 +172,21 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX reassignments_case ON reassignments (case_id, id)",
         "CREATE INDEX reassignments_status ON reassignments (status, id)",
     ]),
+    ("0006_reminders", [
+        # 催办: the supervision office presses a unit about an open item; the unit's drafters acknowledge it.
+        """CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            unit_id TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            due_on TEXT,
+            sent_by TEXT NOT NULL,
+            key_id INTEGER,
+            sent_at TEXT NOT NULL,
+            acknowledged_by TEXT,
+            acknowledged_at TEXT
+        )""",
+        "CREATE INDEX reminders_case ON reminders (case_id, id)",
+        "CREATE INDEX reminders_unit ON reminders (unit_id, id)",
+    ]),
 ]

@@ -70,6 +70,25 @@ class RegistryHolder:
         self._change(lambda r: r.reorganise(old_ids, new, on=on), reason=reason, by=by, field=field)
         return self.registry.get(new.id)
 
+    def split(self, old_id: str, parts: list[Department], *, main_id: str, on: date, by: str,
+              n_existing: int) -> Department:
+        """Split ``old_id`` between ``parts`` (the first ``n_existing`` are the request's ``into_ids``, the rest
+        its ``new``); returns the main successor."""
+        reason = f"split {old_id} -> {','.join(p.id for p in parts)} (main {main_id}) on {on.isoformat()}"
+
+        def field(name: str) -> str:
+            if name == "parts":
+                return "new"
+            if not name.startswith("parts["):
+                return name
+            index, _, rest = name[len("parts["):].partition("]")
+            i = int(index)
+            where = f"into_ids[{i}]" if i < n_existing else f"new[{i - n_existing}]"
+            return where + rest
+
+        self._change(lambda r: r.split(old_id, parts, main_id=main_id, on=on), reason=reason, by=by, field=field)
+        return self.registry.get(main_id)
+
     # -- helpers for the routes ------------------------------------------------------------------------------
     def resolve(self, name: str, *, field: str) -> Department:
         """Today's unit for a name or id; a 422 naming ``field`` with the closest known names otherwise."""

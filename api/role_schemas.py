@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
-from api.fields import NonBlank, Strict
+from api.fields import CaseDate, NonBlank, Strict
 from api.schemas import DeptRef
 
 
@@ -49,3 +52,57 @@ class ReassignmentPublic(BaseModel):
 class ReassignmentsPublic(BaseModel):
     data: list[ReassignmentPublic]
     count: int
+
+
+# -- 催办 --------------------------------------------------------------------------------------------------------
+class ReminderCreate(Strict):
+    note: str = Field("", max_length=500, description="催办内容（不填用“请抓紧办理，按期答复代表委员。”）")
+
+
+class ReminderBatch(Strict):
+    department: NonBlank = Field(max_length=100, description="被催办的单位（名称、简称或 id）")
+    figure: Literal["overdue", "due_soon"] = Field(description="overdue 超期未办结 / due_soon 即将到期")
+    as_of: CaseDate | None = Field(None, description="统计日期 YYYY-MM-DD（默认今天）")
+    note: str = Field("", max_length=500, description="催办内容")
+
+
+class ReminderPublic(BaseModel):
+    id: int
+    case_id: int
+    case_no: str | None
+    title: str
+    unit: DeptRef | None = Field(description="被催办的单位（当时的主办单位）")
+    note: str
+    due_on: str | None = Field(description="催办时的答复期限")
+    sent_by: str
+    sent_at: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    unchanged: bool = Field(description="同日同内容已催办过：没有再发一次")
+
+
+class RemindersPublic(BaseModel):
+    data: list[ReminderPublic]
+    count: int
+
+
+class ReminderBatchPublic(RemindersPublic):
+    department: DeptRef | None
+    figure: str
+    as_of: date
+    new: int = Field(description="本次新发出的催办条数（其余今天已催办过）")
+    skipped: list[int] = Field(description="统计日期之后已办结、因此未催办的件（case id）")
+
+
+class ReminderFigure(BaseModel):
+    department: DeptRef | None
+    reminders: int
+    items: int = Field(description="被催办过的件数")
+    unacknowledged: int = Field(description="尚未确认已阅的催办")
+    still_open: int = Field(description="被催办过、至今未办结的件数")
+
+
+class ReminderFiguresPublic(BaseModel):
+    data: list[ReminderFigure]
+    count: int
+    reminders: int

@@ -303,6 +303,17 @@ class ReorganiseRequest(Strict):
         return self
 
 
+class SplitRequest(Strict):
+    old_id: Annotated[NonBlank, Field(max_length=40)] = Field(description="被拆分的单位 id")
+    on: RegistryDate = Field(description="生效日期 YYYY-MM-DD")
+    into_ids: list[Annotated[NonBlank, Field(max_length=40)]] = Field(
+        [], max_length=5, description="承接部分职责的现有单位 id")
+    new: list[DepartmentCreate] = Field([], max_length=5,
+                                        description="新设的承继单位（写明职能 duties，历史案件按此归属）")
+    main_id: Annotated[NonBlank, Field(max_length=40)] = Field(
+        description="主承继单位 id：原单位的名称、未办结案件和台账数字归它")
+
+
 class DepartmentPublic(BaseModel):
     id: str
     name: str
@@ -316,6 +327,7 @@ class DepartmentPublic(BaseModel):
     active: bool
     current: DeptRef = Field(description="今天承担其职责的单位")
     predecessors: list[DeptRef] = Field(description="职责并入本单位的原单位（机构改革沿革）")
+    split_into: list[DeptRef] = Field([], description="已拆分单位的各承继单位（主承继单位在前）")
 
 
 class DepartmentsPublic(BaseModel):

@@ -19,6 +19,7 @@ import csv
 import shutil
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -146,14 +147,41 @@ def roles(browser, args) -> None:
     page.click("button[data-tab=requests]")
     page.wait_for_selector(".request")
     page.screenshot(path=str(args.out / "role-assigner-requests.png"))
+    # an item assigned early in the year and overdue now, for the supervisor to press (催办)
+    year = date.today().year
+    late = httpx.post(api + "/cases", json={"case_no": f"JY{year}-0009", "title": "关于增设小区充电桩的建议",
+                                            "body": "老旧小区电动自行车充电难，飞线充电隐患大。", "route": False},
+                      headers={"X-API-Key": args.key}).json()
+    httpx.post(f"{api}/cases/{late['id']}/decision", json={"lead": "市住建局", "assigned_on": f"{year}-01-06",
+                                                           "due_on": f"{year}-04-06"}, headers={"X-API-Key": args.key})
     sign_in(page, args.base, supervisor)
     page.click("button[data-tab=ledger]")
     page.wait_for_selector("#ledger-table tbody tr")
-    page.screenshot(path=str(args.out / "role-supervisor-ledger.png"))
+    page.once("dialog", lambda d: d.accept("已超过答复期限，请于五个工作日内办结并答复代表。"))
+    page.click("#ledger-table tbody tr:has-text('江州市住房和城乡建设局') button.remind-unit")
+    page.wait_for_selector("#overdue-table td.remind:has-text('已催办')")
+    page.click("#ledger-table tbody tr:has-text('江州市住房和城乡建设局') td:nth-child(7) a.drill-link")
+    page.wait_for_selector("#drill:not([hidden]) #drill-table tbody tr")
+    page.screenshot(path=str(args.out / "role-supervisor-ledger.png"), full_page=True)
+    sign_in(page, args.base, drafter)
+    page.click("#todo-table tbody tr.row:has(.reminded)")
+    page.wait_for_selector(".reminders-box button.ack")
+    page.screenshot(path=str(args.out / "role-drafter-reminder.png"))
     sign_in(page, args.base, args.admin_key)
     page.click("button[data-tab=admin]")
     page.wait_for_selector("#models-table tbody tr")
+    page.click("#history-count")
     page.screenshot(path=str(args.out / "role-admin.png"))
+    page.select_option("#reorg-mode", "split")
+    page.fill("#reorg-old input", "文化广电旅游")
+    page.press("#reorg-old input", "Enter")
+    page.fill("#reorg-on", f"{year + 1}-01-01")
+    page.fill("#split-name-0", "江州市文化广电局")
+    page.fill("#split-duties-0", "公共文化服务、文物保护和非物质文化遗产、广播电视管理")
+    page.fill("#split-name-1", "江州市旅游发展局")
+    page.fill("#split-duties-1", "旅游景区建设和管理、旅游市场监管、全域旅游和文旅融合发展")
+    page.locator("#reorg-form").scroll_into_view_if_needed()
+    page.screenshot(path=str(args.out / "role-admin-split.png"))
 
 
 if __name__ == "__main__":

@@ -388,12 +388,12 @@ class BundleStore:
         with open(self.root / "history.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
-    def rollback(self) -> str:
-        """Re-activate the version that was active before the current one."""
+    def rollback(self, *, by: str = "", why: str = "") -> str:
+        """Re-activate the version that was active before the current one; history.jsonl records who and why."""
         current = self.active()
         for entry in reversed(self.history()):
             if entry["version"] == current and entry.get("previous"):
-                self.promote(entry["previous"], reason="rollback")
+                self.promote(entry["previous"], reason="rollback", by=by, why=why)
                 return entry["previous"]
         raise BundleError(f"无法回退：{self.root / 'history.jsonl'} 中没有记录更早的在用版本；"
                           "可用 `jiaoban promote 版本` 直接上线某个版本")

@@ -48,7 +48,8 @@ class Department:
     duties: str = ""
     since: date | None = None
     until: date | None = None
-    successor: str | None = None
+    successor: str | None = None  # the unit carrying its duties (after a split: the main successor, 主承继单位)
+    split_into: tuple[str, ...] = ()  # after a split: every unit that took part of its duties, main one first
 
     @property
     def active(self) -> bool:
@@ -74,6 +75,7 @@ class Department:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "successor": self.successor,
+            **({"split_into": list(self.split_into)} if self.split_into else {}),
         }
 
 
@@ -85,6 +87,18 @@ def _key(name: str, city: str = "") -> str:
     if name.startswith("市") and len(name) > 2:
         return name[1:]
     return name
+
+
+_PUNCT = re.compile(r"[\s\W_]+")
+
+
+def _bigrams(text: str) -> dict[str, int]:
+    """Counts of the character pairs of ``text``, punctuation and spaces removed."""
+    chars = _PUNCT.sub("", text or "")
+    out: dict[str, int] = {}
+    for i in range(len(chars) - 1):
+        out[chars[i:i + 2]] = out.get(chars[i:i + 2], 0) + 1
+    return out
 
 
 def _parse_date(value) -> date | None:
@@ -109,6 +123,11 @@ class DepartmentRegistry:
         for dept in self.departments.values():
             if dept.successor and dept.successor not in self.departments:
                 raise RegistryError(f"单位 {dept.id} 的承继单位 {dept.successor} 不在名录中")
+            for part in dept.split_into:
+                if part not in self.departments:
+                    raise RegistryError(f"单位 {dept.id} 拆分后的承继单位 {part} 不在名录中")
+            if dept.split_into and dept.successor not in dept.split_into:
+                raise RegistryError(f"单位 {dept.id} 的主承继单位 {dept.successor} 不在其拆分去向 split_into 中")
             self.current(dept.id)  # raises on a cycle
 
     # -- loading -------------------------------------------------------------------------------------------------
@@ -127,6 +146,7 @@ class DepartmentRegistry:
                     since=_parse_date(item.get("since")),
                     until=_parse_date(item.get("until")),
                     successor=item.get("successor") or None,
+                    split_into=tuple(str(x) for x in item.get("split_into") or ()),
                 )
             except KeyError as exc:
                 raise RegistryError(f"单位名录第 {i} 项缺少“{exc.args[0]}”：每项需要 id 和 name") from exc
@@ -209,6 +229,42 @@ class DepartmentRegistry:
         if dept is None:
             raise UnknownDepartmentError(name, self.suggest(name))
         return self.current(dept.id)
+
+    def current_for(self, dept_id: str, text: str) -> Department:
+        """Like ``current``, but a unit that was split passes an item to the part whose name and duties the item's
+        text matches best (the main successor when no part clearly wins): how old cases of a split unit are
+        labelled for training."""
+        seen: list[str] = []
+        dept = self.departments[dept_id]
+        while dept.successor:
+            if dept.id in seen:
+                raise RegistryError(f"单位承继关系出现循环：{' -> '.join(seen)}")
+            seen.append(dept.id)
+            nxt = self._split_part(dept, text) if dept.split_into and text else dept.successor
+            dept = self.departments[nxt]
+        return dept
+
+    def resolve_for(self, name: str, text: str) -> Department:
+        """``resolve`` for an item whose text decides between the parts of a split unit."""
+        dept = self.find(name)
+        if dept is None:
+            raise UnknownDepartmentError(name, self.suggest(name))
+        return self.current_for(dept.id, text)
+
+    def _split_part(self, dept: Department, text: str) -> str:
+        """The part of split ``dept`` whose own words (character pairs of its names and duties that the other parts
+        lack) occur most often in ``text``; the main successor on a tie or when none occurs."""
+        grams = {part: _bigrams(" ".join((*self.current(part).names(), self.current(part).duties,
+                                          *self.departments[part].names(), self.departments[part].duties)))
+                 for part in dept.split_into}
+        text_grams = _bigrams(text)
+        scores = {}
+        for part, own in grams.items():
+            others = set().union(*(g for p, g in grams.items() if p != part))
+            scores[part] = sum(text_grams.get(g, 0) for g in own.keys() - others)
+        best = max(scores.values())
+        winners = [p for p, v in scores.items() if v == best]
+        return winners[0] if best > 0 and len(winners) == 1 else str(dept.successor)
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known full names to a misspelt or unknown one."""
@@ -298,4 +354,52 @@ class DepartmentRegistry:
             self.departments[old] = replace(
                 self.departments[old], until=date.fromordinal(on.toordinal() - 1), successor=new.id
             )
+        self.__post_init__()
+
+    def split(self, old_id: str, parts: list[Department], *, main_id: str, on: date) -> None:
+        """Split (拆分): ``old_id`` stops the day before ``on`` and its duties pass to ``parts`` (existing units or
+        new ones); its old names, open items and ledger figures go to ``main_id``, and old cases used for training
+        go to the part their text matches (``current_for``).
+
+        Raises:
+            RegistryError: the old unit unknown or already gone, fewer than two parts, a part that is the old unit
+                itself or already gone, a repeated part, a main successor outside the parts, a new part's name
+                that another unit has.
+        """
+        if old_id not in self.departments:
+            raise RegistryError(f"单位 id “{old_id}” 不在名录中", field="old_id")
+        unit = self.departments[old_id]
+        if not unit.active:
+            raise RegistryError(f"单位“{unit.name}”（{old_id}）{self._gone(unit)}，不能再拆分",
+                                field="old_id", department=old_id)
+        ids = [p.id for p in parts]
+        if len(set(ids)) < 2:
+            raise RegistryError("拆分至少要有两个不同的承继单位；只交给一个单位请用更名或并入", field="parts")
+        for i, part in enumerate(parts):
+            if ids.index(part.id) != i:
+                raise RegistryError(f"承继单位“{part.id}”重复填写", field=f"parts[{i}]", department=part.id)
+            if part.id == old_id:
+                raise RegistryError(f"不能把单位“{unit.name}”（{old_id}）拆分给它自身；请新设单位或选其他单位",
+                                    field=f"parts[{i}]", department=old_id)
+            if part.id in self.departments:
+                if not (existing := self.departments[part.id]).active:
+                    raise RegistryError(f"单位“{existing.name}”（{part.id}）{self._gone(existing)}，不能再承接职责",
+                                        field=f"parts[{i}]", department=part.id)
+            else:
+                try:
+                    self._check_names(part)
+                except RegistryError as exc:
+                    raise RegistryError(str(exc), field=f"parts[{i}].{exc.field}", department=exc.department) from None
+                for fld, name in part.named_fields():
+                    for j, other in enumerate(parts[:i]):
+                        if self._key(name) in {self._key(n) for n in other.names()}:
+                            raise RegistryError(f"“{name}”与第 {j + 1} 个承继单位的名称重复，同一名称只能指向一个单位",
+                                                field=f"parts[{i}].{fld}", department=other.id)
+        if main_id not in ids:
+            raise RegistryError(f"主承继单位“{main_id}”须是承继单位之一", field="main_id")
+        for part in parts:
+            if part.id not in self.departments:
+                self.departments[part.id] = replace(part, since=part.since or on)
+        self.departments[old_id] = replace(unit, until=date.fromordinal(on.toordinal() - 1), successor=main_id,
+                                           split_into=(main_id, *(i for i in ids if i != main_id)))
         self.__post_init__()

@@ -68,14 +68,15 @@ def resolve_departments(records: list[CaseRecord], registry: DepartmentRegistry 
             good.append(rec)
             continue
         row_errors = []
+        text = f"{rec.title} {rec.body}"  # a unit split since decides which part the case belongs to
         try:
-            rec.lead_id = registry.resolve(rec.lead).id
+            rec.lead_id = registry.resolve_for(rec.lead, text).id
         except UnknownDepartmentError as exc:
             row_errors.append(RowError(rec.row, "主办单位", str(exc)))
         co_ids = []
         for name in rec.co_handlers:
             try:
-                co_ids.append(registry.resolve(name).id)
+                co_ids.append(registry.resolve_for(name, text).id)
             except UnknownDepartmentError as exc:
                 row_errors.append(RowError(rec.row, "协办单位", str(exc)))
         rec.co_ids = [c for c in dict.fromkeys(co_ids) if c != rec.lead_id]

@@ -34,10 +34,12 @@ def list_versions(_: Admin, models: ModelsDep) -> dict:
             "history": models.store.history()}
 
 
-@router.post("/rollback", response_model=ModelPublic, responses=error_responses(MODEL_ERROR))
-async def rollback(_: Admin, models: ModelsDep) -> dict:
-    """Re-activate the previously active version and load it in place (no restart)."""
-    return model_public(await run_in_threadpool(models.rollback))
+@router.post("/rollback", response_model=ModelPublic, responses=error_responses(MODEL_ERROR, 422))
+async def rollback(principal: Admin, models: ModelsDep,
+                   why: Annotated[str, Query(max_length=500, description="回退理由（记入版本历史）")] = "") -> dict:
+    """Re-activate the previously active version and load it in place (no restart). Who and why are kept in the
+    version history."""
+    return model_public(await run_in_threadpool(lambda: models.rollback(by=principal.name, why=why.strip())))
 
 
 @router.post("/{version}/promote", response_model=ModelPublic,

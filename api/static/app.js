@@ -227,11 +227,11 @@ function unitPicker(initialId, placeholder) {
 }
 
 // 多个单位（协办）：已选的以标签显示，可删除；下方选择器添加。
-function unitsPicker(initialIds) {
+function unitsPicker(initialIds, placeholder) {
   const wrap = el("span", null, "units-picker");
   const chips = el("span", null, "chips");
   let ids = (initialIds || []).filter((id) => deptById(id));
-  const picker = unitPicker("", "添加协办单位");
+  const picker = unitPicker("", placeholder || "添加协办单位");
   const draw = () => {
     chips.textContent = "";
     for (const id of ids) {

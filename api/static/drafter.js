@@ -23,9 +23,13 @@ function daysLeft(due) {
   return Math.round(ms / 86400000);
 }
 
+let todoReminders = {};
+
 async function loadTodo() {
   try {
-    const data = await api("/cases?status=assigned&limit=500");
+    const [data, rem] = await Promise.all([api("/cases?status=assigned&limit=500"), api("/reminders")]);
+    todoReminders = {};
+    for (const r of rem.data) (todoReminders[r.case_id] = todoReminders[r.case_id] || []).push(r);
     todoCases = data.data.sort((a, b) => (a.due_on || "9999").localeCompare(b.due_on || "9999"));
     $("todo-title").textContent = "我的待办" + (me.unit ? "（" + me.unit.name + "）" : "") + "：" + todoCases.length + " 件";
     const tbody = document.querySelector("#todo-table tbody");
@@ -45,6 +49,8 @@ function todoRow(c) {
     c.co_handlers.map((x) => x && x.name).join("、"), c.assigned_on || "", c.due_on || ""]) {
     tr.appendChild(el("td", text));
   }
+  const waiting = (todoReminders[c.id] || []).filter((r) => !r.acknowledged_at).length;
+  if (waiting) tr.children[1].appendChild(el("span", "督办催办 " + waiting, "badge warn reminded"));
   tr.appendChild(el("td", left === null ? "" : left < 0 ? "已逾期 " + -left + " 天" : left + " 天",
     left !== null && left < 0 ? "warn" : left !== null && left <= 14 ? "soon" : ""));
   tr.addEventListener("click", () => toggleTodo(tr, c));
@@ -70,6 +76,7 @@ async function toggleTodo(tr, c) {
   text.appendChild(el("p", full.body, "body-text"));
   if (full.proposer) text.appendChild(el("p", "提出人：" + full.proposer, "muted"));
   const side = el("div", null, "item-side");
+  if ((todoReminders[c.id] || []).length) side.appendChild(remindersBox(c, tr));
   side.appendChild(replyForm(full));
   if (full.lead && (!me.unit || me.unit.id === full.lead.id)) side.appendChild(reassignForm(full));
   const prec = el("div", null, "precedents-box");
@@ -78,6 +85,40 @@ async function toggleTodo(tr, c) {
   box.append(text, side);
   td.replaceChildren(box);
   showPrecedents(prec, full.title + "\n" + full.body, full);
+}
+
+// 督查室的催办：内容、时间；主办单位确认已阅。
+function remindersBox(c, tr) {
+  const box = el("div", null, "reminders-box");
+  box.appendChild(el("h4", "督办催办"));
+  for (const r of todoReminders[c.id]) {
+    const p = el("p", r.sent_at.replace("T", " ").slice(0, 16) + " " + r.sent_by + "：" + r.note,
+      r.acknowledged_at ? "muted" : "warn");
+    if (!r.acknowledged_at && (!me.unit || (r.unit && me.unit.id === r.unit.id)) &&
+        me.actions.includes("acknowledge_reminder")) {
+      const b = el("button", "已阅", "ack");
+      b.type = "button";
+      b.addEventListener("click", () => busy(b, async () => {
+        try {
+          const done = await api("/reminders/" + r.id + "/acknowledge", { method: "POST" });
+          Object.assign(r, done);
+          p.className = "muted";
+          b.remove();
+          const left = todoReminders[c.id].filter((x) => !x.acknowledged_at).length;
+          const badge = tr.querySelector(".reminded");
+          if (badge && !left) badge.remove();
+          else if (badge) badge.textContent = "督办催办 " + left;
+        } catch (err) {
+          showMessage(err.message);
+        }
+      }));
+      p.appendChild(b);
+    } else if (r.acknowledged_at) {
+      p.appendChild(el("span", "（" + r.acknowledged_by + " 已阅）"));
+    }
+    box.appendChild(p);
+  }
+  return box;
 }
 
 function replyForm(c) {

@@ -19,10 +19,27 @@ $("r-all").addEventListener("change", () => loadRequests());
 async function loadRequests() {
   const box = $("requests-list");
   try {
-    const data = await api("/reassignments" + ($("r-all").checked ? "" : "?status=requested"));
+    const [data, figures] = await Promise.all([api("/reassignments" + ($("r-all").checked ? "" : "?status=requested")),
+      api("/reassignments/figures")]);
     box.textContent = "";
     if (!data.data.length) box.appendChild(el("p", "没有待审的退办申请。", "muted"));
     for (const r of data.data) box.appendChild(requestNode(r));
+    const units = document.querySelector("#reassign-units tbody");
+    units.textContent = "";
+    for (const u of figures.units) {
+      const tr = el("tr");
+      for (const v of [u.unit ? u.unit.name : "", u.assigned, u.requested, u.approved, u.rate === null ? "–" : pct(u.rate)]) {
+        tr.appendChild(el("td", String(v)));
+      }
+      units.appendChild(tr);
+    }
+    const models = document.querySelector("#reassign-models tbody");
+    models.textContent = "";
+    for (const m of figures.models) {
+      const tr = el("tr");
+      for (const v of [m.model_version, m.requested, m.approved]) tr.appendChild(el("td", String(v)));
+      models.appendChild(tr);
+    }
   } catch (err) {
     showMessage(err.message);
   }
@@ -75,7 +92,13 @@ async function loadLedger() {
   const asOf = $("l-asof").value;
   const q = asOf ? "?as_of=" + asOf : "";
   try {
-    const [sup, late] = await Promise.all([api("/ledger/supervision" + q), api("/ledger/overdue" + q)]);
+    const [sup, late, rem, sent] = await Promise.all([api("/ledger/supervision" + q), api("/ledger/overdue" + q),
+      api("/reminders/figures"), api("/reminders")]);
+    const canRemind = me.actions.includes("remind");
+    document.querySelectorAll(".remind-col").forEach((th) => { th.hidden = !canRemind; });
+    const remByUnit = Object.fromEntries(rem.data.map((f) => [f.department ? f.department.id : "", f]));
+    remindedCases = {};
+    for (const r of sent.data) (remindedCases[r.case_id] = remindedCases[r.case_id] || []).push(r);
     const tbody = document.querySelector("#ledger-table tbody");
     tbody.textContent = "";
     const rate = (x) => (x === null || x === undefined ? "–" : pct(x));
@@ -89,6 +112,14 @@ async function loadLedger() {
       tr.appendChild(el("td", rate(u.satisfaction_rate)));
       tr.appendChild(figureCell(u, "unsatisfied", asOf));
       tr.appendChild(figureCell(u, "reopened", asOf));
+      const f = u.department ? remByUnit[u.department.id] : { reminders: rem.reminders };
+      const title = f && f.items !== undefined ? f.items + " 件被催办，" + f.unacknowledged + " 次尚未确认已阅" : "";
+      tr.appendChild(el("td", f ? String(f.reminders) : "0")).title = title;
+      if (canRemind) {
+        const td = el("td");
+        if (u.department && u.overdue) td.appendChild(remindUnitButton(u, asOf));
+        tr.appendChild(td);
+      }
       tbody.appendChild(tr);
     }
     const body = document.querySelector("#overdue-table tbody");
@@ -98,9 +129,10 @@ async function loadLedger() {
       for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.due_on, -c.days_left]) {
         tr.appendChild(el("td", v));
       }
+      tr.appendChild(remindCell(c.id, true));
       body.appendChild(tr);
     }
-    if (!late.data.length) body.appendChild(el("tr")).appendChild(el("td", "没有逾期件。", "muted")).colSpan = 5;
+    if (!late.data.length) body.appendChild(el("tr")).appendChild(el("td", "没有逾期件。", "muted")).colSpan = 6;
   } catch (err) {
     showMessage(err.message);
   }
@@ -134,6 +166,7 @@ function figureCell(u, figure, asOf) {
         const tr = el("tr");
         for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.assigned_on || "", c.due_on || "",
           c.closed_on || "", c.status]) tr.appendChild(el("td", v));
+        tr.appendChild(remindCell(c.id, !c.closed_on));
         body.appendChild(tr);
       }
       $("drill").scrollIntoView({ block: "nearest" });
@@ -143,6 +176,56 @@ function figureCell(u, figure, asOf) {
   });
   td.appendChild(a);
   return td;
+}
+
+// ---- 催办（督查室） ----
+let remindedCases = {};
+
+// How often an item was reminded (the latest note as a tooltip) and, for a supervisor and an open item, a button.
+function remindCell(caseId, open) {
+  const td = el("td", null, "remind");
+  const list = remindedCases[caseId] || [];
+  const count = el("span", list.length ? "已催办 " + list.length + " 次" : "", "muted");
+  if (list.length) count.title = "最近：" + list[0].sent_at.replace("T", " ").slice(0, 16) + " " + list[0].note;
+  td.appendChild(count);
+  if (open && me.actions.includes("remind")) {
+    const b = el("button", "催办", "remind-one");
+    b.type = "button";
+    b.addEventListener("click", () => busy(b, async () => {
+      const note = window.prompt("催办内容（将显示在承办单位的待办中）：", "已超过答复期限，请抓紧办理并答复代表委员。");
+      if (note === null) return;
+      try {
+        const r = await api("/cases/" + caseId + "/reminders", { method: "POST", json: { note } });
+        showNotice(r.unchanged ? "今天已用相同内容催办过该件，未重复发送。" : "已向 " + r.unit.name + " 催办。");
+        (remindedCases[caseId] = remindedCases[caseId] || []).unshift(r);
+        if (!r.unchanged) count.textContent = "已催办 " + remindedCases[caseId].length + " 次";
+      } catch (err) {
+        showMessage(err.message);
+      }
+    }));
+    td.appendChild(b);
+  }
+  return td;
+}
+
+function remindUnitButton(u, asOf) {
+  const b = el("button", "催办超期件（" + u.overdue + "）", "remind-unit");
+  b.type = "button";
+  b.addEventListener("click", () => busy(b, async () => {
+    const note = window.prompt("向 " + u.department.name + " 的 " + u.overdue + " 件超期未办结件催办，内容：",
+      "以下件已超过答复期限，请于五个工作日内办结并答复代表委员。");
+    if (note === null) return;
+    try {
+      const r = await api("/reminders/batch", { method: "POST",
+        json: { department: u.department.id, figure: "overdue", note, ...(asOf ? { as_of: asOf } : {}) } });
+      showNotice("已向 " + u.department.name + " 催办 " + r.new + " 件" + (r.count > r.new ? "（" + (r.count - r.new) +
+        " 件今天已催办过）" : "") + (r.skipped.length ? "；" + r.skipped.length + " 件已于统计日期后办结，未催办" : "") + "。");
+      loadLedger();
+    } catch (err) {
+      showMessage(err.message);
+    }
+  }));
+  return b;
 }
 
 function reportRange() {
@@ -220,6 +303,18 @@ async function loadAdmin() {
       tr.appendChild(td);
       tbody.appendChild(tr);
     }
+    const hb = document.querySelector("#history-table tbody");
+    hb.textContent = "";
+    const ACTIONS = { promote: "上线", rollback: "回退", "rollback-undone": "回退失败，恢复原版本",
+      "promote (train)": "训练后上线", "promote (train --force)": "训练后强制上线", "promote (re-indexed)": "重建索引后上线",
+      "promote (index repaired)": "修复索引后上线" };
+    for (const h of models.history.slice().reverse()) {
+      const tr = el("tr");
+      for (const v of [(h.at || "").replace("T", " ").slice(0, 16), ACTIONS[h.action] || h.action, h.version,
+        h.previous || "", h.by || "", h.why || ""]) tr.appendChild(el("td", v));
+      hb.appendChild(tr);
+    }
+    $("history-count").textContent = "上线与回退记录（" + models.history.length + " 条）";
     const kb = document.querySelector("#keys-table tbody");
     kb.textContent = "";
     for (const k of keys.data) {
@@ -249,8 +344,10 @@ async function loadAdmin() {
 }
 
 $("model-rollback").addEventListener("click", () => busy($("model-rollback"), async () => {
+  const why = window.prompt("回退理由（记入版本历史）：", "");
+  if (why === null) return;
   try {
-    const m = await api("/models/rollback", { method: "POST" });
+    const m = await api("/models/rollback?why=" + encodeURIComponent(why), { method: "POST" });
     showNotice("已回退到模型 " + m.version + "。");
     loadAdmin();
   } catch (err) {
@@ -277,16 +374,20 @@ $("key-create-form").addEventListener("submit", async (ev) => {
 // ---- 单位名录 ----
 let reorgOld = null;
 let reorgInto = null;
+let splitExisting = null;
 onDepartments.push(() => {
-  reorgOld = unitPicker("", "要更名或撤并的单位");
+  reorgOld = unitPicker("", "要更名、撤并或拆分的单位");
   reorgInto = unitPicker("", "并入哪个单位");
+  splitExisting = unitsPicker([], "添加现有单位（可不选）");
   $("reorg-old").replaceChildren(reorgOld.node);
   $("reorg-into").replaceChildren(reorgInto.node);
+  $("split-existing").replaceChildren(splitExisting.node);
   if (me && me.actions.includes("admin")) loadDepartmentTable();
 });
 $("reorg-mode").addEventListener("change", () => {
   $("reorg-rename").hidden = $("reorg-mode").value !== "rename";
   $("reorg-into").hidden = $("reorg-mode").value !== "merge";
+  $("reorg-split").hidden = $("reorg-mode").value !== "split";
 });
 
 async function loadDepartmentTable() {
@@ -297,8 +398,10 @@ async function loadDepartmentTable() {
     tbody.textContent = "";
     for (const d of data.data) {
       const tr = el("tr", null, d.active ? "" : "muted");
+      const now = d.split_into.length ? "拆分为" + d.split_into.map((p) => p.name).join("、") + "（主承继：" +
+        d.current.name + "）" : d.current.id === d.id ? "" : d.current.name;
       for (const v of [d.id, d.name, d.short_name, d.aliases.join("、"), (d.since || "") + " – " + (d.until || ""),
-        d.current.id === d.id ? "" : d.current.name]) tr.appendChild(el("td", v));
+        now, d.duties]) tr.appendChild(el("td", v));
       tbody.appendChild(tr);
     }
   } catch (err) {
@@ -315,6 +418,10 @@ $("reorg-form").addEventListener("submit", async (ev) => {
     return;
   }
   const on = $("reorg-on").value;
+  if ($("reorg-mode").value === "split") {
+    await splitUnit(old, on);
+    return;
+  }
   const body = { old_ids: [old], on };
   if ($("reorg-mode").value === "merge") {
     if (!reorgInto.value()) {
@@ -340,6 +447,30 @@ $("reorg-form").addEventListener("submit", async (ev) => {
     showMessage(err.message);
   }
 });
+
+// 拆分：new units get an id made from the old one; each part's duties decide where old closed cases train.
+async function splitUnit(old, on) {
+  const prev = deptById(old);
+  const news = [0, 1].map((i) => ({ name: $("split-name-" + i).value.trim(), duties: $("split-duties-" + i).value.trim() }))
+    .filter((p) => p.name)
+    .map((p, i) => ({ id: old + on.slice(0, 4) + "s" + (i + 1), name: p.name, duties: p.duties, since: on,
+      kind: prev ? prev.kind : "department" }));
+  const existing = splitExisting.value();
+  if (news.length + existing.length < 2) {
+    showMessage("拆分至少要有两个承继单位：请填写新设单位全称，或选择承接职责的现有单位");
+    return;
+  }
+  const main = news.length ? news[0].id : existing[0];
+  try {
+    const d = await api("/departments/split", { method: "POST",
+      json: { old_id: old, on, new: news, into_ids: existing, main_id: main } });
+    showNotice("已登记拆分：自 " + on + " 起原单位职责分由 " + d.name + " 等单位承担；原单位名称和未办结案件归 " +
+      d.name + "，历年案件按各单位职能归属用于训练。");
+    await loadDepartments();
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
 
 $("dept-add-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();

@@ -29,9 +29,12 @@ def test_promote_and_rollback_hot_reload(client, models_dir):
     assert r.status_code == 200 and r.json()["version"] == other
     assert route_version(client) == other
     assert (models_dir / "ACTIVE").read_text().strip() == other
-    r = client.post("/api/v1/models/rollback", headers=H["admin"])
+    r = client.post("/api/v1/models/rollback", params={"why": "新版本误派教育类建议"}, headers=H["admin"])
     assert r.status_code == 200 and r.json()["version"] == original
     assert route_version(client) == original
+    last = client.get("/api/v1/models", headers=H["admin"]).json()["history"][-1]
+    assert (last["action"], last["version"], last["previous"]) == ("rollback", original, other)
+    assert last["why"] == "新版本误派教育类建议" and last["by"] == "env-admin-1"
 
 
 def test_promote_refuses_unknown_or_tampered_versions(client, models_dir):

@@ -76,6 +76,20 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.wait_for_selector("#notice:not([hidden]), #message:not([hidden])")
             assert page.is_hidden("#message"), page.text_content("#message")
             assert "江州市城市综合管理局" in page.text_content("#notice")
+            # a split: 市农业农村局 in two from today; each part's duties decide where its old cases train
+            page.select_option("#reorg-mode", "split")
+            page.fill("#reorg-old input", "农业农村")
+            page.press("#reorg-old input", "Enter")
+            page.fill("#split-name-0", "江州市农业发展局")
+            page.fill("#split-duties-0", "种植业、畜牧业、农产品质量安全")
+            page.fill("#split-name-1", "江州市乡村建设局")
+            page.fill("#split-duties-1", "农村人居环境整治、村庄规划建设")
+            page.click("#reorg-form button[type=submit]")
+            page.wait_for_function("/已登记拆分/.test(document.querySelector('#notice').textContent) || "
+                                   "!document.querySelector('#message').hidden")
+            assert page.is_hidden("#message"), page.text_content("#message")
+            page.click("#dept-count")
+            page.wait_for_selector("#depts-table tbody tr:has-text('拆分为')")
             page.screenshot(path=str(shots / "admin.png"), full_page=True)
 
             # drafter: only its views; finds precedents with full replies, asks for reassignment, records a reply
@@ -111,8 +125,16 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.screenshot(path=str(shots / "requests.png"))
             page.click(".request .approve")
             page.wait_for_selector("#notice:not([hidden])")
+            page.click("#reassign-figures summary")  # the reassignment rate per unit and per model version
+            page.wait_for_selector("#reassign-units tbody tr:has-text('江州市住房和城乡建设局')")
+            assert "100%" in page.text_content("#reassign-units tbody tr:has-text('江州市住房和城乡建设局')")
 
-            # supervisor: reads the ledger, decides nothing
+            # supervisor: reads the ledger, decides nothing; reminds 住建局 of its overdue item (催办)
+            late = httpx.post(api + "/cases", json={"case_no": "JY2026-0100", "title": "关于小区停车位配建的建议",
+                                                    "body": "新建小区停车位不足。"}, headers=h["assigner"]).json()
+            httpx.post(f"{api}/cases/{late['id']}/decision", json={
+                "lead": "市住建局", "assigned_on": f"{date.today().year}-01-05", "due_on": f"{date.today().year}-04-05"},
+                headers=h["assigner"])
             sign_in(page, served, sup)
             assert "session" not in visible_tabs(page) and "ledger" in visible_tabs(page)
             page.click("button[data-tab=ledger]")
@@ -121,11 +143,25 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.click("#ledger-table tbody tr:has-text('江州市教育局') a.drill-link")
             page.wait_for_selector("#drill:not([hidden]) #drill-table tbody tr")
             assert "JY2026-0777" in page.text_content("#drill-table")
+            page.once("dialog", lambda d: d.accept("已超期八个月，请本周内答复"))
+            page.click("#ledger-table tbody tr:has-text('江州市住房和城乡建设局') button.remind-unit")
+            page.wait_for_function("/已向.*催办/.test(document.querySelector('#notice').textContent)")
+            page.wait_for_selector("#overdue-table td.remind:has-text('已催办 1 次')")
             page.screenshot(path=str(shots / "supervisor.png"), full_page=True)
             with page.expect_download() as got:
                 page.click("#rep-xlsx")
             report = tmp_path / "report.xlsx"
             got.value.save_as(report)
+
+            # drafter again: the reminder is on its list; it acknowledges it
+            sign_in(page, served, drafter_key)
+            page.wait_for_selector("#todo-table tbody tr.row .reminded")
+            page.click("#todo-table tbody tr.row:has(.reminded)")
+            page.wait_for_selector(".reminders-box button.ack")
+            assert "已超期八个月" in page.text_content(".reminders-box")
+            page.screenshot(path=str(shots / "drafter-reminder.png"), full_page=True)
+            page.click(".reminders-box button.ack")
+            page.wait_for_selector("#todo-table tbody tr.row .reminded", state="detached")
 
             # admin: promotes the other version; the service switches at once
             sign_in(page, served, KEYS["admin"])
@@ -147,6 +183,14 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
                                    timeout=120_000)
             assert "已完成" in page.text_content("#train-text"), page.text_content("#train-text")
             assert page.text_content("#train-log")
+            # and a rollback, with its reason kept beside the promotion's
+            page.once("dialog", lambda d: d.accept("浏览器测试：回退"))
+            page.click("#model-rollback")
+            page.wait_for_function("/已回退/.test(document.querySelector('#notice').textContent)")
+            page.click("#history-count")
+            page.wait_for_selector("#history-table tbody tr:has-text('浏览器测试：回退')")
+            assert "浏览器测试：切换版本" in page.text_content("#history-table")
+            page.screenshot(path=str(shots / "admin-models.png"), full_page=True)
             assert errors == []
         finally:
             browser.close()
@@ -169,6 +213,13 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
                             "assigned_on <= ?", (f"{date.today().year}-01-01", date.today().isoformat())).fetchone()[0]
     assert counted["江州市教育局"] == direct == 1
     active = httpx.get(api + "/models/active", headers=h["admin"]).json()
-    assert active["version"].endswith("-copy")
-    last = httpx.get(api + "/models", headers=h["admin"]).json()["history"][-1]
-    assert last.get("why") == "浏览器测试：切换版本" and last.get("by")
+    assert not active["version"].endswith("-copy")  # promoted, then rolled back
+    promoted, rolled_back = httpx.get(api + "/models", headers=h["admin"]).json()["history"][-2:]
+    assert promoted["why"] == "浏览器测试：切换版本" and promoted["version"].endswith("-copy") and promoted["by"]
+    assert rolled_back["action"] == "rollback" and rolled_back["why"] == "浏览器测试：回退"
+    assert rolled_back["version"] == active["version"] and rolled_back["by"] == promoted["by"]
+    split = next(d for d in units if d["id"] == "nync")
+    assert [p["name"] for p in split["split_into"]] == ["江州市农业发展局", "江州市乡村建设局"]
+    reminders = httpx.get(api + "/reminders", params={"case_id": late["id"]}, headers=h["admin"]).json()["data"]
+    assert [(r["note"], r["unit"]["id"], bool(r["acknowledged_at"])) for r in reminders] == [
+        ("已超期八个月，请本周内答复", "zjj", True)]

@@ -9,7 +9,7 @@ from api.security_table import BEGIN, DOC, END, endpoints, render
 from tests.api.conftest import H
 
 PATH_VALUES = {"case_id": "1", "version": "nope", "key_id": "999", "session_id": "1", "row_id": "1", "job_id": "1",
-               "request_id": "1"}
+               "request_id": "1", "reminder_id": "1"}
 
 
 @pytest.fixture()

@@ -65,3 +65,20 @@ def test_a_version_whose_index_cannot_be_written_is_discarded(tmp_path, mini_reg
     with pytest.raises(BundleError, match="无法写入模型版本"):
         train(ts, mini_registry, store=store, promote=True, embedder=FullDisk(64))
     assert store.versions() == [] and store.active() is None
+
+
+def test_old_cases_of_a_split_unit_train_the_part_their_text_matches(mini_registry):
+    from datetime import date
+
+    from models.departments import Department
+
+    mini_registry.split("cgzf", [Department(id="srylj", name="江州市市容和园林管理局", duties="生活垃圾分类、园林绿化"),
+                                 Department(id="zhzfj", name="江州市综合行政执法局", duties="查处违法建设、占道经营")],
+                        main_id="srylj", on=date(2026, 1, 1))
+    records = [CaseRecord(row=2, title="关于查处违法建设的建议", lead="城管执法局", co_handlers=["城管局"]),
+               CaseRecord(row=3, title="关于生活垃圾分类的建议", lead="城管局"),
+               CaseRecord(row=4, title="关于背街小巷的建议", lead="城管执法局")]
+    good, errors = resolve_departments(records, mini_registry)
+    assert not errors
+    assert [r.lead_id for r in good] == ["zhzfj", "srylj", "srylj"]
+    assert good[0].co_ids == []  # the same unit as the lead once resolved: dropped, as for any repeat

@@ -29,10 +29,12 @@ def models_cmd(models: ModelsOpt = None) -> None:
     out.print(t)
 
 
+WhyOpt = Annotated[str, typer.Option("--why", help="理由（记入上线记录）")]
+ByOpt = Annotated[str, typer.Option("--by", help="操作人（默认：当前系统用户）")]
+
+
 def promote_cmd(version: Annotated[str, typer.Argument(help="版本名（见 jiaoban models）")],
-                models: ModelsOpt = None,
-                why: Annotated[str, typer.Option("--why", help="上线理由（记入上线记录）")] = "",
-                by: Annotated[str, typer.Option("--by", help="操作人（默认：当前系统用户）")] = "") -> None:
+                models: ModelsOpt = None, why: WhyOpt = "", by: ByOpt = "") -> None:
     """把某个版本设为在用模型；谁、何时、为何上线记入 history.jsonl。
 
     例：jiaoban promote 20261125-120301 --why "已看评估报告，检验件数少但各单位无明显下降"
@@ -41,10 +43,10 @@ def promote_cmd(version: Annotated[str, typer.Argument(help="版本名（见 jia
     out.print(f"已上线 {version}")
 
 
-def rollback_cmd(models: ModelsOpt = None) -> None:
-    """回退到上一个在用版本。
+def rollback_cmd(models: ModelsOpt = None, why: WhyOpt = "", by: ByOpt = "") -> None:
+    """回退到上一个在用版本；谁、何时、为何回退记入 history.jsonl。
 
-    例：jiaoban rollback
+    例：jiaoban rollback --why "新版本把教育类建议误派给人社局"
     """
-    version = BundleStore(models_dir(models)).rollback()
+    version = BundleStore(models_dir(models)).rollback(by=by, why=why)
     out.print(f"已回退到 {version}")
