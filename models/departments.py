@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from models.unit_split import split_part
+
 
 class UnknownDepartmentError(ValueError):
     """A department name that neither the registry's names, short names nor aliases know."""
@@ -87,18 +89,6 @@ def _key(name: str, city: str = "") -> str:
     if name.startswith("市") and len(name) > 2:
         return name[1:]
     return name
-
-
-_PUNCT = re.compile(r"[\s\W_]+")
-
-
-def _bigrams(text: str) -> dict[str, int]:
-    """Counts of the character pairs of ``text``, punctuation and spaces removed."""
-    chars = _PUNCT.sub("", text or "")
-    out: dict[str, int] = {}
-    for i in range(len(chars) - 1):
-        out[chars[i:i + 2]] = out.get(chars[i:i + 2], 0) + 1
-    return out
 
 
 def _parse_date(value) -> date | None:
@@ -240,7 +230,7 @@ class DepartmentRegistry:
             if dept.id in seen:
                 raise RegistryError(f"单位承继关系出现循环：{' -> '.join(seen)}")
             seen.append(dept.id)
-            nxt = self._split_part(dept, text) if dept.split_into and text else dept.successor
+            nxt = split_part(self, dept, text) if dept.split_into and text else dept.successor
             dept = self.departments[nxt]
         return dept
 
@@ -250,21 +240,6 @@ class DepartmentRegistry:
         if dept is None:
             raise UnknownDepartmentError(name, self.suggest(name))
         return self.current_for(dept.id, text)
-
-    def _split_part(self, dept: Department, text: str) -> str:
-        """The part of split ``dept`` whose own words (character pairs of its names and duties that the other parts
-        lack) occur most often in ``text``; the main successor on a tie or when none occurs."""
-        grams = {part: _bigrams(" ".join((*self.current(part).names(), self.current(part).duties,
-                                          *self.departments[part].names(), self.departments[part].duties)))
-                 for part in dept.split_into}
-        text_grams = _bigrams(text)
-        scores = {}
-        for part, own in grams.items():
-            others = set().union(*(g for p, g in grams.items() if p != part))
-            scores[part] = sum(text_grams.get(g, 0) for g in own.keys() - others)
-        best = max(scores.values())
-        winners = [p for p, v in scores.items() if v == best]
-        return winners[0] if best > 0 and len(winners) == 1 else str(dept.successor)
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known full names to a misspelt or unknown one."""
