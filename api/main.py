@@ -77,7 +77,7 @@ def configure_logging(level: str) -> None:
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     configure_logging(settings.log_level)
-    store = Store(settings.database)
+    store = Store(settings.store_target)
     await run_in_threadpool(store.open)
     app.state.store = store
     app.state.registry = await run_in_threadpool(RegistryHolder.load, store, settings.departments)
@@ -95,7 +95,7 @@ async def lifespan(app: FastAPI):
     app.state.jobs = JobRunner(app.state.sessions, app.state.models.current,
                                handlers={TRAINING_JOB: app.state.training.run})
     await run_in_threadpool(app.state.jobs.start)
-    logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
+    logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, store.db.describe(),
                 getattr(app.state.models.bundle, "version", None), app.state.models.search_error is None)
     yield
     await run_in_threadpool(app.state.jobs.stop)
