@@ -190,4 +190,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX reassignments_case ON reassignments (case_id, id)",
         "CREATE INDEX reassignments_status ON reassignments (status, id)",
     ]),
+    ("0007_model_promotions", [
+        # The model version in service, for every replica: the latest row wins; replicas poll it (api.model_sync).
+        """CREATE TABLE model_promotions (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            action TEXT NOT NULL,
+            promoted_by TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            promoted_at TEXT NOT NULL
+        )""",
+    ]),
 ]

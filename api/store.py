@@ -292,6 +292,18 @@ class Store:
             c.execute("INSERT INTO registry_snapshots (data, reason, created_by, created_at) VALUES (?, ?, ?, ?)",
                       (json.dumps(data, ensure_ascii=False), reason, created_by, now()))
 
+    # -- the model version in service ------------------------------------------------------------------------
+    def record_promotion(self, version: str, *, action: str, by: str = "", why: str = "") -> None:
+        with self.transaction() as c:
+            c.execute("INSERT INTO model_promotions (version, action, promoted_by, reason, promoted_at) "
+                      "VALUES (?, ?, ?, ?, ?)", (version, action, by, why, now()))
+
+    def active_model(self) -> str | None:
+        """The version the latest promotion named (every replica serves it), or None before the first."""
+        with self.reader() as c:
+            row = c.execute("SELECT version FROM model_promotions ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     # -- API keys --------------------------------------------------------------------------------------------
     def add_key(self, *, name: str, role: str, salt: str, hash: str, prefix: str, source: str,
                 unit_id: str | None = None, conn: Connection | None = None) -> int:
