@@ -16,7 +16,7 @@ from api.main import create_app
 from models.bundle import META_FILE, BundleStore
 from models.departments import DepartmentRegistry
 from models.embeddings import HashingEmbedder
-from tests import postgres
+from tests import servers
 from tests.api.fakedata import closed_rows, write_csv
 from tests.conftest import MINI_REGISTRY
 from training.dataset import load_training_set
@@ -59,10 +59,10 @@ def make_settings(tmp_path: Path, models_dir: Path | None, **overrides) -> Setti
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A throwaway PostgreSQL server for the session (skips the PostgreSQL tests, saying why, when none starts)."""
-    cluster = postgres.Cluster()
+    cluster = servers.Cluster()
     try:
         cluster.start()
-    except postgres.Unavailable as exc:
+    except servers.Unavailable as exc:
         cluster.stop()
         pytest.skip(f"PostgreSQL tests skipped: no server could start here ({exc})")
     yield cluster

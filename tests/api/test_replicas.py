@@ -7,8 +7,8 @@ Loopback only, bounded: 4 processes, 4 client threads, at most about 75 s of tra
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,29 +22,14 @@ import httpx
 import psycopg
 import pytest
 
-from tests import postgres
+from tests import servers
 from tests.api.conftest import API_KEYS, H
 from tests.api.test_sessions import csv_bytes, sheet_rows
 from tests.conftest import MINI_REGISTRY, ROOT
 
 pytestmark = pytest.mark.slow
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SWITCH_S = 15.0  # a promotion must reach every replica within this (they poll the store every second here)
-
-
-def _nginx_conf(port: int, upstreams: list[int], work: Path) -> str:
-    """The repository's nginx.conf with this test's ports and a private pid file, logs and temp folders."""
-    conf = (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    conf = conf.replace("listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
-    servers = "".join(f"        server 127.0.0.1:{p} max_fails=3 fail_timeout=5s;\n" for p in upstreams)
-    conf = re.sub(r"(        server 127\.0\.0\.1:800\d [^\n]*\n)+", servers, conf)
-    conf = conf.replace("pid /run/jiaoban-nginx.pid;", f"pid {work}/nginx.pid;")
-    conf = conf.replace("error_log /var/log/nginx/jiaoban-error.log warn;", f"error_log {work}/error.log warn;")
-    temps = "".join(f"    {name}_temp_path {work}/{name};\n" for name in
-                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    conf = conf.replace("http {\n", "http {\n" + temps, 1)
-    return ("user root;\n" if os.geteuid() == 0 else "") + conf
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> dict:
@@ -64,12 +49,12 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> dic
 
 @pytest.fixture()
 def deployment(tmp_path, models_root, pg_cluster):
-    if not Path(NGINX).exists():
+    if not Path(servers.NGINX).exists():
         pytest.skip("nginx not installed (make test installs Debian's nginx-light): replica test skipped")
     database_url = pg_cluster.database()
     models = Path(shutil.copytree(models_root, tmp_path / "shared-models"))
     departments = tmp_path / "departments.json"
-    departments.write_text(__import__("json").dumps(MINI_REGISTRY, ensure_ascii=False), encoding="utf-8")
+    departments.write_text(json.dumps(MINI_REGISTRY, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JIAOBAN_DATABASE_URL": database_url,
            "JIAOBAN_MODELS_DIR": str(models), "JIAOBAN_DEPARTMENTS": str(departments), "JIAOBAN_API_KEYS": API_KEYS,
            "JIAOBAN_ENCODER": "hashing", "JIAOBAN_JOBS_IN_PROCESS": "false", "JIAOBAN_MODEL_POLL_S": "1",
@@ -84,14 +69,14 @@ def deployment(tmp_path, models_root, pg_cluster):
         procs.append(proc)
         return proc
 
-    ports = [postgres.free_port(), postgres.free_port()]
+    ports = [servers.free_port(), servers.free_port()]
     replicas = [start(f"replica{i}", sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
                       "--port", str(p)) for i, p in enumerate(ports)]  # both at once: they migrate under a lock
     worker = start("worker", sys.executable, "-m", "api.worker")
     work = Path(tempfile.mkdtemp(prefix="jiaoban-nginx-"))
-    front = postgres.free_port()
-    (work / "nginx.conf").write_text(_nginx_conf(front, ports, work), encoding="utf-8")
-    nginx = start("nginx", NGINX, "-c", str(work / "nginx.conf"), "-g", "daemon off;")
+    front = servers.free_port()
+    (work / "nginx.conf").write_text(servers.nginx_conf(front, ports, work), encoding="utf-8")
+    nginx = start("nginx", servers.NGINX, "-c", str(work / "nginx.conf"), "-g", "daemon off;")
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc in zip(urls, replicas):

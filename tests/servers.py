@@ -1,8 +1,9 @@
-"""A throwaway PostgreSQL cluster for the tests: Debian's server binaries (``make test`` installs them), a data
+"""Servers for the tests and benchmarks, from Debian's packages. A throwaway PostgreSQL cluster: Debian's server binaries (``make test`` installs them), a data
 directory in a temporary folder, a free loopback port, trust authentication, stopped and removed at the end.
 
 PostgreSQL refuses to run as root; as root the cluster runs as the ``postgres`` user (``runuser``). When no server
-can start, ``start`` raises ``Unavailable`` with the reason, and the PostgreSQL tests skip with it.
+can start, ``start`` raises ``Unavailable`` with the reason, and the PostgreSQL tests skip with it. And the
+repository's nginx configuration (docs/deploy/nginx.conf) rewritten for given ports and a private folder.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 USER = "jiaoban"
+ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 class Unavailable(RuntimeError):
@@ -97,3 +101,17 @@ class Cluster:
                       timeout=60)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+
+def nginx_conf(port: int, upstreams: list[int], work: Path) -> str:
+    """The repository's nginx.conf with this test's ports and a private pid file, logs and temp folders."""
+    conf = (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    conf = conf.replace("listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
+    servers = "".join(f"        server 127.0.0.1:{p} max_fails=3 fail_timeout=5s;\n" for p in upstreams)
+    conf = re.sub(r"(        server 127\.0\.0\.1:800\d [^\n]*\n)+", servers, conf)
+    conf = conf.replace("pid /run/jiaoban-nginx.pid;", f"pid {work}/nginx.pid;")
+    conf = conf.replace("error_log /var/log/nginx/jiaoban-error.log warn;", f"error_log {work}/error.log warn;")
+    temps = "".join(f"    {name}_temp_path {work}/{name};\n" for name in
+                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = conf.replace("http {\n", "http {\n" + temps, 1)
+    return ("user root;\n" if os.geteuid() == 0 else "") + conf
