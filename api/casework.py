@@ -22,6 +22,7 @@ from models.service import RoutingService
 
 logger = logging.getLogger(__name__)
 HEADERS = {"lead": "主办单位", "co_handlers": "协办单位"}  # a ledger's usual headers
+_ROW_ERRORS: tuple[type[Exception], ...] = (*IntegrityError, ValueError)  # a row that fails alone
 
 
 def add_months(day: date, months: int) -> date:
@@ -174,7 +175,7 @@ def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tu
             try:
                 ids.append(write(conn, rec, values))
                 conn.execute("RELEASE row")
-            except (*IntegrityError, ValueError) as exc:
+            except _ROW_ERRORS as exc:
                 conn.execute("ROLLBACK TO row")
                 conn.execute("RELEASE row")
                 errors.append(RowError(rec.row, "*", f"未能保存（{exc}）"))

@@ -31,6 +31,7 @@ MIGRATION_LOCK = 7_160_816  # the advisory lock replicas starting together migra
 _CASE_COLUMNS = ("case_no", "kind", "year", "title", "body", "proposer", "status", "lead_id", "co_ids",
                  "assigned_on", "due_on", "closed_on", "category", "feedback", "suggestion", "source")
 _JSON_COLUMNS = ("co_ids", "suggestion")
+_UNREACHABLE: tuple[type[Exception], ...] = (DatabaseUnavailable, *DatabaseError)
 
 
 class StoreError(RuntimeError):
@@ -42,9 +43,9 @@ def now() -> str:
 
 
 @overload
-def _row(row: Any) -> dict: ...
-@overload
 def _row(row: None) -> None: ...
+@overload
+def _row(row: Any) -> dict: ...
 def _row(row: Any | None) -> dict | None:
     if row is None:
         return None
@@ -106,7 +107,7 @@ class Store:
                 with self.reader() as conn:
                     conn.execute("PRAGMA journal_mode = WAL")
             return self.migrate()
-        except (DatabaseUnavailable, *DatabaseError) as exc:
+        except _UNREACHABLE as exc:
             where = "JIAOBAN_DATABASE_URL 指向的数据库能否连接、用户能否建表" if self.dialect == "postgresql" else \
                 "JIAOBAN_DATABASE 指向的路径是否可写"
             raise StoreError(f"无法打开案件数据库 {self.db.describe()}（{exc}）：请检查{where}") from exc
@@ -143,7 +144,7 @@ class Store:
             with self.reader() as conn:
                 conn.execute("SELECT count(*) FROM cases").fetchone()
             return True
-        except (DatabaseUnavailable, *DatabaseError):
+        except _UNREACHABLE:
             return False
 
     # -- cases -----------------------------------------------------------------------------------------------

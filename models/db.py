@@ -83,12 +83,14 @@ def _params(args: Sequence | dict) -> Sequence | dict:
 class Row(tuple):
     """A PostgreSQL row that reads like ``sqlite3.Row``: by position, by column name, and as a mapping."""
 
+    _index: dict[str, int]
+
     def __new__(cls, values: Sequence, index: dict[str, int]):
         row = super().__new__(cls, values)
         row._index = index
         return row
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key):
         return super().__getitem__(self._index[key] if isinstance(key, str) else key)
 
     def keys(self) -> list[str]:

@@ -80,6 +80,8 @@ def store_target(request, tmp_path) -> str | Path:
 # JIAOBAN_TEST_BACKEND=postgresql runs every API test on PostgreSQL (make test-postgres); by default they use SQLite
 # and only the store suites (``store_target``) run on both.
 ON_POSTGRES = os.environ.get("JIAOBAN_TEST_BACKEND") == "postgresql"
+# For tests that open the SQLite file themselves (to look at raw bytes, back it up, or count with their own SQL).
+sqlite_file = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite store file itself")
 
 
 @pytest.fixture()
