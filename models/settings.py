@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         value = value.strip()
         if value and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("应为 postgresql://用户:密码@主机:端口/库名 的形式；留空则使用 JIAOBAN_DATABASE 的 SQLite 文件")
+            raise ValueError("应为 postgresql://用户:密码@主机:端口/库名 的形式；留空则使用 JIAOBAN_DATABASE 的 "
+                             "SQLite 文件")
         return value
 
     @property
