@@ -102,6 +102,7 @@ class Store:
     def open(self) -> list[str]:
         """Create the file if needed (SQLite: in WAL mode) and apply pending migrations. Returns the ones applied."""
         try:
+            self.db.check()
             if isinstance(self.target, Path):
                 self.target.parent.mkdir(parents=True, exist_ok=True)
                 with self.reader() as conn:

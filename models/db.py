@@ -159,6 +159,17 @@ class Database:
                                       "数据库服务是否在运行以及用户权限") from exc
         return Connection(raw, "postgresql", release=pool.putconn)
 
+    def check(self) -> None:
+        """Fail at once, with the reason, when the server cannot be reached (the pool would wait POOL_TIMEOUT_S)."""
+        if self.dialect == "postgresql" and self._pool is None:
+            if psycopg is None:  # pragma: no cover - psycopg is a dependency
+                raise DatabaseUnavailable("未安装 psycopg，无法使用 PostgreSQL：请运行 make install")
+            try:
+                psycopg.connect(str(self.target), connect_timeout=10).close()
+            except psycopg.Error as exc:
+                raise DatabaseUnavailable(f"无法连接案件数据库 {self.describe()}（{str(exc).strip()}）：请检查 "
+                                          "JIAOBAN_DATABASE_URL、数据库服务是否在运行以及用户权限") from None
+
     def _sqlite(self) -> sqlite3.Connection:
         if self.readonly:
             conn = sqlite3.connect(f"file:{self.target}?mode=ro", uri=True, isolation_level=None)

@@ -5,10 +5,13 @@ import logging
 import threading
 
 import pytest
+from pydantic import ValidationError
 
+from api.config import Settings, settings_error_message
 from api.main import _DropQueryString
 from api.store import MIGRATIONS, Store, StoreError
 from models.db import IntegrityError
+from tests import servers
 
 
 @pytest.fixture()
@@ -82,6 +85,19 @@ def test_concurrent_writers_from_threads(store):
     assert errors == []
     rows, count = store.list_cases(status="assigned", limit=1)
     assert count == 200
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_naming_the_variable():
+    with pytest.raises(ValidationError) as exc:
+        Settings(_env_file=None, database_url="mysql://jiaoban@127.0.0.1/jiaoban")
+    assert "JIAOBAN_DATABASE_URL" in settings_error_message(exc.value)
+
+
+def test_an_unreachable_postgresql_server_is_named_at_once_without_its_password():
+    store = Store(f"postgresql://jiaoban:secret-pw@127.0.0.1:{servers.free_port()}/jiaoban")
+    with pytest.raises(StoreError, match="JIAOBAN_DATABASE_URL") as exc:
+        store.open()
+    assert "secret-pw" not in str(exc.value) and "***" in str(exc.value)
 
 
 def test_access_log_drops_query_strings():
