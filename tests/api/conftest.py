@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
+from api.store import Store
 from models.bundle import META_FILE, BundleStore
 from models.departments import DepartmentRegistry
 from models.embeddings import HashingEmbedder
@@ -75,6 +76,15 @@ def store_target(request, tmp_path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "db" / "j.db"
     return request.getfixturevalue("pg_cluster").database()
+
+
+@pytest.fixture()
+def store(store_target):
+    """An opened store on each back end."""
+    s = Store(store_target)
+    s.open()
+    yield s
+    s.close()
 
 
 # JIAOBAN_TEST_BACKEND=postgresql runs every API test on PostgreSQL (make test-postgres); by default they use SQLite

@@ -14,14 +14,6 @@ from models.db import IntegrityError
 from tests import servers
 
 
-@pytest.fixture()
-def store(store_target):
-    s = Store(store_target)
-    s.open()
-    yield s
-    s.close()
-
-
 def test_migrations_apply_once_in_order_and_are_recorded(store_target):
     store = Store(store_target)
     assert store.open() == [name for name, _ in MIGRATIONS]

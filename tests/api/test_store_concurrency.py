@@ -11,16 +11,7 @@ import numpy as np
 import pytest
 
 from api.sessions_db import SessionStore
-from api.store import Store
 from models import supervision
-
-
-@pytest.fixture()
-def store(store_target):
-    s = Store(store_target)
-    s.open()
-    yield s
-    s.close()
 
 
 def _together(n: int, work) -> list:
