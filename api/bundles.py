@@ -34,6 +34,8 @@ class ModelHolder:
         self._encoder, self._threads, self._with_search = encoder, encoder_threads, with_search
         self._batching = encoder_batching
         self._lock = threading.Lock()
+        # Told of every switch made here, (version, action, by, why): api.model_sync records it for the replicas.
+        self.on_switch: Callable[[str, str, str, str], None] | None = None
 
     @property
     def bundle(self) -> Bundle | None:
@@ -77,6 +79,17 @@ class ModelHolder:
             self.store.promote(version, by=by, why=why)
             self._install(bundle)
         logger.info("model %s promoted and loaded", version)
+        if self.on_switch:
+            self.on_switch(version, "promote", by, why)
+        return bundle
+
+    def follow(self, version: str) -> Bundle:
+        """Serve ``version``, promoted elsewhere (another replica, the CLI): loaded in full, then swapped in, so
+        requests in flight finish on the old one and none fails. ACTIVE is left as it is."""
+        with self._lock:
+            bundle = load_bundle(self.store.path(version))
+            self._install(bundle)
+        logger.info("model %s loaded (promoted elsewhere)", version)
         return bundle
 
     def rollback(self, *, by: str = "", why: str = "") -> Bundle:
@@ -91,6 +104,8 @@ class ModelHolder:
                 raise
             self._install(bundle)
         logger.info("rolled back to model %s", version)
+        if self.on_switch:
+            self.on_switch(version, "rollback", by, why)
         return bundle
 
     def versions(self) -> list[dict]:

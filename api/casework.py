@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import logging
-import sqlite3
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -17,11 +16,13 @@ from api.schemas import CaseCreate, DecisionCreate, OutcomeCreate
 from api.store import Store
 from models import rules
 from models.casefile import write_cases
+from models.db import IntegrityError
 from models.records import CaseRecord, RowError
 from models.service import RoutingService
 
 logger = logging.getLogger(__name__)
 HEADERS = {"lead": "主办单位", "co_handlers": "协办单位"}  # a ledger's usual headers
+_ROW_ERRORS: tuple[type[Exception], ...] = (*IntegrityError, ValueError)  # a row that fails alone
 
 
 def add_months(day: date, months: int) -> date:
@@ -82,7 +83,7 @@ def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, ser
     values.update(year=data.year or date.today().year, suggestion=suggestion, source="api")
     try:
         case_id = store.create_case(values)
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         existing = store.case_id_by_no(data.case_no or "")
         raise Conflict(f"编号“{data.case_no}”已存在（案件 {existing}），未重复创建", code="duplicate_case_no",
                        details={"field": "case_no", "case_id": existing}) from None
@@ -174,7 +175,7 @@ def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tu
             try:
                 ids.append(write(conn, rec, values))
                 conn.execute("RELEASE row")
-            except (sqlite3.IntegrityError, ValueError) as exc:
+            except _ROW_ERRORS as exc:
                 conn.execute("ROLLBACK TO row")
                 conn.execute("RELEASE row")
                 errors.append(RowError(rec.row, "*", f"未能保存（{exc}）"))

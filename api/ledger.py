@@ -118,7 +118,7 @@ def _period(as_of: date, start: date | None, end: date | None) -> supervision.Pe
 
 def _items(store: Store, registry: RegistryHolder, period: supervision.Period,
            only: set[str] | None) -> list[supervision.Item]:
-    items = supervision.read_items(store.path, period, registry.registry)
+    items = supervision.read_items(store.db, period, registry.registry)
     return [i for i in items if only is None or i.lead_id in only or any(c in only for c in i.co_ids)]
 
 
@@ -156,6 +156,6 @@ def periodic_report(store: Store, registry: RegistryHolder, *, start: date, end:
     """定期报告 of the cases assigned from ``start`` to ``end``, as of ``end`` (the same report `jiaoban report`
     writes)."""
     try:
-        return build_report(store.path, registry.registry, start=start, end=end, categories=categories)
+        return build_report(store.db, registry.registry, start=start, end=end, categories=categories)
     except supervision.SupervisionError as exc:
         raise Unprocessable(str(exc), code="bad_period", details={"field": "start"}) from None

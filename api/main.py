@@ -19,10 +19,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api import auth, errors
-from api.bundles import ModelHolder
 from api.config import Settings, get_settings, settings_error_message
-from api.jobs import JobRunner
-from api.registry import RegistryHolder
 from api.routes import (
     bundles,
     cases,
@@ -39,10 +36,7 @@ from api.routes import (
     sessions,
     training,
 )
-from api.sessions_db import SessionStore
-from api.store import Store
-from api.training_jobs import KIND as TRAINING_JOB
-from api.training_jobs import TrainingJobs
+from api.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -78,28 +72,19 @@ def configure_logging(level: str) -> None:
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     configure_logging(settings.log_level)
-    store = Store(settings.database)
-    await run_in_threadpool(store.open)
-    app.state.store = store
-    app.state.registry = await run_in_threadpool(RegistryHolder.load, store, settings.departments)
-    registry = app.state.registry
-    app.state.models = ModelHolder(settings.models_dir, registry=lambda: registry.registry,
-                                   options=settings.service_options(), encoder=settings.encoder,
-                                   encoder_threads=settings.encoder_threads,
-                                   encoder_batching=settings.encoder_batching)
-    await run_in_threadpool(app.state.models.load_active)
-    dev_key = await run_in_threadpool(auth.provision_keys, store, settings)
+    services = await run_in_threadpool(Services(settings).open)
+    for name in ("store", "registry", "models", "sessions", "training", "jobs"):
+        setattr(app.state, name, getattr(services, name))
+    dev_key = await run_in_threadpool(auth.provision_keys, services.store, settings)
     if dev_key:
         auth.announce_dev_key(dev_key)
-    app.state.sessions = SessionStore(store)
-    app.state.training = TrainingJobs(store, app.state.sessions, app.state.models, registry, settings)
-    app.state.jobs = JobRunner(app.state.sessions, app.state.models.current,
-                               handlers={TRAINING_JOB: app.state.training.run})
-    await run_in_threadpool(app.state.jobs.start)
-    logger.info("service ready (env=%s, store=%s, model=%s, search=%s)", settings.env, settings.database,
-                getattr(app.state.models.bundle, "version", None), app.state.models.search_error is None)
+    if settings.jobs_in_process:
+        await run_in_threadpool(services.jobs.start)
+    logger.info("service ready (env=%s, store=%s, model=%s, search=%s, jobs=%s)", settings.env,
+                services.store.db.describe(), getattr(services.models.bundle, "version", None),
+                services.models.search_error is None, "in process" if settings.jobs_in_process else "workers")
     yield
-    await run_in_threadpool(app.state.jobs.stop)
+    await run_in_threadpool(services.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,4 +1,22 @@
-"""The store's schema, as named migrations applied in order (never edited once released: add a new one)."""
+"""The store's schema, as named migrations applied in order (never edited once released: add a new one).
+
+The same migrations run on SQLite and on PostgreSQL (``models.db.translate`` adapts them), so a migration and the
+store's queries keep to the SQL both understand:
+
+- Types: INTEGER, TEXT, REAL, BLOB only (PostgreSQL gets DOUBLE PRECISION for REAL, BYTEA for BLOB). A table's key
+  is ``id INTEGER PRIMARY KEY`` (an identity column on PostgreSQL); new rows are inserted with ``conn.insert(...)``,
+  which returns the id (``RETURNING id`` / ``lastrowid``), never with ``AUTOINCREMENT`` or ``cursor.lastrowid``.
+- Dates and times are ISO-8601 TEXT; flags are INTEGER 0/1 (a Python bool is sent as 0/1); JSON is TEXT, parsed
+  in Python: no ``json_extract``/``json_each``/``->>``; a JSON list of ids is searched with ``LIKE '%"id"%'``.
+- Placeholders are ``?`` (or ``:name`` with a dict); no literal ``?`` in SQL text. No ``WHERE 0``: write ``1 = 0``.
+  LIKE patterns escape with ``like_escape`` and ``ESCAPE '\\'``.
+- Upserts: ``INSERT ... ON CONFLICT (cols) DO NOTHING`` / ``DO UPDATE SET col = excluded.col``; no ``INSERT OR
+  REPLACE``/``IGNORE``. ``ALTER TABLE ... ADD COLUMN`` one column per statement; no column drops or renames.
+- A write that reads before it decides locks what it reads: ``SELECT ... FOR UPDATE`` (``SKIP LOCKED`` for queue
+  claims) at the end of the statement; SQLite drops the clause, its writers hold the whole file.
+- No PRAGMA, no SQLite-only functions (``ifnull``, ``group_concat``, ``strftime``), no PostgreSQL-only ones
+  (``now()``, ``::`` casts, ``ILIKE``); ``coalesce``, ``count``, ``min``/``max``, ``EXISTS`` and subqueries are fine.
+"""
 
 from __future__ import annotations
 
@@ -188,5 +206,16 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         )""",
         "CREATE INDEX reminders_case ON reminders (case_id, id)",
         "CREATE INDEX reminders_unit ON reminders (unit_id, id)",
+    ]),
+    ("0007_model_promotions", [
+        # The model version in service, for every replica: the latest row wins; replicas poll it (api.model_sync).
+        """CREATE TABLE model_promotions (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            action TEXT NOT NULL,
+            promoted_by TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            promoted_at TEXT NOT NULL
+        )""",
     ]),
 ]

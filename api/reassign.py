@@ -16,7 +16,7 @@ from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.role_schemas import ReassignmentAnswer, ReassignmentCreate
-from api.store import Store, _inserted_id, now
+from api.store import Store, now
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ def request(store: Store, registry: RegistryHolder, settings: Settings, case_id:
         raise Unprocessable("字段“suggested_unit”：建议的单位就是现在的主办单位", code="same_unit",
                             details={"field": "suggested_unit"})
     with store.transaction() as c:
+        store.lock_case(case_id, c)  # two requests at once: the second sees the first
         if c.execute("SELECT 1 FROM reassignments WHERE case_id = ? AND status = 'requested'", (case_id,)).fetchone():
             raise Conflict(f"案件 {case_id} 已有待审的退办申请", code="reassignment_pending")
-        cur = c.execute("INSERT INTO reassignments (case_id, unit_id, reason, suggested_id, requested_by, key_id, "
-                        "requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (case_id, registry.current_id(unit), body.reason, suggested, principal.name,
-                         principal.key_id, now()))
-        request_id = _inserted_id(cur)
+        request_id = c.insert("INSERT INTO reassignments (case_id, unit_id, reason, suggested_id, requested_by, "
+                              "key_id, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (case_id, registry.current_id(unit), body.reason, suggested, principal.name,
+                               principal.key_id, now()))
     logger.info("reassignment %s requested for case %s", request_id, case_id)
     return _public(get(store, request_id), registry, settings)
 
@@ -100,7 +100,7 @@ def answer(store: Store, registry: RegistryHolder, settings: Settings, request_i
         raise Conflict(f"退办申请 {request_id} 已处理（{row['status']}）", code="reassignment_answered")
     if not approve and not body.answer.strip():
         raise Unprocessable("字段“answer”：不同意退办时请写明理由", code="answer_required", details={"field": "answer"})
-    decision_id = None
+    lead, co = None, []
     if approve:
         lead_name = body.lead or row["suggested_id"]
         if not lead_name:
@@ -110,19 +110,22 @@ def answer(store: Store, registry: RegistryHolder, settings: Settings, request_i
         co = [registry.resolve(n, field=f"co_handlers[{i}]").id for i, n in enumerate(body.co_handlers)]
         if registry.current_id(lead.id) == registry.current_id(row["lead_id"]):
             raise Unprocessable("字段“lead”：改办的单位与原主办单位相同", code="same_unit", details={"field": "lead"})
-        today = date.today()
-        case = store.get_case(row["case_id"])
-        decision = store.add_decision(row["case_id"], {
-            "lead_id": lead.id, "co_ids": [c for c in co if c != lead.id], "accepted": None,
-            "suggestion": (case or {}).get("suggestion"), "assigned_on": today.isoformat(),
-            "due_on": casework.add_months(today, settings.due_months).isoformat(),
-            "note": f"改办（退办申请 {request_id}）", "decided_by": principal.name, "key_id": principal.key_id})
-        decision_id = decision["id"]
-    with store.transaction() as c:
-        c.execute("UPDATE reassignments SET status = ?, decided_by = ?, decided_at = ?, answer = ?, decision_id = ? "
-                  "WHERE id = ? AND status = 'requested'",
-                  ("approved" if approve else "refused", principal.name, now(), body.answer.strip(), decision_id,
-                   request_id))
+    with store.transaction() as c:  # the answer and its decision together; of two answers at once, one counts
+        if c.execute("UPDATE reassignments SET status = ?, decided_by = ?, decided_at = ?, answer = ? "
+                     "WHERE id = ? AND status = 'requested'",
+                     ("approved" if approve else "refused", principal.name, now(), body.answer.strip(),
+                      request_id)).rowcount != 1:
+            raise Conflict(f"退办申请 {request_id} 已处理", code="reassignment_answered")
+        if lead is not None:
+            today = date.today()
+            case = store.get_case(row["case_id"], conn=c)
+            decision = store.add_decision(row["case_id"], {
+                "lead_id": lead.id, "co_ids": [x for x in co if x != lead.id], "accepted": None,
+                "suggestion": (case or {}).get("suggestion"), "assigned_on": today.isoformat(),
+                "due_on": casework.add_months(today, settings.due_months).isoformat(),
+                "note": f"改办（退办申请 {request_id}）", "decided_by": principal.name, "key_id": principal.key_id},
+                conn=c)
+            c.execute("UPDATE reassignments SET decision_id = ? WHERE id = ?", (decision["id"], request_id))
     logger.info("reassignment %s %s", request_id, "approved" if approve else "refused")
     return _public(get(store, request_id), registry, settings)
 
@@ -132,9 +135,9 @@ def figures(store: Store, registry: RegistryHolder) -> dict:
     with store.reader() as c:
         assigned = Counter(registry.current_id(r[0]) for r in c.execute(
             "SELECT lead_id FROM decisions d WHERE d.id = (SELECT min(id) FROM decisions WHERE case_id = d.case_id)"))
-        reqs = [dict(r) for r in c.execute(
-            "SELECT r.unit_id, r.status, json_extract(c.suggestion, '$.model_version') AS model FROM reassignments r "
-            "JOIN cases c ON c.id = r.case_id")]
+        reqs = [{**dict(r), "model": (json.loads(r["suggestion"] or "null") or {}).get("model_version")}
+                for r in c.execute("SELECT r.unit_id, r.status, c.suggestion FROM reassignments r "
+                                   "JOIN cases c ON c.id = r.case_id")]
     by_unit: dict[str, Counter] = {}
     by_model: dict[str, Counter] = {}
     for r in reqs:

@@ -14,7 +14,7 @@ from api import ledger, scope
 from api.auth import Principal
 from api.errors import Conflict, NotFound
 from api.registry import RegistryHolder
-from api.store import Store, _inserted_id, now
+from api.store import Store, now
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +56,14 @@ def send(store: Store, registry: RegistryHolder, case_id: int, note: str, *, pri
                        details={"case_id": case_id, "status": case["status"]})
     unit = registry.current_id(case["lead_id"])
     with store.transaction() as c:
+        store.lock_case(case_id, c)  # two reminders at once: the second sees the first
         same = [r["id"] for r in c.execute("SELECT id, sent_at FROM reminders WHERE case_id = ? AND unit_id = ? "
                                            "AND note = ?", (case_id, unit, note)) if _local_day(r["sent_at"]) == today]
         if same:
             return _public(get(store, same[0]), registry, unchanged=True)
-        cur = c.execute("INSERT INTO reminders (case_id, unit_id, note, due_on, sent_by, key_id, sent_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (case_id, unit, note, case["due_on"], principal.name, principal.key_id, now()))
-        reminder_id = _inserted_id(cur)
+        reminder_id = c.insert("INSERT INTO reminders (case_id, unit_id, note, due_on, sent_by, key_id, sent_at) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (case_id, unit, note, case["due_on"], principal.name, principal.key_id, now()))
     logger.info("reminder %s sent for case %s", reminder_id, case_id)
     return _public(get(store, reminder_id), registry)
 

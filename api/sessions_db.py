@@ -8,18 +8,19 @@ Jobs live here too: their state survives a restart, and a job found running at s
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from api.store import Store, _inserted_id, now
+from api.store import Store, now
+from models.db import Connection
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ACTIVE_JOB = ("queued", "running")
 
 
-def _loads(row: sqlite3.Row | None, *cols: str) -> dict | None:
+def _loads(row: Any | None, *cols: str) -> dict | None:
     if row is None:
         return None
     out = dict(row)
@@ -30,18 +31,17 @@ def _loads(row: sqlite3.Row | None, *cols: str) -> dict | None:
 
 
 class SessionStore:
-    """Reads and writes of sessions, session rows, uploads and jobs (over the same SQLite file as the cases)."""
+    """Reads and writes of sessions, session rows, uploads and jobs (in the same database as the cases)."""
 
     def __init__(self, store: Store):
         self.store = store
 
     # -- sessions ------------------------------------------------------------------------------------------------
     def create_session(self, *, name: str, held_on: str | None, kind: str, created_by: str,
-                       conn: sqlite3.Connection) -> int:
+                       conn: Connection) -> int:
         stamp = now()
-        cur = conn.execute("INSERT INTO sessions (name, held_on, kind, created_by, created_at, updated_at) "
+        return conn.insert("INSERT INTO sessions (name, held_on, kind, created_by, created_at, updated_at) "
                            "VALUES (?, ?, ?, ?, ?, ?)", (name, held_on, kind, created_by, stamp, stamp))
-        return _inserted_id(cur)
 
     def get_session(self, session_id: int) -> dict | None:
         with self.store.reader() as c:
@@ -58,19 +58,18 @@ class SessionStore:
             count = c.execute("SELECT count(*) FROM sessions").fetchone()[0]
             return [dict(r) for r in c.execute(sql, (limit, offset))], int(count)
 
-    def touch(self, session_id: int, conn: sqlite3.Connection) -> None:
+    def touch(self, session_id: int, conn: Connection) -> None:
         conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now(), session_id))
 
     # -- uploads -------------------------------------------------------------------------------------------------
-    def add_upload(self, session_id: int, values: dict, conn: sqlite3.Connection) -> int:
+    def add_upload(self, session_id: int, values: dict, conn: Connection) -> int:
         cols = ("file_name", "file_hash", "rows_read", "added", "changed", "unchanged", "missing", "errors",
                 "columns", "uploaded_by")
         data = {**values, "errors": json.dumps(values["errors"], ensure_ascii=False),
                 "columns": json.dumps(values.get("columns", {}), ensure_ascii=False)}
-        cur = conn.execute(
+        return conn.insert(
             f"INSERT INTO session_uploads (session_id, {', '.join(cols)}, uploaded_at) "
             f"VALUES (?{', ?' * len(cols)}, ?)", [session_id, *(data[k] for k in cols), now()])
-        return _inserted_id(cur)
 
     def uploads(self, session_id: int) -> list[dict]:
         with self.store.reader() as c:
@@ -84,22 +83,21 @@ class SessionStore:
             return int(row[0]) if row else None
 
     # -- rows ----------------------------------------------------------------------------------------------------
-    def row_keys(self, session_id: int, conn: sqlite3.Connection) -> dict[str, dict]:
+    def row_keys(self, session_id: int, conn: Connection) -> dict[str, dict]:
         rows = conn.execute("SELECT id, match_key, content_hash, case_id FROM session_rows WHERE session_id = ?",
                             (session_id,))
         return {r["match_key"]: dict(r) for r in rows}
 
     def add_row(self, session_id: int, *, sheet_row: int, match_key: str, content_hash: str, case_id: int,
-                conn: sqlite3.Connection) -> int:
-        cur = conn.execute("INSERT INTO session_rows (session_id, sheet_row, match_key, content_hash, case_id) "
+                conn: Connection) -> int:
+        return conn.insert("INSERT INTO session_rows (session_id, sheet_row, match_key, content_hash, case_id) "
                            "VALUES (?, ?, ?, ?, ?)", (session_id, sheet_row, match_key, content_hash, case_id))
-        return _inserted_id(cur)
 
-    def update_row(self, row_id: int, conn: sqlite3.Connection, **values) -> None:
+    def update_row(self, row_id: int, conn: Connection, **values) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
         conn.execute(f"UPDATE session_rows SET {sets} WHERE id = ?", [*values.values(), row_id])
 
-    def mark_not_in_latest(self, session_id: int, keep: set[int], conn: sqlite3.Connection) -> int:
+    def mark_not_in_latest(self, session_id: int, keep: set[int], conn: Connection) -> int:
         ids = [r[0] for r in conn.execute("SELECT id FROM session_rows WHERE session_id = ?", (session_id,))
                if r[0] not in keep]
         for row_id in ids:
@@ -190,12 +188,11 @@ class SessionStore:
 
     # -- jobs ----------------------------------------------------------------------------------------------------
     def create_job(self, *, kind: str, session_id: int | None, total: int, created_by: str,
-                   conn: sqlite3.Connection | None = None) -> int:
+                   conn: Connection | None = None) -> int:
         stamp = now()
         with self.store.transaction(conn) as c:
-            cur = c.execute("INSERT INTO jobs (kind, session_id, status, total, created_by, created_at, updated_at) "
+            return c.insert("INSERT INTO jobs (kind, session_id, status, total, created_by, created_at, updated_at) "
                             "VALUES (?, ?, 'queued', ?, ?, ?, ?)", (kind, session_id, total, created_by, stamp, stamp))
-            return _inserted_id(cur)
 
     def get_job(self, job_id: int) -> dict | None:
         with self.store.reader() as c:
@@ -216,9 +213,11 @@ class SessionStore:
 
     def claim_job(self, worker: str) -> dict | None:
         """The oldest queued job, marked running by ``worker`` (one transaction: two workers never take the same
-        job). ``updated_at`` is the job's heartbeat: every progress update renews it."""
+        job; on PostgreSQL a job another worker is claiming is skipped, not waited for). ``updated_at`` is the job's
+        heartbeat: every progress update renews it."""
         with self.store.transaction() as c:
-            row = c.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
+            row = c.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1 "
+                            "FOR UPDATE SKIP LOCKED").fetchone()
             if row is None:
                 return None
             stamp = now()
@@ -233,8 +232,9 @@ class SessionStore:
         with self.store.reader() as c:  # the idle worker asks every poll: no write lock unless something is due
             if not any(dead(r["worker"]) or r["updated_at"] < stale_before for r in c.execute(sql)):
                 return []
-        with self.store.transaction() as c:
-            ids = [r["id"] for r in c.execute(sql) if dead(r["worker"]) or r["updated_at"] < stale_before]
+        with self.store.transaction() as c:  # a job whose worker is saving progress right now is not abandoned
+            ids = [r["id"] for r in c.execute(sql + " FOR UPDATE SKIP LOCKED").fetchall()
+                   if dead(r["worker"]) or r["updated_at"] < stale_before]
             for job_id in ids:
                 c.execute("UPDATE jobs SET status = 'queued', worker = '', updated_at = ? WHERE id = ?",
                           (now(), job_id))
@@ -244,13 +244,13 @@ class SessionStore:
     def reserve(self, key: str, principal: str, route: str) -> tuple[int, dict | None] | None:
         """Claim ``key`` for a request; ``None`` when this request is the first, else the first one's answer
         (status 0 and no body while it is still being handled). A key reused for another route is a ValueError."""
-        with self.store.transaction() as c:
+        with self.store.transaction() as c:  # of two requests at once, the insert of one does nothing
+            if c.execute("INSERT INTO idempotent_requests (key, principal, route, status, response, created_at) "
+                         "VALUES (?, ?, ?, 0, 'null', ?) ON CONFLICT (key, principal) DO NOTHING",
+                         (key, principal, route, now())).rowcount == 1:
+                return None
             row = c.execute("SELECT status, response, route FROM idempotent_requests WHERE key = ? AND principal = ?",
                             (key, principal)).fetchone()
-            if row is None:
-                c.execute("INSERT INTO idempotent_requests (key, principal, route, status, response, created_at) "
-                          "VALUES (?, ?, ?, 0, 'null', ?)", (key, principal, route, now()))
-                return None
         if row["route"] != route:
             raise ValueError(row["route"])
         return int(row["status"]), json.loads(row["response"])

@@ -71,14 +71,15 @@ def read_rows() -> list[dict]:
         return [r for r in csv.DictReader(fh) if r.get("标题")]
 
 
-def start_service(args, workdir: Path) -> tuple[subprocess.Popen, str, float]:
+def start_service(args, workdir: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "JIAOBAN_ENV": "development", "JIAOBAN_MODELS_DIR": str(args.models_dir),
            "JIAOBAN_ENCODER": str(args.encoder), "JIAOBAN_DATABASE": str(workdir / "bench.db"),
            "JIAOBAN_DATA_DIR": str(workdir), "JIAOBAN_LOG_LEVEL": "WARNING",
-           "JIAOBAN_API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items()), **dict(args.env)}
+           "JIAOBAN_API_KEYS": ",".join(f"{role}:{key}" for role, key in KEYS.items()), **(extra_env or {}),
+           **dict(args.env)}
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
            "--log-level", "warning", "--no-access-log"]
     if args.workers:
@@ -88,6 +89,62 @@ def start_service(args, workdir: Path) -> tuple[subprocess.Popen, str, float]:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     return proc, f"http://127.0.0.1:{port}/api/v1", time.perf_counter()
+
+
+class Deployment:
+    """One service process, or ``--replicas`` of them behind nginx over a throwaway PostgreSQL cluster."""
+
+    def __init__(self, args):
+        self.args = args
+        self.procs: list[subprocess.Popen] = []
+        self.cluster = None
+        self.nginx: subprocess.Popen | None = None
+        self.ready: dict | None = None
+
+    def start(self, workdir: Path) -> tuple[str, float]:
+        from tests import servers
+
+        args, extra = self.args, {}
+        t0 = time.perf_counter()
+        if args.postgres or args.replicas > 1:
+            try:
+                self.cluster = servers.Cluster().start()
+            except servers.Unavailable as exc:
+                raise SystemExit(f"setup failed: {exc}") from None
+            extra["JIAOBAN_DATABASE_URL"] = self.cluster.database()
+        bases = []
+        for i in range(args.replicas):
+            (workdir / f"r{i}").mkdir()
+            proc, base, _ = start_service(args, workdir / f"r{i}", extra)
+            self.procs.append(proc)
+            bases.append(base)
+        for proc, base, i in zip(self.procs, bases, range(args.replicas)):
+            self.ready = wait_ready(proc, base, t0, args.startup_timeout, workdir / f"r{i}").get("checks")
+        if not (args.proxy or args.replicas > 1):
+            return bases[0], t0
+        port = servers.free_port()
+        (workdir / "nginx").mkdir()
+        conf = workdir / "nginx" / "nginx.conf"
+        ports = [int(b.split(":")[2].split("/")[0]) for b in bases]
+        conf.write_text(servers.nginx_conf(port, ports, workdir / "nginx"), encoding="utf-8")
+        with open(workdir / "nginx" / "uvicorn.log", "w") as log:  # the name wait_ready shows on a failure
+            self.nginx = subprocess.Popen([servers.NGINX, "-c", str(conf), "-g", "daemon off;"], stdout=log,
+                                          stderr=subprocess.STDOUT)
+        front = f"http://127.0.0.1:{port}/api/v1"
+        wait_ready(self.nginx, front, time.perf_counter(), 30, workdir / "nginx")
+        return front, t0
+
+    def __enter__(self) -> Deployment:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            stop_service(proc)
+        if self.nginx is not None:
+            self.nginx.terminate()
+            self.nginx.wait(20)
+        if self.cluster is not None:
+            self.cluster.stop()
 
 
 def wait_ready(proc: subprocess.Popen, base: str, started: float, limit_s: float, workdir: Path) -> dict:
@@ -349,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=50, help="sequential single POST /route requests (0: skip)")
     parser.add_argument("--warmup", type=int, default=3, help="requests of each kind (per worker) before any timing")
     parser.add_argument("--workers", type=int, help="uvicorn --workers")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="uvicorn processes behind nginx (docs/deploy/nginx.conf) over one PostgreSQL store")
+    parser.add_argument("--postgres", action="store_true",
+                        help="the store on a throwaway local PostgreSQL cluster (implied by --replicas 2 or more)")
+    parser.add_argument("--proxy", action="store_true", help="nginx in front (implied by --replicas 2 or more)")
     parser.add_argument("--env", type=env_pair, action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the service (repeatable), e.g. JIAOBAN_ENCODER_THREADS=1")
     parser.add_argument("--seed", type=int, default=0)
@@ -369,14 +431,17 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, interrupted)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="jiaoban-load-") as tmp:
+    scenario.update(replicas=args.replicas, postgres=args.postgres or args.replicas > 1,
+                    proxy=args.proxy or args.replicas > 1)
+    with tempfile.TemporaryDirectory(prefix="jiaoban-load-") as tmp, Deployment(args) as deployment:
         workdir = Path(tmp)
-        proc, base, t0 = start_service(args, workdir)
         try:
-            scenario["ready"] = wait_ready(proc, base, t0, args.startup_timeout, workdir).get("checks")
+            base, t0 = deployment.start(workdir)
+            scenario["ready"] = deployment.ready
             scenario["startup_s"] = round(time.perf_counter() - t0, 1)
             logger.info("service ready in %.0f s; warming up", scenario["startup_s"])
-            warm = warm_up(base, rows, run_id, args.warmup * (args.workers or 1))  # so that each worker is warm
+            # so that each worker of each replica is warm
+            warm = warm_up(base, rows, run_id, args.warmup * (args.workers or 1) * args.replicas)
             scenario["warmup"] = {f"{op} {st}": n for (op, st), n in warm.items()}
             if args.single:
                 logger.info("single: %d sequential POST /route", args.single)
@@ -395,7 +460,6 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             stop.set()
-            stop_service(proc)
     scenario["machine"]["busy_after"] = busy_fraction()
     scenario["runtime_s"] = round(time.perf_counter() - started, 1)
     scenario["targets"] = verdicts(scenario)

@@ -1,4 +1,5 @@
 """Online backup and restore of the SQLite case store, safe while the service runs (SQLite's backup API, WAL).
+SQLite only: a PostgreSQL store (``JIAOBAN_DATABASE_URL``) is backed up with pg_dump (docs/scaling.md).
 
 The copy is made page by page inside SQLite, so concurrent writers are never blocked for long and the copy is a
 consistent snapshot; it is checked (``PRAGMA integrity_check``, the migrations table) before it is kept. Restore
@@ -15,6 +16,14 @@ from pathlib import Path
 
 class BackupError(RuntimeError):
     """A backup or restore that cannot be made; the message says what to do."""
+
+
+def refuse_postgres(database_url: str) -> None:
+    """Backup and restore here are for the SQLite file only; a PostgreSQL store has its own tools."""
+    if database_url:
+        raise BackupError("案件库在 PostgreSQL 中（JIAOBAN_DATABASE_URL）：jiaoban backup/restore 只处理 SQLite "
+                          "文件；请用 pg_dump -Fc 备份、pg_restore 恢复（见 docs/scaling.md），或用 --database 指定 "
+                          "SQLite 文件")
 
 
 def check_store_file(path: Path) -> list[str]:

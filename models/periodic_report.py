@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from models import supervision
 from models.cells import safe_cell, sheet_name
+from models.db import Database
 from models.departments import DepartmentRegistry
 from models.supervision import Item
 
@@ -65,7 +66,7 @@ class PeriodicReport:
         return [*rows, self.summary_row("", "合计", self.total)]
 
 
-def build_report(database: str | Path, registry: DepartmentRegistry | None, *, start: date, end: date,
+def build_report(database: str | Path | Database, registry: DepartmentRegistry | None, *, start: date, end: date,
                  categories: list[str], as_of: date | None = None) -> PeriodicReport:
     """The report of the items assigned from ``start`` to ``end``, as of ``as_of`` (default: ``end``).
 

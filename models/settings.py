@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     data_dir: Path = Field(Path("var"), description="exports and other files the service writes")
     database: Path = Field(Path("var/jiaoban.db"), description="SQLite case store")
+    database_url: str = Field(
+        "", description="PostgreSQL case store instead of the SQLite file, for several replicas and workers: "
+                        "postgresql://user:password@host:5432/jiaoban (docs/scaling.md)")
+    jobs_in_process: bool = Field(
+        True, description="run background jobs (sheet routing, training) in a thread of the service; false for "
+                          "replicas that leave them to `python -m api.worker` processes (docs/scaling.md)")
+    model_poll_s: float = Field(
+        5.0, ge=0, le=3600, description="how often the service checks the store for a model promoted elsewhere "
+                                        "(another replica, the CLI); 0: never")
     models_dir: Path = Field(Path("var/models"), description="model bundle versions (jiaoban train --promote)")
     departments: Path = Field(
         Path("data/samples/departments.json"),
@@ -99,6 +108,20 @@ class Settings(BaseSettings):
 
     def calendar(self) -> WorkCalendar:
         return WorkCalendar(parse_days(self.holidays), parse_days(self.make_up_workdays))
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("应为 postgresql://用户:密码@主机:端口/库名 的形式；留空则使用 JIAOBAN_DATABASE 的 "
+                             "SQLite 文件")
+        return value
+
+    @property
+    def store_target(self) -> str | Path:
+        """Where the case store is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.database
 
     @field_validator("api_keys")
     @classmethod

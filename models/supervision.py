@@ -1,7 +1,7 @@
-"""The supervision figures (督办台账) per unit, read from the SQLite case store with plain SQL.
+"""The supervision figures (督办台账) per unit, read from the case store (SQLite or PostgreSQL) with plain SQL.
 
 Both the API (``api.ledger``) and the CLI (``jiaoban report``) use this module, so the ledger page and the periodic
-report count the same way; it reads the store file directly because ``training`` may not import ``api``.
+report count the same way; it reads the store itself (``models.db``) because ``training`` may not import ``api``.
 
 An item counts when it has a lead unit and an assignment date on or before ``as_of`` (and, given a range, within it).
 As of ``as_of``:
@@ -18,13 +18,14 @@ Units are today's: a case led by a unit merged since counts for the unit that ca
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from models.db import Connection, Database, DatabaseUnavailable, is_postgres
+from models.db import Error as DatabaseError
 from models.departments import DepartmentRegistry
 
 DUE_SOON_DAYS = 14
@@ -104,23 +105,32 @@ ORDER BY c.id
 """
 
 
-def connect(database: str | Path) -> sqlite3.Connection:
-    """A read-only connection to the case store; raises SupervisionError when there is none."""
-    path = Path(database)
-    if not path.is_file():
-        raise SupervisionError(f"找不到案件库 {path}：请检查 JIAOBAN_DATABASE 或 --database")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
+@contextmanager
+def connect(database: str | Path | Database) -> Iterator[Connection]:
+    """A connection to the case store: a SQLite file or a PostgreSQL URL (opened read-only), or the service's own
+    ``Database``; raises SupervisionError when there is none, or it is not a case store."""
+    if isinstance(database, Database):
+        db, own = database, False
+    elif not is_postgres(database) and not Path(database).is_file():
+        raise SupervisionError(f"找不到案件库 {database}：请检查 JIAOBAN_DATABASE 或 --database")
+    else:
+        db, own = Database(database, readonly=True), True
+    try:
+        with db.reader() as conn:
+            yield conn
+    except DatabaseUnavailable as exc:
+        raise SupervisionError(str(exc)) from None
+    except DatabaseError as exc:
+        raise SupervisionError(f"“{db.describe()}”不是交办助手的案件库（{exc}）") from None
+    finally:
+        if own:
+            db.close()
 
 
-def store_registry(database: str | Path) -> DepartmentRegistry | None:
+def store_registry(database: str | Path | Database) -> DepartmentRegistry | None:
     """The latest department registry saved in the store (the one the service uses), or None."""
-    with closing(connect(database)) as conn:
-        try:
-            row = conn.execute("SELECT data FROM registry_snapshots ORDER BY id DESC LIMIT 1").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise SupervisionError(f"文件“{database}”不是交办助手的案件库（{exc}）") from None
+    with connect(database) as conn:
+        row = conn.execute("SELECT data FROM registry_snapshots ORDER BY id DESC LIMIT 1").fetchone()
     return DepartmentRegistry.from_dict(json.loads(row[0])) if row else None
 
 
@@ -158,15 +168,12 @@ def _figures(item: Item, as_of: date) -> set[str]:
     return out
 
 
-def read_items(database: str | Path, period: Period, registry: DepartmentRegistry | None) -> list[Item]:
+def read_items(database: str | Path | Database, period: Period, registry: DepartmentRegistry | None) -> list[Item]:
     """Every item of the period with its state as of the period's date, oldest case first."""
     args = {"as_of": period.as_of.isoformat(), "start": period.start and period.start.isoformat(),
             "end": period.end and period.end.isoformat()}
-    with closing(connect(database)) as conn:
-        try:
-            rows = conn.execute(_ITEMS_SQL, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise SupervisionError(f"文件“{database}”不是交办助手的案件库（{exc}）") from None
+    with connect(database) as conn:
+        rows = conn.execute(_ITEMS_SQL, args).fetchall()
     items = []
     for r in rows:
         closed_on = _day(r["closed_on"]) if r["status"] == "closed" else None

@@ -4,6 +4,7 @@ store per test, one key per role."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
+from api.store import Store
 from models.bundle import META_FILE, BundleStore
 from models.departments import DepartmentRegistry
 from models.embeddings import HashingEmbedder
+from tests import servers
 from tests.api.fakedata import closed_rows, write_csv
 from tests.conftest import MINI_REGISTRY
 from training.dataset import load_training_set
@@ -54,6 +57,43 @@ def make_settings(tmp_path: Path, models_dir: Path | None, **overrides) -> Setti
     return Settings(_env_file=None, **values)
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL server for the session (skips the PostgreSQL tests, saying why, when none starts)."""
+    cluster = servers.Cluster()
+    try:
+        cluster.start()
+    except servers.Unavailable as exc:
+        cluster.stop()
+        pytest.skip(f"PostgreSQL tests skipped: no server could start here ({exc})")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path) -> str | Path:
+    """The store on each back end: a SQLite file, and a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "db" / "j.db"
+    return request.getfixturevalue("pg_cluster").database()
+
+
+@pytest.fixture()
+def store(store_target):
+    """An opened store on each back end."""
+    s = Store(store_target)
+    s.open()
+    yield s
+    s.close()
+
+
+# JIAOBAN_TEST_BACKEND=postgresql runs every API test on PostgreSQL (make test-postgres); by default they use SQLite
+# and only the store suites (``store_target``) run on both.
+ON_POSTGRES = os.environ.get("JIAOBAN_TEST_BACKEND") == "postgresql"
+# For tests that open the SQLite file themselves (to look at raw bytes, back it up, or count with their own SQL).
+sqlite_file = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite store file itself")
+
+
 @pytest.fixture()
 def models_dir(tmp_path, models_root) -> Path:
     """A private copy of the trained versions, so promote/rollback in one test cannot affect another."""
@@ -61,7 +101,9 @@ def models_dir(tmp_path, models_root) -> Path:
 
 
 @pytest.fixture()
-def settings(tmp_path, models_dir) -> Settings:
+def settings(request, tmp_path, models_dir) -> Settings:
+    if ON_POSTGRES:
+        return make_settings(tmp_path, models_dir, database_url=request.getfixturevalue("pg_cluster").database())
     return make_settings(tmp_path, models_dir)
 
 

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from api.config import Settings
 from api.main import create_app
-from tests.api.conftest import KEYS, H, make_settings
+from tests.api.conftest import KEYS, H, make_settings, sqlite_file
 
 ITEM = {"title": "关于加快老旧小区加装电梯的建议", "body": "老旧小区居民上下楼困难。"}
 
@@ -72,6 +72,7 @@ def test_assigner_cannot_import_or_promote(client, tmp_path, closed_csv):
     assert client.post(f"/api/v1/models/{version}/promote", headers=H["drafter"]).status_code == 403
 
 
+@sqlite_file
 def test_admin_creates_lists_and_revokes_keys(client, settings):
     created = client.post("/api/v1/keys", json={"name": "区政府督查科", "role": "drafter"}, headers=H["admin"])
     assert created.status_code == 201
@@ -122,6 +123,7 @@ def test_production_refuses_to_start_without_keys(tmp_path, monkeypatch):
     assert s.parsed_api_keys == [("admin", "a-long-enough-key")] and s.reply_categories == ["A", "B", "C", "D"]
 
 
+@sqlite_file
 def test_key_table_holds_salted_hashes(client, settings):
     with sqlite3.connect(settings.database) as conn:
         rows = conn.execute("SELECT salt, hash FROM api_keys").fetchall()

@@ -6,12 +6,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.main import create_app
-from tests.api.conftest import H
+from models.backup import BackupError
+from tests.api.conftest import H, sqlite_file
 from training.cli import app as cli
 
 runner = CliRunner()
 
 
+@sqlite_file
 def test_online_backup_and_restore(tmp_path, settings):
     db = settings.database
     backup = tmp_path / "backups" / "store.db"
@@ -34,6 +36,7 @@ def test_online_backup_and_restore(tmp_path, settings):
         assert client.get(f"/api/v1/cases/{later['id']}", headers=H["assigner"]).status_code == 404
 
 
+@sqlite_file
 def test_a_damaged_backup_is_refused_and_the_store_is_kept(tmp_path, settings):
     with TestClient(create_app(settings)) as client:
         client.post("/api/v1/cases", json={"title": "关于加装电梯的建议"}, headers=H["assigner"])
@@ -45,3 +48,12 @@ def test_a_damaged_backup_is_refused_and_the_store_is_kept(tmp_path, settings):
     assert settings.database.read_bytes() == before
     missing = runner.invoke(cli, ["backup", str(tmp_path / "b.db"), "--database", str(tmp_path / "nope.db")])
     assert missing.exit_code != 0 and "找不到案件库" in str(missing.exception)
+
+
+def test_backup_and_restore_refuse_a_postgresql_store_and_name_its_tools(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIAOBAN_DATABASE_URL", "postgresql://jiaoban@127.0.0.1:1/jiaoban")
+    for args in (["backup", str(tmp_path / "b.db")], ["restore", str(tmp_path / "b.db"), "--yes"]):
+        result = CliRunner().invoke(cli, args)
+        assert isinstance(result.exception, BackupError) and "pg_dump" in str(result.exception)
+        assert not (tmp_path / "b.db").exists()
+

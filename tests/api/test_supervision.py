@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tests.api.conftest import H
+from tests.api.conftest import H, sqlite_file
 from tests.api.supervision_data import END, FORMULA_TITLE, START, direct_counts, fill, supervisor_key
 
 PERIOD = {"start": START, "end": END}
@@ -25,6 +25,7 @@ def filled(client):
     return client, ids, supervisor_key(client)
 
 
+@sqlite_file
 def test_the_ledger_counts_what_the_store_holds(filled, settings):
     client, _, sup = filled
     r = client.get("/api/v1/ledger/supervision", params={**PERIOD, "as_of": END}, headers=sup)
@@ -125,6 +126,7 @@ def summary_rows(content: bytes) -> tuple:
     return wb, header, rows
 
 
+@sqlite_file
 def test_the_xlsx_report_counts_what_the_store_holds(filled, settings):
     client, _, sup = filled
     r = client.get("/api/v1/reports/periodic.xlsx", params=PERIOD, headers=sup)
@@ -168,6 +170,7 @@ def test_the_xlsx_unit_sheets_list_their_items_as_text(filled):
             assert not (isinstance(cell.value, str) and cell.value.startswith("=")), cell.coordinate
 
 
+@sqlite_file
 def test_the_html_report_has_charts_and_figures(filled, settings):
     client, _, sup = filled
     r = client.get("/api/v1/reports/periodic.html", params=PERIOD, headers=sup)

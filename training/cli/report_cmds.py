@@ -28,7 +28,7 @@ def _day(option: str, value: str) -> date:
         raise CliError(f"{option} 的日期“{value}”无效：应为 YYYY-MM-DD，如 2026-06-30") from None
 
 
-def report_registry(database: Path, departments: Path | None) -> DepartmentRegistry | None:
+def report_registry(database: str | Path, departments: Path | None) -> DepartmentRegistry | None:
     """The registry the service uses (the store's latest snapshot); else the departments file, when there is one."""
     if departments is None and (reg := store_registry(database)) is not None:
         return reg
@@ -54,7 +54,7 @@ def report_cmd(
     if suffix not in FORMATS:
         raise CliError(f"--out 的文件“{out_path}”类型不支持：请用 .xlsx 或 .html 结尾")
     s = settings()
-    db = database or s.database
+    db = database or s.store_target
     try:
         report = build_report(db, report_registry(db, departments), start=first, end=last,
                               categories=s.reply_categories)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from models.backup import backup_store, restore_store
+from models.backup import backup_store, refuse_postgres, restore_store
 from training.cli.common import out, settings
 
 DbOpt = Annotated[Path | None, typer.Option("--database", help="案件库文件（默认：JIAOBAN_DATABASE）")]
@@ -21,6 +21,8 @@ def backup_cmd(
 
     例：jiaoban backup var/backups/jiaoban-20261201.db
     """
+    if database is None:
+        refuse_postgres(settings().database_url)
     migrations = backup_store(database or settings().database, target)
     out.print(f"已备份到 {target}（{len(migrations)} 个迁移，完整性校验通过）")
 
@@ -34,6 +36,8 @@ def restore_cmd(
 
     例：jiaoban restore var/backups/jiaoban-20261201.db --yes
     """
+    if database is None:
+        refuse_postgres(settings().database_url)
     target = database or settings().database
     if not yes:
         raise typer.BadParameter("恢复会替换当前案件库：请先停止服务，再加 --yes 确认", param_hint="--yes")
