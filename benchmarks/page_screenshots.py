@@ -149,7 +149,7 @@ def roles(browser, args) -> None:
     page.screenshot(path=str(args.out / "role-assigner-requests.png"))
     # an item assigned early in the year and overdue now, for the supervisor to press (催办)
     year = date.today().year
-    late = httpx.post(api + "/cases", json={"case_no": f"JY{year}-0009", "title": "关于增设小区充电桩的建议",
+    late = httpx.post(api + "/cases", json={"case_no": f"JY{year}-9001", "title": "关于增设小区充电桩的建议",
                                             "body": "老旧小区电动自行车充电难，飞线充电隐患大。", "route": False},
                       headers={"X-API-Key": args.key}).json()
     httpx.post(f"{api}/cases/{late['id']}/decision", json={"lead": "市住建局", "assigned_on": f"{year}-01-06",
