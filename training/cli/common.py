@@ -58,7 +58,8 @@ def os_error_message(exc: OSError) -> str:
 
 SPLITS = ("auto", "temporal", "kfold")
 ESTIMATORS = ("svm", "logreg")
-DENSE_TEXTS = ("title", "lead", "full")
+DENSE_TEXTS = ("title", "lead", "full", "chunks")
+SEARCH_TARGETS = ("items", "replies")
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 
 
@@ -113,6 +114,21 @@ def load_cases(data: Path, departments: Path | None, no_registry: bool, column, 
                   markup=False)
     report_errors(ts.errors)
     return reg, ts
+
+
+def load_search_cases(data: Path, departments: Path | None, no_registry: bool, column, encoding
+                      ) -> tuple[DepartmentRegistry | None, TrainingSet, list]:
+    """Registry, every readable closed case for the precedent index, and why some of them cannot train."""
+    from training.dataset import load_search_set
+
+    reg = registry(departments, no_registry)
+    ts, untrainable = load_search_set(data, reg, columns=columns(column), encoding=encoding,
+                                      categories=settings().reply_categories)
+    flagged = len({e.row for e in untrainable})
+    console.print(f"读取 {data}：可编入索引 {len(ts.cases)} 条（其中不能用于训练 {flagged} 条），"
+                  f"无法读取 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}", markup=False)
+    report_errors(ts.errors, more="完整列表见新模型版本目录中的 rejected_rows.csv")
+    return reg, ts, untrainable
 
 
 def params(estimator: str, c: float | None, threshold_z: float = 0.0,

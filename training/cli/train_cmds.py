@@ -30,6 +30,7 @@ from training.cli.common import (
     check_choice,
     encoder_spec,
     load_cases,
+    load_search_cases,
     models_dir,
     out,
     params,
@@ -216,7 +217,8 @@ def index_cmd(
     encoding: EncOpt = None,
     encoder: EncoderOpt = None,
     add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
-    dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
+    dense_text: Annotated[str, typer.Option(
+        help="title、lead、full 或 chunks（全文分段、取最相似段落，长文本推荐）")] = "lead",
     duplicate_labels: DupOpt = None,
     promote: Annotated[bool, typer.Option(
         "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
@@ -228,24 +230,33 @@ def index_cmd(
     例：jiaoban index 2026年新办结.xlsx --add
     """
     from models.bundle import derive_version
-    from training.train import build_search_index, discarded_on_failure
+    from training.train import build_search_index, discarded_on_failure, rejected_rows_csv
 
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
     source = bundle_path(bundle, models)
-    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    registry, ts, untrainable = load_search_cases(data, departments, no_registry, column, encoding)
     # Adding to an index: the encoder it was built with (the service makes the same choice).
     recorded = (read_meta(source).get("search") or {}).get("encoder") or ""
     embedder = (load_encoder(index_encoder(read_meta(source)) or encoder, precision_of(recorded)) if add
                 else load_encoder(encoder))
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
+    problems = sorted(ts.errors + untrainable, key=lambda e: e.row)
+    files = {"rejected_rows.csv": rejected_rows_csv(problems)} if problems else None
     with progress("编码开始") as say, discarded_on_failure(path):
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
-                                  config=SearchConfig(dense_text=dense_text),
+                                  config=SearchConfig(dense_text=dense_text), files=files,
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
+    rows = len({e.row for e in untrainable})
+    if rows:
+        out.print(f"其中 {rows} 条主办/协办单位为空或不在单位名录中：已编入索引供类案检索，但不能用于训练"
+                  f"（逐行原因见 {path / 'rejected_rows.csv'}）")
+    weights = (info.get("config") or {}).get("weight_calibration") or {}
+    for target, w in weights.items():
+        out.print(f"检索融合（{'类似案件' if target == 'items' else '类似答复'}）：{w['note']}")
     active = store.active()
     was_active = active is not None and store.path(active).resolve() == source.resolve()
     if promote and was_active:
