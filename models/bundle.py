@@ -188,11 +188,8 @@ def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Pa
 
 
 def attach_search_index(path: str | Path, index, files: dict[str, bytes] | None = None) -> dict:
-    """Write a precedent-search index into ``path/search`` (and ``files`` beside it, e.g. the rows an index left
-    out of training) and re-sign the manifest. Returns the manifest.
-
-    The bundle is verified first, so a tampered bundle is never re-signed.
-    """
+    """Write a precedent-search index into ``path/search`` (and ``files`` into ``path``, e.g. rejected_rows.csv) and
+    re-sign the manifest, verified first so that a tampered bundle is never re-signed. Returns the manifest."""
     path = Path(path)
     meta = verify_bundle(path)
     for name, content in (files or {}).items():

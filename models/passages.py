@@ -10,15 +10,45 @@ paragraph sits on page three still ranks, and that passage is what the result sh
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
+from models.departments import DepartmentRegistry, UnknownDepartmentError
 from models.embeddings import split_into_chunks
+from models.index import stable_id
+from models.records import CaseRecord
 from nlp.normalize import normalize, title_subject
 
 FIELDS = ("items", "replies")
 DENSE_TEXTS = ("title", "lead", "full", "chunks")
+
+
+def content_hash(title: str, body: str) -> str:
+    return hashlib.sha1(f"{title}\n{body}".encode()).hexdigest()[:16]
+
+
+def case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
+    def dept(name: str, dept_id: str | None) -> dict:
+        if registry is not None:
+            try:
+                d = registry.resolve(name) if dept_id is None else registry.get(dept_id)
+                return {"id": d.id, "name": d.name, "as_written": name}
+            except (UnknownDepartmentError, KeyError):
+                pass
+        return {"id": dept_id or name, "name": name, "as_written": name}
+
+    key = rec.case_no or content_hash(rec.title, rec.body)
+    co_ids: Sequence[str | None] = rec.co_ids or [None] * len(rec.co_handlers)
+    return {
+        "case_id": stable_id(key), "case_no": rec.case_no, "year": rec.year, "kind": rec.kind, "title": rec.title,
+        "body": rec.body, "proposer": rec.proposer, "lead": dept(rec.lead, rec.lead_id) if rec.lead else None,
+        "co_handlers": [dept(n, i) for n, i in zip(rec.co_handlers, co_ids)], "reply": rec.reply,
+        "category": rec.category, "feedback": rec.feedback, "hash": content_hash(rec.title, rec.body),
+        # a case usable for training has a lead unit the registry knows (or any lead without a registry)
+        "trainable": bool(rec.lead_id) if registry is not None else bool(rec.lead),
+    }
 
 
 def item_text(title: str, body: str) -> str:

@@ -1,19 +1,15 @@
 """Precedent search: past cases that are about the same problem, with their official replies.
 
-Two targets: ``items`` ranks cases by their title and body ("cases like this one"), ``replies`` by their official
-reply ("replies that answered something like this"). Each is a fusion of BM25 over jieba tokens of the field (exact
-names of roads, schools and programmes matter to staff) and a dense ranking by a sentence encoder (a case scores as
-its best passage, ``models.passages``), by reciprocal rank fusion with per-target weights chosen on the archive's
-own pairs (``models.search_weights``; the weights may switch a part off when fusion does not help). Filters by year,
-department, type and reply category apply to every ranking before it is cut. Vectors are reused on rebuilds for
-passages whose text has not changed.
-
-Cases without a lead unit (an archive of old replies) are indexed too, flagged ``trainable: false``.
+Two targets: ``items`` ranks cases by title and body ("cases like this one"), ``replies`` by their official reply
+("replies that answered something like this"). Each fuses BM25 over jieba tokens of the field (exact names of roads,
+schools and programmes matter to staff) with a dense ranking (a case scores as its best passage, ``models.passages``)
+by reciprocal rank fusion, with per-target weights chosen on the archive's own pairs (``models.search_weights``).
+Filters apply to every ranking before it is cut; vectors are reused for passages whose text has not changed. Cases
+without a lead unit (an archive of old replies) are indexed too, flagged ``trainable: false``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections import Counter
@@ -23,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.departments import DepartmentRegistry
 from models.duplicates import group_by_similarity
 from models.embeddings import Embedder
-from models.index import VectorIndex, index_kind, stable_id
+from models.index import VectorIndex, index_kind
 from models.passages import FIELDS, PassageField, chunk_spans, dense_spans, field_text, lexical_span, pooled
+from models.passages import case_meta as _case_meta  # noqa: F401  (benchmarks/bench_speed.py imports it here)
 from models.records import CaseRecord
 from nlp.normalize import normalize, title_subject
 from nlp.segment import Doc, Segmenter, default_segmenter
@@ -68,32 +65,6 @@ def case_text(title: str, body: str, config: SearchConfig) -> str:
     if config.dense_text == "lead":
         body = body[: config.lead_chars]
     return f"{subject}。{body}" if subject and body else subject or body
-
-
-def _content_hash(title: str, body: str) -> str:
-    return hashlib.sha1(f"{title}\n{body}".encode()).hexdigest()[:16]
-
-
-def _case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
-    def dept(name: str, dept_id: str | None) -> dict:
-        if registry is not None:
-            try:
-                d = registry.resolve(name) if dept_id is None else registry.get(dept_id)
-                return {"id": d.id, "name": d.name, "as_written": name}
-            except (UnknownDepartmentError, KeyError):
-                pass
-        return {"id": dept_id or name, "name": name, "as_written": name}
-
-    key = rec.case_no or _content_hash(rec.title, rec.body)
-    co_ids: Sequence[str | None] = rec.co_ids or [None] * len(rec.co_handlers)
-    return {
-        "case_id": stable_id(key), "case_no": rec.case_no, "year": rec.year, "kind": rec.kind, "title": rec.title,
-        "body": rec.body, "proposer": rec.proposer, "lead": dept(rec.lead, rec.lead_id) if rec.lead else None,
-        "co_handlers": [dept(n, i) for n, i in zip(rec.co_handlers, co_ids)], "reply": rec.reply,
-        "category": rec.category, "feedback": rec.feedback, "hash": _content_hash(rec.title, rec.body),
-        # a case usable for training has a lead unit the registry knows (or any lead without a registry)
-        "trainable": bool(rec.lead_id) if registry is not None else bool(rec.lead),
-    }
 
 
 class PrecedentIndex:
@@ -211,17 +182,11 @@ class PrecedentIndex:
             return self.has_reply if target == "replies" else None
 
         def ok(c: dict) -> bool:
-            if year and c["year"] != int(year):
+            if (year and c["year"] != int(year)) or (kind and c["kind"] != kind) or \
+                    (category and c["category"] != category):
                 return False
-            if kind and c["kind"] != kind:
-                return False
-            if category and c["category"] != category:
-                return False
-            if department:
-                units = [c["lead"]] + c["co_handlers"] if c["lead"] else c["co_handlers"]
-                if not any(department in (u["id"], u["name"], u["as_written"]) for u in units):
-                    return False
-            return True
+            units = [c["lead"]] + c["co_handlers"] if c["lead"] else c["co_handlers"]
+            return not department or any(department in (u["id"], u["name"], u["as_written"]) for u in units)
         mask = np.array([ok(c) for c in self.cases], dtype=bool)
         return mask & self.has_reply if target == "replies" else mask
 

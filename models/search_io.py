@@ -60,7 +60,8 @@ def load_index(cls, directory: Path, embedder, segmenter=None):
         field = PassageField.build(embedder.dim, [s[f] for s in spans], [])
         field.vectors = np.load(directory / f"passages_{f}.npy")
         if len(field.vectors) != field.offsets[-1]:
-            raise SearchIndexError(f"{directory} 中的检索索引不完整（{f} 段落向量数不符）：请用 `jiaoban index` 重建索引")
+            raise SearchIndexError(f"{directory} 中的检索索引不完整（{f} 段落向量数不符）："
+                                   "请用 `jiaoban index` 重建索引")
         obj.fields[f] = field
     obj._refresh(dense=_saved_dense(directory, len(rows)))
     return obj

@@ -122,7 +122,7 @@ def train_cmd(
     store = BundleStore(models_dir(models))
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
-        embedder = _fine_tuned(ts, encoder_spec(encoder), embedder)
+        embedder = _fine_tuned(ts, encoder_spec(encoder), embedder, store)
     with progress("训练开始") as say:
         result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
@@ -190,12 +190,26 @@ def _dup_groups(path: Path | None) -> dict[str, str] | None:
     return read_duplicate_groups(path)
 
 
-def _fine_tuned(ts, encoder: str, embedder):
-    """The encoder fine-tuned on these cases when that improves the held-back year, else the one given."""
+def encoders_in_use(store: BundleStore) -> set[Path]:
+    """The encoder directories that the versions of ``store`` record for their indexes."""
+    paths = set()
+    for version in store.versions():
+        try:
+            recorded = (read_meta(store.path(version)).get("search") or {}).get("encoder_path")
+        except Exception:  # a damaged version keeps nothing alive, and is reported by the commands that read it
+            continue
+        if recorded:
+            paths.add(Path(recorded))
+    return paths
+
+
+def _fine_tuned(ts, encoder: str, embedder, store: BundleStore):
+    """The encoder fine-tuned on these cases when that improves both held-back tasks, else the one given; older
+    tuned encoders that no version uses are removed when a new one is kept."""
     from datetime import datetime
 
     from models.embeddings import load_embedder
-    from training.finetune import fine_tune
+    from training.finetune import clean_old_encoders, fine_tune
 
     if not hasattr(embedder, "path"):
         raise CliError("--fine-tune-encoder 需要 sentence-transformers 编码器目录（--encoder）")
@@ -204,7 +218,12 @@ def _fine_tuned(ts, encoder: str, embedder):
     with progress("微调编码器开始") as say:
         result = fine_tune(ts.cases, base, out_dir, progress=say)
     out.print(result.note)
-    return load_embedder(str(out_dir)) if result.kept else embedder
+    if not result.kept:
+        return embedder
+    # the base encoder in use stays: only other "-ft-" runs are candidates
+    for path in clean_old_encoders(out_dir, encoders_in_use(store) | {base}):
+        out.print(f"已删除不再被任何模型版本使用的旧微调编码器 {path}")
+    return load_embedder(str(out_dir))
 
 
 def index_cmd(
