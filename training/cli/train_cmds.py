@@ -96,7 +96,7 @@ def train_cmd(
     tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
     encoder: EncoderOpt = None,
     no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
-    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）或 full（全文分段）")] = "lead",
+    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）、full（全文一个向量）或 chunks（全文分段、取最相似段落）")] = "lead",
     duplicate_labels: DupOpt = None,
     fine_tune_encoder: Annotated[bool, typer.Option(
         "--fine-tune-encoder", help="先用这些案件微调编码器（CPU 上较慢）；留出最近一年检验，有提升才用于检索索引")] = False,
@@ -118,7 +118,7 @@ def train_cmd(
     check_choice("--split", split, SPLITS)
     check_choice("--estimator", estimator, ESTIMATORS)
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
-    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    registry, ts = load_cases(data, departments, no_registry, column, encoding, writes_rejected=True)
     store = BundleStore(models_dir(models))
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
