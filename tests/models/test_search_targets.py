@@ -81,10 +81,17 @@ def test_weights_guard_keeps_a_part_alone_when_fusion_does_not_help():
     rr = np.array([reciprocal_ranks([1, 2, 0], [0, 1, 2], 0) for _ in range(30)])
     assert rr[0, -1] == 1.0 and rr[0, 0] < 1.0
     assert GRID[choose(rr)] == math.inf
-    # each part is right on half the pairs, and the fusion recovers both halves: fusion is chosen
-    half = [reciprocal_ranks([0, 1], [1, 0], 0)] * 10 + [reciprocal_ranks([1, 0], [0, 1], 0)] * 10
+    # each part puts the target first on half the pairs and second on the others; equal-weight fusion always puts
+    # it first: a clear gain, so the fusion is chosen
+    half = [reciprocal_ranks([0, 1, 2], [2, 0, 1], 0)] * 10 + [reciprocal_ranks([1, 0, 2], [0, 2, 1], 0)] * 10
     mixed = np.array(half)
-    assert 0 < GRID[choose(mixed)] < math.inf or mixed[:, 0].mean() >= mixed.mean(axis=0).max()
+    assert mixed[:, 0].mean() == mixed[:, -1].mean() == 0.75 and mixed[:, GRID.index(1.0)].mean() == 1.0
+    assert GRID[choose(mixed)] == 1.0
+    # a fusion ahead on a single pair of twenty is not a clear gain: the better part stays
+    hair = np.full((20, len(GRID)), 0.9)
+    hair[:, 0] = 0.5
+    hair[0, 1:-1] = 1.0
+    assert hair[:, GRID.index(1.0)].mean() > hair[:, -1].mean() and GRID[choose(hair)] == math.inf
     s = summary(rr, [str(i) for i in range(30)], 5, 0)
     assert s["choice"] == "dense" and s["weights"] == [0.0, 1.0] and s["cv_mrr10"] == 1.0
     assert s["cv_mrr10_ci95"][0] <= s["cv_mrr10"] <= s["cv_mrr10_ci95"][1]
