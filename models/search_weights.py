@@ -4,8 +4,8 @@ The closed cases answer two questions about themselves: a case's title subject s
 (``items``: the body alone, so the title is not found in itself), and a case (title + body) should find its own
 official reply (``replies``). On a sample of those pairs every candidate weight of the dense ranking relative to
 BM25 is scored by MRR@10 (``GRID``: 0 is BM25 alone, ``inf`` the dense ranking alone, values between are the
-weighted reciprocal rank fusion). The better part alone is kept unless the best fusion beats it clearly on the pairs
-(``choose``: the guard). k-fold
+weighted reciprocal rank fusion). Equal-weight fusion is kept unless another weight or a part alone beats it clearly
+on the pairs (``choose``: the guard that drops a fusion which hurts). k-fold
 cross-validation over the pairs (groups of identical target texts kept together) measures the whole procedure:
 choose on k-1 folds, score the held-out fold, so the recorded ``cv_mrr`` is a figure on pairs the choice never saw.
 """
@@ -55,20 +55,19 @@ def reciprocal_ranks(lexical: list[int], dense: list[int], target: int, rrf_k: i
 
 
 def choose(rr: np.ndarray) -> int:
-    """The grid position to use: the better part alone, unless a fusion beats it clearly (the guard).
+    """The grid position to use: equal-weight fusion, unless another weight or a part alone beats it clearly.
 
-    "Clearly": the fusion's paired gain in RR@10 over the better part has a one-sided z above ``GUARD_Z`` on these
-    pairs. A fusion that wins by a hair on the pairs it was chosen on tends to lose on new ones (the benchmark
-    measured it: docs/search-quality.md), so a small win is not enough.
+    "Clearly" (the guard): the paired gain in RR@10 over equal-weight fusion has a one-sided z above ``GUARD_Z`` on
+    these pairs. Switching on a small win does not pay: when the parts are close, the one that wins on the pairs it
+    was chosen on often loses on new ones (measured in docs/search-quality.md). So a part alone is used when it does
+    clearly better than the fusion (fusion hurts), and the fusion is kept when it is level with its parts or better.
     """
     mrr = rr.mean(axis=0)
-    parts = [0, len(GRID) - 1]
-    best_part = max(parts, key=lambda g: (mrr[g], g))
-    fusions = [g for g in range(len(GRID)) if g not in parts]
-    best_fusion = max(fusions, key=lambda g: (mrr[g], -abs(math.log(GRID[g]))))
-    gain = rr[:, best_fusion] - rr[:, best_part]
+    default = GRID.index(1.0)
+    best = max(range(len(GRID)), key=lambda g: (mrr[g], g == default))
+    gain = rr[:, best] - rr[:, default]
     se = float(gain.std(ddof=1)) / math.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    return best_fusion if gain.mean() > 0 and se > 0 and gain.mean() / se > GUARD_Z else best_part
+    return best if gain.mean() > 0 and (se == 0 or gain.mean() / se > GUARD_Z) else default
 
 
 def cross_validate(rr: np.ndarray, groups: list[str], folds: int, seed: int) -> np.ndarray:
