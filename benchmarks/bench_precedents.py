@@ -62,6 +62,8 @@ class CachedEmbedder:
             self.store.update(zip((keys[i] for i in part), fn([texts[i] for i in part])))
             self.new += len(part)
             logger.info("encoded %d/%d new %s texts", min(start + 256, len(todo)), len(todo), kind)
+            if self.new >= 256:  # keep what was paid for if the run is stopped
+                self.save()
         return np.array([self.store[k] for k in keys], dtype=np.float32).reshape(-1, self.dim)
 
     def encode_passages(self, texts, *, show_progress: bool = False) -> np.ndarray:
