@@ -5,7 +5,7 @@ Two tasks, on the TipDM 2020 C messages with official replies (``--data``) and o
 their titles), (b) a message (title + body) finds its own official reply among the replies (target ``replies``).
 For each ``dense_text`` (``lead``; ``chunks``: passages, max pooling) the two parts (BM25, dense) and plain RRF are
 scored, and the fusion weight is chosen by ``models.search_weights`` on the other folds and judged on the held-out
-fold (5 folds, pairs with the same target text kept together). Each figure is MRR@10 with a 95 % bootstrap interval;
+fold (10 folds, pairs with the same target text kept together). Each figure is MRR@10 with a 95 % bootstrap interval;
 the chosen fusion is compared with each part by a paired bootstrap of the per-query difference.
 
 Latency: the chunked index tiled to ``--latency-cases`` cases (copies of the sampled cases: the search cost depends
@@ -33,7 +33,7 @@ from _common import DEFAULT_ENCODER, RESULTS, ROOT, environment_lines, percentil
 
 logger = logging.getLogger("bench_precedents")
 QUALITY_DOC = ROOT / "docs" / "search-quality.md"
-FOLDS = 5
+FOLDS = 10
 
 
 class CachedEmbedder:
@@ -132,16 +132,59 @@ def paired(a: np.ndarray, b: np.ndarray, seed: int = 0, draws: int = 4000) -> di
             "p": round(float(p), 4)}
 
 
+def rejected_rules() -> dict:
+    """Guard rules tried before the one in ``models.search_weights.choose``, scored the same way (table "rules")."""
+    from models.search_weights import GRID, clearly_better
+
+    def argmax(rr):  # the best mean on the choosing pairs, fusion only when strictly ahead of both parts
+        mrr = rr.mean(axis=0)
+        part = max((0, len(GRID) - 1), key=lambda g: mrr[g])
+        fusion = max(range(1, len(GRID) - 1), key=lambda g: mrr[g])
+        return fusion if mrr[fusion] > mrr[part] else part
+
+    def from_part(rr):  # the better part, fusion only on a clear gain over it
+        mrr = rr.mean(axis=0)
+        part = max((0, len(GRID) - 1), key=lambda g: mrr[g])
+        best = max(range(len(GRID)), key=lambda g: (mrr[g], g == part))
+        return best if clearly_better(rr, best, part) else part
+
+    def from_equal(rr):  # equal-weight fusion, anything else only on a clear gain over it
+        mrr, equal = rr.mean(axis=0), GRID.index(1.0)
+        best = max(range(len(GRID)), key=lambda g: (mrr[g], g == equal))
+        return best if clearly_better(rr, best, equal) else equal
+
+    return {"best mean": argmax, "better part unless fusion clearly ahead": from_part,
+            "equal fusion unless another clearly ahead": from_equal}
+
+
+def rule_costs(rr: np.ndarray, groups: list[str], seed: int) -> dict:
+    """CV MRR@10 of each guard rule minus the better part's MRR@10."""
+    from models import search_weights
+    from models.search_weights import cross_validate
+
+    best_part = max(rr[:, 0].mean(), rr[:, -1].mean())
+    out = {"in use": round(float(cross_validate(rr, groups, FOLDS, seed).mean() - best_part), 4)}
+    in_use = search_weights.choose
+    try:
+        for name, rule in rejected_rules().items():
+            search_weights.choose = rule
+            out[name] = round(float(cross_validate(rr, groups, FOLDS, seed).mean() - best_part), 4)
+    finally:
+        search_weights.choose = in_use
+    return out
+
+
 def score_task(rr: np.ndarray, groups: list[str], seed: int) -> dict:
     from models.search_weights import GRID, bootstrap_ci, cross_validate, label
 
     cv = cross_validate(rr, groups, FOLDS, seed)
     rows = {"bm25": rr[:, 0], "dense": rr[:, -1], "rrf (w=1)": rr[:, GRID.index(1.0)],
-            "hybrid, weight by 5-fold CV": cv}
+            "hybrid, weight by 10-fold CV": cv}
     out = {name: {"mrr10": round(float(v.mean()), 4), "ci95": bootstrap_ci(v, seed)} for name, v in rows.items()}
-    out["hybrid, weight by 5-fold CV"]["vs"] = {name: paired(cv, rows[name], seed)
+    out["hybrid, weight by 10-fold CV"]["vs"] = {name: paired(cv, rows[name], seed)
                                                 for name in ("bm25", "dense", "rrf (w=1)")}
     out["grid_mrr10"] = {label(w): round(float(m), 4) for w, m in zip(GRID, rr.mean(axis=0))}
+    out["rules"] = rule_costs(rr, groups, seed)
     return out
 
 
@@ -214,17 +257,28 @@ def markdown(report: dict) -> str:
         for task, title in TASKS.items():
             lines += [f"**({task}) {title}**: MRR@10 [95 % interval]", "",
                       "| system | lead | chunks |", "|---|---:|---:|"]
-            for row in ("bm25", "dense", "rrf (w=1)", "hybrid, weight by 5-fold CV"):
+            for row in ("bm25", "dense", "rrf (w=1)", "hybrid, weight by 10-fold CV"):
                 cells = [f"{m[task][row]['mrr10']:.3f} [{m[task][row]['ci95'][0]:.3f}, {m[task][row]['ci95'][1]:.3f}]"
                          for m in (ds["modes"]["lead"], ds["modes"]["chunks"])]
                 lines.append(f"| {row} | {cells[0]} | {cells[1]} |")
             lines.append("")
             for mode in ("lead", "chunks"):
-                vs = ds["modes"][mode][task]["hybrid, weight by 5-fold CV"]["vs"]
+                vs = ds["modes"][mode][task]["hybrid, weight by 10-fold CV"]["vs"]
                 lines.append(f"- {mode}: CV hybrid minus " + "; ".join(
                     f"{k} {v['diff']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}], p = {v['p']:.3f}"
                     for k, v in vs.items()))
             lines.append("")
+    cells = [(name, mode, task) for name, ds in report["datasets"].items() for mode in ("lead", "chunks")
+             for task in TASKS]
+    if cells:
+        rules = list(report["datasets"][cells[0][0]]["modes"]["lead"]["a"]["rules"])
+        lines += ["### Guard rules: CV MRR@10 minus the better part's, per data set, dense_text and task", "",
+                  "| rule | " + " | ".join(f"{n.split()[0]} {m} ({t})" for n, m, t in cells) + " |",
+                  "|---|" + "---:|" * len(cells)]
+        for rule in rules:
+            lines.append(f"| {rule} | " + " | ".join(
+                f"{report['datasets'][n]['modes'][m][t]['rules'][rule]:+.3f}" for n, m, t in cells) + " |")
+        lines.append("")
     lat = report.get("latency")
     if lat:
         lines += [f"### Latency, chunked mode, {lat['cases']:,} cases ({lat['passages']['items']:,} item passages, "

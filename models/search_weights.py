@@ -4,8 +4,8 @@ The closed cases answer two questions about themselves: a case's title subject s
 (``items``: the body alone, so the title is not found in itself), and a case (title + body) should find its own
 official reply (``replies``). On a sample of those pairs every candidate weight of the dense ranking relative to
 BM25 is scored by MRR@10 (``GRID``: 0 is BM25 alone, ``inf`` the dense ranking alone, values between are the
-weighted reciprocal rank fusion). Equal-weight fusion is kept unless another weight or a part alone beats it clearly
-on the pairs (``choose``: the guard that drops a fusion which hurts). k-fold
+weighted reciprocal rank fusion). A part that is clearly better than the other is used alone, level parts are fused
+with equal weights, and another weight is taken only when it is clearly better still (``choose``: the guard). k-fold
 cross-validation over the pairs (groups of identical target texts kept together) measures the whole procedure:
 choose on k-1 folds, score the held-out fold, so the recorded ``cv_mrr`` is a figure on pairs the choice never saw.
 """
@@ -54,20 +54,26 @@ def reciprocal_ranks(lexical: list[int], dense: list[int], target: int, rrf_k: i
     return out
 
 
-def choose(rr: np.ndarray) -> int:
-    """The grid position to use: equal-weight fusion, unless another weight or a part alone beats it clearly.
+def clearly_better(rr: np.ndarray, a: int, b: int) -> bool:
+    """Whether grid position ``a`` beats ``b`` on these pairs by a paired one-sided z above ``GUARD_Z``."""
+    gain = rr[:, a] - rr[:, b]
+    se = float(gain.std(ddof=1)) / math.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    return bool(gain.mean() > 0 and (se == 0 or gain.mean() / se > GUARD_Z))
 
-    "Clearly" (the guard): the paired gain in RR@10 over equal-weight fusion has a one-sided z above ``GUARD_Z`` on
-    these pairs. Switching on a small win does not pay: when the parts are close, the one that wins on the pairs it
-    was chosen on often loses on new ones (measured in docs/search-quality.md). So a part alone is used when it does
-    clearly better than the fusion (fusion hurts), and the fusion is kept when it is level with its parts or better.
+
+def choose(rr: np.ndarray) -> int:
+    """The grid position to use (the guard).
+
+    The starting point is the part that is clearly better than the other alone, or equal-weight fusion when the two
+    parts are level; another weight replaces it only when it is clearly better still. Switching on a small win does
+    not pay: when two options are close, the one ahead on the pairs it was chosen on often falls behind on new ones
+    (the rules tried, and what each cost on held-out folds, are in docs/search-quality.md).
     """
     mrr = rr.mean(axis=0)
-    default = GRID.index(1.0)
-    best = max(range(len(GRID)), key=lambda g: (mrr[g], g == default))
-    gain = rr[:, best] - rr[:, default]
-    se = float(gain.std(ddof=1)) / math.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    return best if gain.mean() > 0 and (se == 0 or gain.mean() / se > GUARD_Z) else default
+    bm25, dense, equal = 0, len(GRID) - 1, GRID.index(1.0)
+    start = dense if clearly_better(rr, dense, bm25) else bm25 if clearly_better(rr, bm25, dense) else equal
+    best = max(range(len(GRID)), key=lambda g: (mrr[g], g == start))
+    return best if clearly_better(rr, best, start) else start
 
 
 def cross_validate(rr: np.ndarray, groups: list[str], folds: int, seed: int) -> np.ndarray:
@@ -104,7 +110,7 @@ def summary(rr: np.ndarray, groups: list[str], folds: int, seed: int) -> dict:
             "note": f"在 {len(rr)} 个本库配对上，{parts}；选用{chosen}，交叉验证 MRR@10 {cv.mean():.3f}"}
 
 
-def calibrate_weights(index, *, sample: int = 300, folds: int = 5, seed: int = 0) -> dict[str, dict]:
+def calibrate_weights(index, *, sample: int = 300, folds: int = 10, seed: int = 0) -> dict[str, dict]:
     """Choose the fusion weights of ``index`` (a PrecedentIndex) on its own closed cases; sets and returns them."""
     from models.search import PrecedentIndex
 

@@ -93,10 +93,15 @@ def test_weights_guard_keeps_a_part_alone_when_fusion_hurts():
     mixed = np.array(half)
     assert mixed[:, 0].mean() == mixed[:, -1].mean() == 0.75 and mixed[:, GRID.index(1.0)].mean() == 1.0
     assert GRID[choose(mixed)] == 1.0
-    # a part ahead of the fusion on a single pair of twenty is no clear gain: the fusion stays
+    # dense clearly ahead of BM25; a fusion ahead of dense on a single pair of twenty is no clear gain: dense alone
     hair = np.full((20, len(GRID)), 0.9)
-    hair[0, -1] = 1.0
-    assert hair[:, -1].mean() > hair[:, GRID.index(1.0)].mean() and GRID[choose(hair)] == 1.0
+    hair[:, 0] = 0.5
+    hair[0, 1:-1] = 1.0
+    assert hair[:, GRID.index(1.0)].mean() > hair[:, -1].mean() and GRID[choose(hair)] == math.inf
+    # parts level (each ahead on one pair): equal-weight fusion, even if a part is a hair ahead on the mean
+    level = np.full((20, len(GRID)), 0.8)
+    level[0, 0], level[1, -1], level[2, -1] = 1.0, 1.0, 1.0
+    assert level[:, -1].mean() > level[:, GRID.index(1.0)].mean() and GRID[choose(level)] == 1.0
 
 
 def test_cross_validation_scores_each_fold_with_a_weight_chosen_elsewhere():
