@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
@@ -20,6 +20,8 @@ class SearchRequest(Strict):
     category: Annotated[str, AfterValidator(rules.normalize_category)] | None = Field(None, max_length=5)
     feedback: Feedback | None = Field(None, description="只看代表/委员反馈为此的案件（满意 / 基本满意 / 不满意）")
     full_reply: StrictBool = Field(False, description="返回答复全文（reply）和正文（body），而不只是答复摘要")
+    target: Literal["items", "replies"] = Field(
+        "items", description="items：类似的案件（按标题和正文检索）；replies：答复过类似问题的答复（按答复正文检索）")
 
 
 class SearchPublic(BaseModel):

@@ -187,13 +187,13 @@ def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Pa
     return target
 
 
-def attach_search_index(path: str | Path, index) -> dict:
-    """Write a precedent-search index into ``path/search`` and re-sign the manifest. Returns the manifest.
-
-    The bundle is verified first, so a tampered bundle is never re-signed.
-    """
+def attach_search_index(path: str | Path, index, files: dict[str, bytes] | None = None) -> dict:
+    """Write a precedent-search index into ``path/search`` (and ``files`` into ``path``, e.g. rejected_rows.csv) and
+    re-sign the manifest, verified first so that a tampered bundle is never re-signed. Returns the manifest."""
     path = Path(path)
     meta = verify_bundle(path)
+    for name, content in (files or {}).items():
+        (path / name).write_bytes(content)
     target = path / SEARCH_DIR
     staging = path / (SEARCH_DIR + ".partial")
     if staging.exists():

@@ -77,12 +77,16 @@ class Precedent:
     similarity: float | None
     bm25: float | None
     matched_terms: list[str]
+    passage: dict | None = None  # the best matching passage of the searched field: field, text, start, end, length
+    target: str = "items"
+    trainable: bool = True
     reply: str | None = None
     body: str | None = None
 
     @classmethod
     def from_hit(cls, hit: dict) -> Precedent:
-        known: dict[str, Any] = {k: hit.get(k) for k in cls.__dataclass_fields__}
+        optional = {"passage", "target", "trainable", "reply", "body"}
+        known: dict[str, Any] = {k: hit.get(k) for k in cls.__dataclass_fields__ if k in hit or k not in optional}
         known["case_id"] = str(hit["case_id"])
         return cls(**known)
 

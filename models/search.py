@@ -1,16 +1,15 @@
 """Precedent search: past cases that are about the same problem, with their official replies.
 
-Hybrid ranking: BM25 over jieba tokens (exact names of roads, schools and programmes matter to staff) fused with a
-dense ranking from a sentence encoder by reciprocal rank fusion. Filters by year, department, type and reply
-category apply to both rankings before they are cut. Documents are embedded once, as configured by ``dense_text``
-(title only, title + opening of the body, or the whole text in chunks), and the vectors are reused on rebuilds for
-cases whose text has not changed.
+Two targets: ``items`` ranks cases by title and body ("cases like this one"), ``replies`` by their official reply
+("replies that answered something like this"). Each fuses BM25 over jieba tokens of the field (exact names of roads,
+schools and programmes matter to staff) with a dense ranking (a case scores as its best passage, ``models.passages``)
+by reciprocal rank fusion, with per-target weights chosen on the archive's own pairs (``models.search_weights``).
+Filters apply to every ranking before it is cut; vectors are reused for passages whose text has not changed. Cases
+without a lead unit (an archive of old replies) are indexed too, flagged ``trainable: false``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 from collections import Counter
@@ -20,17 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.departments import DepartmentRegistry
 from models.duplicates import group_by_similarity
 from models.embeddings import Embedder
-from models.index import VectorIndex, index_kind, stable_id
+from models.index import VectorIndex, index_kind
+from models.passages import FIELDS, PassageField, chunk_spans, dense_spans, field_text, lexical_span, pooled
+from models.passages import case_meta as _case_meta  # noqa: F401  (benchmarks/bench_speed.py imports it here)
 from models.records import CaseRecord
 from nlp.normalize import normalize, title_subject
 from nlp.segment import Doc, Segmenter, default_segmenter
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
+TARGETS = FIELDS
+MODES = ("hybrid", "bm25", "dense")
 
 
 class SearchIndexError(RuntimeError):
@@ -39,11 +42,14 @@ class SearchIndexError(RuntimeError):
 
 @dataclass
 class SearchConfig:
-    dense_text: str = "lead"  # "title", "lead" (title + opening of the body) or "full" (all of it, chunked)
+    dense_text: str = "lead"  # "title", "lead" (title + opening), "full" (all, one vector) or "chunks" (max-pooled)
     lead_chars: int = 200
+    chunk_chars: int = 256  # passages of "chunks" mode, and of the passage a result shows
     rrf_k: int = 60
     candidates: int = 100
-    dense_weight: float = 1.0
+    # per target: [BM25 weight, dense weight] of the fusion; replaced by weights chosen on data (search_weights)
+    weights: dict = field(default_factory=lambda: {t: [1.0, 1.0] for t in TARGETS})
+    weight_calibration: dict = field(default_factory=dict)
     duplicate_threshold: float = 0.93  # cosine; replaced by a threshold chosen on data when one is calibrated
     duplicate_calibration: dict = field(default_factory=dict)
 
@@ -52,7 +58,7 @@ class SearchConfig:
 
 
 def case_text(title: str, body: str, config: SearchConfig) -> str:
-    """What the encoder sees for a case or a query."""
+    """What the encoder sees for a case or a query (as one text; ``chunks`` mode cuts it into passages)."""
     subject, body = title_subject(title), normalize(body)
     if config.dense_text == "title":
         return subject or body[: config.lead_chars]
@@ -61,52 +67,35 @@ def case_text(title: str, body: str, config: SearchConfig) -> str:
     return f"{subject}。{body}" if subject and body else subject or body
 
 
-def _content_hash(title: str, body: str) -> str:
-    return hashlib.sha1(f"{title}\n{body}".encode()).hexdigest()[:16]
-
-
-def _case_meta(rec: CaseRecord, registry: DepartmentRegistry | None) -> dict:
-    def dept(name: str, dept_id: str | None) -> dict:
-        if registry is not None:
-            try:
-                d = registry.resolve(name) if dept_id is None else registry.get(dept_id)
-                return {"id": d.id, "name": d.name, "as_written": name}
-            except (UnknownDepartmentError, KeyError):
-                pass
-        return {"id": dept_id or name, "name": name, "as_written": name}
-
-    key = rec.case_no or _content_hash(rec.title, rec.body)
-    co_ids: Sequence[str | None] = rec.co_ids or [None] * len(rec.co_handlers)
-    return {
-        "case_id": stable_id(key),
-        "case_no": rec.case_no,
-        "year": rec.year,
-        "kind": rec.kind,
-        "title": rec.title,
-        "body": rec.body,
-        "proposer": rec.proposer,
-        "lead": dept(rec.lead, rec.lead_id) if rec.lead else None,
-        "co_handlers": [dept(n, i) for n, i in zip(rec.co_handlers, co_ids)],
-        "reply": rec.reply,
-        "category": rec.category,
-        "feedback": rec.feedback,
-        "hash": _content_hash(rec.title, rec.body),
-    }
-
-
 class PrecedentIndex:
-    """Past cases, their tokens for BM25, and their vectors for dense search."""
+    """Past cases, their tokens for BM25 per field, and their passage vectors for dense search."""
 
     def __init__(self, embedder: Embedder, config: SearchConfig | None = None, segmenter: Segmenter | None = None):
         self.embedder = embedder
         self.config = config or SearchConfig()
         self.segmenter = segmenter or default_segmenter()
         self.cases: list[dict] = []
-        self.tokens: list[list[str]] = []
-        self.vectors = np.zeros((0, embedder.dim), dtype=np.float32)
+        self.tokens: dict[str, list[list[str]]] = {f: [] for f in FIELDS}
+        self.fields = {f: PassageField(embedder.dim) for f in FIELDS}
+        self.vectors = np.zeros((0, embedder.dim), dtype=np.float32)  # one per case: repeats and 并案
         self._refresh()
 
     # -- building ------------------------------------------------------------------------------------------------
+    def spans(self, case: dict, field: str) -> list[tuple[int, int]]:
+        c = self.config
+        text = field_text(case, field)
+        subject_len = len(title_subject(case["title"])) if field == "items" else 0
+        return dense_spans(text, field, c.dense_text, c.lead_chars, c.chunk_chars, subject_len)
+
+    def passage_cache(self) -> dict[str, np.ndarray]:
+        """Passage text -> vector, for every passage this index holds."""
+        out: dict[str, np.ndarray] = {}
+        for f in FIELDS:
+            for p, case in enumerate(self.cases):
+                text = field_text(case, f)
+                out.update(zip((text[s:e] for s, e in self.fields[f].spans[p]), self.fields[f].case_vectors(p)))
+        return out
+
     def add(
         self,
         records: Sequence[CaseRecord],
@@ -116,53 +105,67 @@ class PrecedentIndex:
         progress: Callable[[int, int], None] | None = None,
         batch: int = 64,
     ) -> int:
-        """Add cases (replacing any with the same id); only texts without a reusable vector are encoded.
+        """Add cases (replacing any with the same id); only passages without a reusable vector are encoded.
 
-        Returns the number of texts encoded.
+        Returns the number of cases that needed encoding.
         """
         metas = [_case_meta(r, registry) for r in records]
         cached: dict[str, np.ndarray] = {}
         for src in (self, reuse):
-            if src is not None and src.embedder.fingerprint == self.embedder.fingerprint:
-                cached.update({c["hash"]: src.vectors[i] for i, c in enumerate(src.cases)})
-        todo = [i for i, m in enumerate(metas) if m["hash"] not in cached]
-        new_vecs = np.zeros((len(metas), self.embedder.dim), dtype=np.float32)
+            if src is not None and src.embedder.fingerprint == self.embedder.fingerprint \
+                    and src.config.dense_text == self.config.dense_text:
+                cached.update(src.passage_cache())
+        spans = {f: [self.spans(m, f) for m in metas] for f in FIELDS}
+        texts = {f: [field_text(m, f) for m in metas] for f in FIELDS}
+        pieces = [texts[f][i][s:e] for f in FIELDS for i in range(len(metas)) for s, e in spans[f][i]]
+        todo = list(dict.fromkeys(t for t in pieces if t not in cached))
         for start in range(0, len(todo), batch):
             part = todo[start : start + batch]
-            texts = [case_text(metas[i]["title"], metas[i]["body"], self.config) for i in part]
-            new_vecs[part] = self.embedder.encode_passages(texts)
+            cached.update(zip(part, self.embedder.encode_passages(part)))
             if progress:
                 progress(min(start + batch, len(todo)), len(todo))
-        for i, m in enumerate(metas):
-            if m["hash"] in cached:
-                new_vecs[i] = cached[m["hash"]]
+        new = set(todo)
+        encoded = sum(any(texts[f][i][s:e] in new for f in FIELDS for s, e in spans[f][i]) for i in range(len(metas)))
+        dim = self.embedder.dim
+        vecs = {f: [np.array([cached[texts[f][i][s:e]] for s, e in spans[f][i]], dtype=np.float32).reshape(-1, dim)
+                    for i in range(len(metas))] for f in FIELDS}
+        new_case_vecs = np.array([pooled(v, s) if len(v) else np.zeros(dim, np.float32)
+                                  for v, s in zip(vecs["items"], spans["items"])], dtype=np.float32).reshape(-1, dim)
         replace = {m["case_id"] for m in metas}
         keep = [i for i, c in enumerate(self.cases) if c["case_id"] not in replace]
         appending = len(keep) == len(self.cases)  # nothing replaced: the vector index can grow in place
+        for f in FIELDS:
+            old = self.fields[f]
+            self.fields[f] = PassageField.build(dim, [old.spans[i] for i in keep] + spans[f],
+                                                [old.case_vectors(i) for i in keep] + vecs[f])
+            tokenize = self.segmenter.tokenize
+            made = ([list(self.segmenter.prepare(m["title"], m["body"]).tokens) for m in metas] if f == "items"
+                    else [tokenize(m["reply"]) if m["reply"] else [] for m in metas])
+            self.tokens[f] = [self.tokens[f][i] for i in keep] + made
         self.cases = [self.cases[i] for i in keep] + metas
-        self.tokens = [self.tokens[i] for i in keep] + [list(self.segmenter.prepare(m["title"], m["body"]).tokens)
-                                                         for m in metas]
-        self.vectors = np.vstack([self.vectors[keep], new_vecs]) if keep else new_vecs
+        self.vectors = np.vstack([self.vectors[keep], new_case_vecs]) if keep else new_case_vecs
         grown = None
         if appending and len(self.dense) and self.dense.kind == index_kind(len(self.cases)):
-            self.dense.add(np.array([m["case_id"] for m in metas], dtype=np.int64), new_vecs)
+            self.dense.add(np.array([m["case_id"] for m in metas], dtype=np.int64), new_case_vecs)
             grown = self.dense
         self._refresh(dense=grown)
-        return len(todo)
+        return encoded
 
     def _refresh(self, dense: VectorIndex | None = None) -> None:
-        """Rebuild the BM25 matrix and the look-up tables from cases/tokens/vectors, and the faiss index unless an
-        up-to-date one is given (loaded from disk, or grown in place by ``add``)."""
+        """Rebuild the BM25 matrices and the look-up tables from cases/tokens/vectors, and the faiss index of case
+        vectors unless an up-to-date one is given (loaded from disk, or grown in place by ``add``)."""
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = np.array([c["case_id"] for c in self.cases], dtype=np.int64)
         self._pos = {int(i): p for p, i in enumerate(self.ids)}
-        self.df = Counter(t for toks in self.tokens for t in set(toks))
-        self.bm25 = None
-        if self.cases:
-            self.bm25 = bm25s.BM25()
-            self.bm25.index([toks or ["<empty>"] for toks in self.tokens], show_progress=False)
+        self.has_reply = np.array([bool(t) for t in self.tokens["replies"]], dtype=bool)
+        self.df = {f: Counter(t for toks in self.tokens[f] for t in set(toks)) for f in FIELDS}
+        self.bm25 = {f: None for f in FIELDS}
+        for f in FIELDS:
+            if self.cases and any(self.tokens[f]):
+                self.bm25[f] = bm25s.BM25()
+                self.bm25[f].index([toks or ["<empty>"] for toks in self.tokens[f]], show_progress=False)
         if dense is not None and len(dense) == len(self.cases):
             self.dense = dense
             return
@@ -174,43 +177,53 @@ class PrecedentIndex:
         return len(self.cases)
 
     # -- searching -----------------------------------------------------------------------------------------------
-    def _mask(self, year=None, department=None, kind=None, category=None) -> np.ndarray | None:
+    def _mask(self, year=None, department=None, kind=None, category=None, target="items") -> np.ndarray | None:
         if not any(v not in (None, "") for v in (year, department, kind, category)):
-            return None
-        def ok(c: dict) -> bool:
-            if year and c["year"] != int(year):
-                return False
-            if kind and c["kind"] != kind:
-                return False
-            if category and c["category"] != category:
-                return False
-            if department:
-                units = [c["lead"]] + c["co_handlers"] if c["lead"] else c["co_handlers"]
-                if not any(department in (u["id"], u["name"], u["as_written"]) for u in units):
-                    return False
-            return True
-        return np.array([ok(c) for c in self.cases], dtype=bool)
+            return self.has_reply if target == "replies" else None
 
-    def bm25_ranking(self, query_tokens: list[str], mask: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-        if self.bm25 is None or not query_tokens:
+        def ok(c: dict) -> bool:
+            if (year and c["year"] != int(year)) or (kind and c["kind"] != kind) or \
+                    (category and c["category"] != category):
+                return False
+            units = [c["lead"]] + c["co_handlers"] if c["lead"] else c["co_handlers"]
+            return not department or any(department in (u["id"], u["name"], u["as_written"]) for u in units)
+        mask = np.array([ok(c) for c in self.cases], dtype=bool)
+        return mask & self.has_reply if target == "replies" else mask
+
+    def bm25_ranking(self, query_tokens: Sequence[str], mask: np.ndarray | None, n: int,
+                     target: str = "items") -> list[tuple[int, float]]:
+        known = [t for t in query_tokens if t in self.df[target]]
+        if self.bm25[target] is None or not known:
             return []
-        known = [t for t in query_tokens if t in self.df]
-        if not known:
-            return []
-        scores = self.bm25.get_scores(known)
+        scores = self.bm25[target].get_scores(known)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores)[:n]
         return [(int(p), float(scores[p])) for p in top if scores[p] > 0]
 
-    def dense_ranking(self, query_vec: np.ndarray, mask: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-        if not self.cases:
+    def dense_ranking(self, query_vec: np.ndarray, mask: np.ndarray | None, n: int,
+                      target: str = "items") -> list[tuple[int, float]]:
+        if not self.cases or (mask is not None and not mask.any()):
             return []
+        if target == "replies" or self.config.dense_text == "chunks":
+            return self.fields[target].ranking(query_vec, mask, n)
         allowed = self.ids[mask] if mask is not None else None
-        if allowed is not None and len(allowed) == 0:
-            return []
         scores, ids = self.dense.search(query_vec, n, allowed=allowed)
         return [(self._pos[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The ``(1, dim)`` query vector: in ``chunks`` mode the pooled vector of its passages (all of its text)."""
+        return self.query_vectors([query])
+
+    def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
+        """One vector per query, in one encoder call."""
+        texts = [case_text("", q, self.config) for q in queries]
+        if self.config.dense_text != "chunks":
+            return self.embedder.encode_queries(texts)
+        spans = [chunk_spans(t, self.config.chunk_chars) or [(0, len(t))] for t in texts]
+        vecs = self.embedder.encode_queries([t[s:e] for t, sp in zip(texts, spans) for s, e in sp])
+        bounds = np.cumsum([0] + [len(sp) for sp in spans])
+        return np.array([pooled(vecs[a:b], sp) for a, b, sp in zip(bounds[:-1], bounds[1:], spans)], dtype=np.float32)
 
     def search(
         self,
@@ -218,6 +231,7 @@ class PrecedentIndex:
         *,
         k: int = 10,
         mode: str = "hybrid",
+        target: str = "items",
         year: int | None = None,
         department: str | None = None,
         kind: str | None = None,
@@ -231,57 +245,64 @@ class PrecedentIndex:
         """The ``k`` past cases most like ``query`` (a title, a pasted proposal, or a few words).
 
         Args:
-            mode: "hybrid" (default), "bm25" or "dense".
+            mode: "hybrid" (default: the fusion with the weights of ``target``), "bm25" or "dense".
+            target: "items" (cases like this one) or "replies" (replies that answered something like this).
             department: a unit id or name; matches cases it led or co-handled.
             exclude: case ids to leave out (e.g. the case being answered).
             tokens, vector: the query's tokens and its ``(1, dim)`` vector when the caller already has them (a
                 routed item is segmented and encoded once for precedents, repeats and 并案 alike).
             dense_hits: the dense ranking of ``vector`` when the caller has it (:meth:`search_many`).
         """
-        if mode not in ("hybrid", "bm25", "dense"):
-            raise ValueError(f"未知的检索方式“{mode}”（--mode）：可选 hybrid、bm25、dense")
-        mask = self._mask(year, department, kind, category)
+        if mode not in MODES:
+            raise ValueError(f"未知的检索方式“{mode}”（--mode）：可选 {'、'.join(MODES)}")
+        if target not in TARGETS:
+            raise ValueError(f"未知的检索对象“{target}”（--target）：可选 items（类似案件）、replies（类似答复）")
+        w_lex, w_dense = self.config.weights.get(target, (1.0, 1.0)) if mode == "hybrid" else \
+            ((1.0, 0.0) if mode == "bm25" else (0.0, 1.0))
+        mask = self._mask(year, department, kind, category, target)
         n = max(self.config.candidates, k + len(exclude))
         q_tokens = list(tokens) if tokens is not None else self.segmenter.tokenize(query)
-        lexical = self.bm25_ranking(q_tokens, mask, n) if mode != "dense" else []
+        lexical = self.bm25_ranking(q_tokens, mask, n, target) if w_lex else []
         dense: list[tuple[int, float]] = []
-        cosine: dict[int, float] = {}
-        if mode != "bm25":
-            qvec = vector if vector is not None else self.embedder.encode_queries([case_text("", query, self.config)])
-            dense = self.dense_ranking(qvec, mask, n) if dense_hits is None or mask is not None else dense_hits
-            cosine = dict(dense)
+        qvec = None
+        if w_dense:
+            qvec = vector if vector is not None else self.query_vector(query)
+            reusable = dense_hits is not None and mask is None and target == "items"
+            dense = dense_hits if reusable else self.dense_ranking(qvec, mask, n, target)
         fused: dict[int, float] = {}
-        for weight, ranking in ((1.0, lexical), (self.config.dense_weight, dense)):
+        for weight, ranking in ((w_lex, lexical), (w_dense, dense)):
             for rank, (p, _) in enumerate(ranking):
                 fused[p] = fused.get(p, 0.0) + weight / (self.config.rrf_k + rank + 1)
         excluded = set(exclude)
         order = [p for p in sorted(fused, key=lambda p: -fused[p]) if self.cases[p]["case_id"] not in excluded][:k]
-        if order and mode != "bm25":
-            missing = [p for p in order if p not in cosine]
-            if missing:
-                sims = self.vectors[missing] @ qvec[0]
-                cosine.update(zip(missing, map(float, sims)))
-        bm25_scores = dict(lexical)
-        return [self._result(p, fused[p], cosine.get(p), bm25_scores.get(p), q_tokens, full_reply) for p in order]
+        cosine, bm25 = dict(dense), dict(lexical)
+        return [self._result(p, fused[p], cosine.get(p), bm25.get(p), q_tokens, qvec, target, full_reply)
+                for p in order]
 
     def search_many(self, tokens: Sequence[Sequence[str]], vectors: np.ndarray, *, k: int = 10) -> list[list[dict]]:
-        """``search("", k=k, tokens=tokens[i], vector=vectors[i : i + 1])`` for each query of a batch (hybrid, no
-        filters), with one dense search for all of them: the precedents of a routed sheet of thousands of rows."""
+        """``search("", k=k, tokens=tokens[i], vector=vectors[i : i + 1])`` for each query of a batch (hybrid, items,
+        no filters), with one dense search for all of them: the precedents of a routed sheet of thousands of rows."""
         if len(tokens) != len(vectors):
             raise ValueError(f"{len(tokens)} token lists for {len(vectors)} vectors")
         n = max(self.config.candidates, k)
-        scores = ids = np.zeros((len(vectors), 0))
-        if self.cases and len(vectors):
+        hits: list[list[tuple[int, float]] | None] = [None] * len(vectors)
+        if self.cases and len(vectors) and self.config.dense_text != "chunks":
             scores, ids = self.dense.search(np.asarray(vectors, dtype=np.float32), n)
-        return [self.search("", k=k, tokens=q_tokens, vector=vectors[i : i + 1],
-                            dense_hits=[(self._pos[int(c)], float(s)) for s, c in zip(scores[i], ids[i]) if c >= 0])
+            hits = [[(self._pos[int(c)], float(s)) for s, c in zip(scores[i], ids[i]) if c >= 0]
+                    for i in range(len(vectors))]
+        return [self.search("", k=k, tokens=q_tokens, vector=vectors[i : i + 1], dense_hits=hits[i])
                 for i, q_tokens in enumerate(tokens)]
 
-    def _result(self, p: int, score: float, cosine, bm25, q_tokens: list[str], full_reply: bool) -> dict:
+    def _result(self, p: int, score: float, cosine, bm25, q_tokens: list[str], qvec, target: str,
+                full_reply: bool) -> dict:
         c = self.cases[p]
-        doc = set(self.tokens[p])
+        doc, df = set(self.tokens[target][p]), self.df[target]
         n = max(len(self.cases), 1)
-        matched = sorted({t for t in q_tokens if t in doc}, key=lambda t: -math.log(n / self.df.get(t, 1)))[:8]
+        idf = {t: math.log(n / df.get(t, 1)) + 1e-3 for t in set(q_tokens) if t in doc}
+        matched = sorted(idf, key=lambda t: (-idf[t], t))[:8]
+        if cosine is None and qvec is not None:
+            best = self.fields[target].best_span(p, qvec)
+            cosine = None if best is None else best[1]
         reply = c["reply"] or ""
         out = {k: c[k] for k in ("case_id", "case_no", "year", "kind", "title", "lead", "co_handlers", "category",
                                  "feedback")}
@@ -291,11 +312,28 @@ class PrecedentIndex:
             similarity=None if cosine is None else round(cosine, 4),
             bm25=None if bm25 is None else round(bm25, 3),
             matched_terms=matched,
+            passage=self._passage(p, target, qvec, idf),
+            target=target,
+            trainable=c.get("trainable", True),
         )
         if full_reply:
             out["reply"] = reply
             out["body"] = c["body"]
         return out
+
+    def _passage(self, p: int, target: str, qvec, idf: dict[str, float]) -> dict | None:
+        """The passage of the target field that matches best: by vector in ``chunks`` mode, else by shared words."""
+        text = field_text(self.cases[p], target)
+        if not text:
+            return None
+        span = None
+        if qvec is not None and self.config.dense_text == "chunks":
+            best = self.fields[target].best_span(p, qvec)
+            span = best[0] if best else None
+        if span is None:
+            span = lexical_span(text, chunk_spans(text, self.config.chunk_chars), idf)
+        start, end = span or chunk_spans(text, self.config.chunk_chars)[0]
+        return {"field": target, "text": text[start:end], "start": start, "end": end, "length": len(text)}
 
     def get(self, case_id: int) -> dict | None:
         p = self._pos.get(int(case_id))
@@ -303,11 +341,21 @@ class PrecedentIndex:
 
     # -- duplicates ----------------------------------------------------------------------------------------------
     def embed_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One vector per item, of the kind the index holds (passages), in one batched encoder call. The same vector
+        """One vector per item, of the kind the index holds per case, in one batched encoder call. The same vector
         serves the item's precedents, its repeat check and 并案, and the duplicate threshold is calibrated on it."""
         if not items:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return self.embedder.encode_passages([case_text(t, b, self.config) for t, b in items])
+        cases = [{"title": t, "body": b} for t, b in items]
+        spans = [self.spans(c, "items") for c in cases]
+        texts = [field_text(c, "items") for c in cases]
+        pieces = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
+        vecs = self.embedder.encode_passages(pieces) if pieces else np.zeros((0, self.embedder.dim), np.float32)
+        out, at = np.zeros((len(items), self.embedder.dim), dtype=np.float32), 0
+        for i, sp in enumerate(spans):
+            if sp:
+                out[i] = pooled(vecs[at : at + len(sp)], sp)
+            at += len(sp)
+        return out
 
     def embed_docs(self, docs: Sequence[Doc]) -> np.ndarray:
         return self.embed_items([(d.title, d.body) for d in docs])
@@ -335,48 +383,14 @@ class PrecedentIndex:
                                                "title": c["title"], "similarity": round(float(s), 4)})
         return out
 
-    # -- persistence ---------------------------------------------------------------------------------------------
+    # -- persistence (models.search_io) --------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / "cases.jsonl", "w", encoding="utf-8") as fh:
-            for c, toks in zip(self.cases, self.tokens):
-                fh.write(json.dumps({**c, "tokens": toks}, ensure_ascii=False) + "\n")
-        np.save(directory / "vectors.npy", self.vectors)
-        self.dense.save(directory)
-        path = getattr(self.embedder, "path", None)
-        meta = {"format": FORMAT, "encoder": self.embedder.name, "encoder_fingerprint": self.embedder.fingerprint,
-                "encoder_path": str(path) if path else None,
-                "size": len(self.cases), "index_kind": self.dense.kind, "config": self.config.to_dict()}
-        (directory / "search.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        from models.search_io import save_index
+
+        save_index(self, directory)
 
     @classmethod
     def load(cls, directory: Path, embedder: Embedder, segmenter: Segmenter | None = None) -> PrecedentIndex:
-        meta = json.loads((directory / "search.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise SearchIndexError(f"{directory} 中的检索索引格式为 {meta.get('format')}，本程序读取格式 {FORMAT}："
-                                   "请用 `jiaoban index` 重建索引")
-        if meta["encoder_fingerprint"] != embedder.fingerprint:
-            raise SearchIndexError(
-                f"{directory} 中的检索索引是用编码器 {meta['encoder_fingerprint']} 建立的，当前编码器为 "
-                f"{embedder.fingerprint}：请用 `jiaoban index` 重建索引，"
-                "或用 --encoder / JIAOBAN_ENCODER 指定建索引时的编码器")
-        obj = cls(embedder, SearchConfig(**meta.get("config", {})), segmenter)
-        with open(directory / "cases.jsonl", encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-        obj.tokens = [r.pop("tokens") for r in rows]
-        obj.cases = rows
-        obj.vectors = np.load(directory / "vectors.npy")
-        obj._refresh(dense=_saved_dense(directory, len(rows)))
-        return obj
+        from models.search_io import load_index
 
-
-def _saved_dense(directory: Path, size: int) -> VectorIndex | None:
-    """The saved faiss index, when it is there and matches the cases (an HNSW graph takes minutes to rebuild)."""
-    if not (directory / "vectors.faiss").exists() or not (directory / "vectors.json").exists():
-        return None
-    try:
-        dense = VectorIndex.load(directory)
-    except Exception as exc:  # a damaged or foreign file: rebuild from vectors.npy instead
-        logger.warning("saved vector index in %s unreadable (%s); rebuilding it", directory, type(exc).__name__)
-        return None
-    return dense if len(dense) == size and dense.kind == index_kind(size) else None
+        return load_index(cls, directory, embedder, segmenter)

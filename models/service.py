@@ -248,7 +248,7 @@ class RoutingService:
     # -- search -------------------------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, year: int | None = None, department: str | None = None,
                kind: str | None = None, category: str | None = None, mode: str = "hybrid",
-               full_reply: bool = False) -> list[Precedent]:
+               target: str = "items", full_reply: bool = False) -> list[Precedent]:
         """Past cases like ``query``; ``department`` is any name of a unit and matches what it led or co-handled.
 
         Raises:
@@ -258,7 +258,7 @@ class RoutingService:
         index = self._require_index()
         dept = self.resolve_unit(department).id if department else None
         hits = index.search(query, k=k, year=year, department=dept, kind=kind, category=category, mode=mode,
-                            full_reply=full_reply)
+                            target=target, full_reply=full_reply)
         return [Precedent.from_hit(h) for h in hits]
 
     def duplicates(self, items: Sequence[Item], *, rows: Sequence[int] | None = None) -> list[DuplicateGroup]:

@@ -108,6 +108,34 @@ def load_training_set(
     return TrainingSet(cases=good, errors=errors, source=path.name, sha256=digest, columns=result.columns)
 
 
+def load_search_set(
+    path: str | Path,
+    registry: DepartmentRegistry | None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    categories: Collection[str] | None = None,
+) -> tuple[TrainingSet, list[RowError]]:
+    """Closed cases for the precedent index: every readable row, with or without a known lead unit.
+
+    Returns the set (``errors``: rows that could not be read at all) and the problems that keep indexed rows out of
+    training (an empty or unknown lead or co-handler); such a row is indexed with ``lead_id`` unset, so the index
+    flags it ``trainable: false``.
+    """
+    path = Path(path)
+    result: ReadResult = read_cases(path, columns=columns, encoding=encoding, categories=categories)
+    _, dept_errors = resolve_departments(result.records, registry)
+    flagged = {e.row for e in dept_errors}
+    for rec in result.records:
+        if rec.row in flagged:
+            rec.lead_id = None
+            rec.co_ids = []
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    ts = TrainingSet(cases=result.records, errors=sorted(result.errors, key=lambda e: e.row), source=path.name,
+                     sha256=digest, columns=result.columns)
+    return ts, sorted(dept_errors, key=lambda e: e.row)
+
+
 def temporal_split(cases: list[CaseRecord], test_year: int | None = None) -> tuple[list, list, int]:
     """Train on every year before the latest (or ``test_year``), test on that year."""
     years = sorted({c.year for c in cases if c.year})

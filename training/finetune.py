@@ -4,7 +4,10 @@ Pairs come from the training years' closed cases: a title's subject and its own 
 the pair is not a copy), and a proposal and its official reply. The loss is sentence-transformers'
 MultipleNegativesRankingLoss (the other pairs of a batch are the negatives). The latest year is held back: the
 encoder before and after is scored on its cases (title → own body and proposal → own reply, MRR@10 among the
-held-back year), and the fine-tuned encoder is written only when the mean MRR improves by at least ``min_gain``.
+held-back year), and the fine-tuned encoder is written only when it gains on both tasks: each task's MRR@10 rises
+by at least ``min_gain`` and neither task's recall@10 falls (``gains_on_both``). A mean MRR that rises while one
+task's recall@10 falls is not a gain for the drafters who lose that hit. :func:`clean_old_encoders` removes the
+encoders kept by earlier runs that no model version uses any more.
 
 The training loop is a plain torch loop so it needs nothing beyond sentence-transformers and torch. The word
 embeddings (250k pieces, most of the model) are frozen: it is faster, and a few thousand pairs cannot move them well.
@@ -40,7 +43,7 @@ class FineTuneParams:
     batch_size: int = 32
     learning_rate: float = 2e-5
     max_seq_length: int = 128  # training window; passages here are a title plus the opening of a body or reply
-    min_gain: float = 0.005  # mean MRR@10 on the held-back year must rise by at least this much
+    min_gain: float = 0.005  # each task's MRR@10 on the held-back year must rise by at least this much
     seed: int = 0
 
 
@@ -105,6 +108,44 @@ def heldback_scores(embedder, cases: Sequence[CaseRecord], config: SearchConfig)
     tasks = [v["mrr10"] for v in out.values()]
     out["mean_mrr10"] = float(np.mean(tasks)) if tasks else float("nan")
     return out
+
+
+TASK_NAMES = {"title_to_body": "标题→正文", "proposal_to_reply": "建议→答复"}
+
+
+def gains_on_both(before: dict, after: dict, min_gain: float) -> tuple[bool, str]:
+    """Whether the tuned encoder gains on every task of the held-back pairs, and a Chinese line saying why."""
+    tasks = [t for t in TASK_NAMES if t in before and t in after]
+    if not tasks:
+        return False, "留出年度没有可检验的配对"
+    parts, ok = [], True
+    for t in tasks:
+        b, a = before[t], after[t]
+        mrr_ok, recall_ok = a["mrr10"] - b["mrr10"] >= min_gain, a["recall10"] >= b["recall10"]
+        ok = ok and mrr_ok and recall_ok
+        parts.append(f"{TASK_NAMES[t]} MRR@10 {b['mrr10']:.3f}→{a['mrr10']:.3f}"
+                     f"{'' if mrr_ok else f'（提升不足 {min_gain}）'}、召回@10 {b['recall10']:.3f}→{a['recall10']:.3f}"
+                     f"{'' if recall_ok else '（下降）'}")
+    return ok, "；".join(parts)
+
+
+def clean_old_encoders(kept: Path, in_use: set[Path]) -> list[Path]:
+    """Remove the fine-tuned encoders beside ``kept`` (same base name, ``-ft-`` runs) that no version uses.
+
+    Args:
+        kept: the encoder just kept (never removed).
+        in_use: encoder directories that model versions record (``meta["search"]["encoder_path"]``).
+    Returns the directories removed.
+    """
+    stem = kept.name.split("-ft-")[0]
+    keep = {p.resolve() for p in in_use} | {kept.resolve()}
+    removed = []
+    for path in sorted(kept.parent.glob(f"{stem}-ft-*")):
+        if path.is_dir() and not path.name.endswith(".partial") and (path / "modules.json").is_file() \
+                and path.resolve() not in keep:
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
 
 
 def _train(model_dir: Path, pairs: list[tuple[str, str]], prompts: tuple[str, str], params: FineTuneParams,
@@ -197,11 +238,9 @@ def fine_tune(
     say("微调后评估")
     after = heldback_scores(tuned, heldback, config)
     del tuned
-    gain = after["mean_mrr10"] - before["mean_mrr10"]
-    kept = bool(gain >= params.min_gain)
-    note = (f"留出年度 {year} 的平均 MRR@10 从 {before['mean_mrr10']:.3f} 变为 {after['mean_mrr10']:.3f}"
-            f"（{gain:+.3f}）；" + ("提升达到要求，保留微调后的编码器。" if kept else
-                                  f"提升不足 {params.min_gain}，不保留，继续使用原编码器。"))
+    kept, detail = gains_on_both(before, after, params.min_gain)
+    note = (f"留出年度 {year}：{detail}；" + ("两项任务都有提升，保留微调后的编码器。" if kept else
+                                          "并非两项任务都提升，不保留，继续使用原编码器。"))
     result = FineTuneResult(kept=kept, before=before, after=after, train_pairs=len(pairs), train_cases=len(train),
                             heldback_year=year, heldback_cases=len(heldback),
                             seconds=round(time.perf_counter() - started, 1), params=asdict(params),

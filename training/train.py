@@ -26,6 +26,7 @@ from models.embeddings import Embedder
 from models.provenance import TRAINING_CASES_FILE, cases_digest, training_cases_file
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
+from models.search_weights import calibrate_weights
 from training.compare import Comparison, champion_challenger, load_active
 from training.dataset import TrainingSet
 from training.diagnostics import mapped_labels
@@ -108,6 +109,8 @@ def build_search_index(
     config: SearchConfig | None = None,
     duplicate_groups: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    files: dict[str, bytes] | None = None,
+    weights: bool = True,
 ) -> dict:
     """Build (or extend) the bundle's precedent-search index; returns the re-signed manifest.
 
@@ -116,6 +119,8 @@ def build_search_index(
         add_to_existing: keep the bundle's current index and add ``cases`` to it (incremental).
         duplicate_groups: case number -> group id of known near-duplicates; when given, the duplicate threshold
             is chosen on them (training.duplicates.calibrate) and recorded in the manifest.
+        files: written into the bundle beside the index (e.g. ``rejected_rows.csv``).
+        weights: choose the fusion weights of each target on the cases' own pairs (``models.search_weights``).
     """
     bundle = load_bundle(bundle_path)
     index = None
@@ -130,12 +135,14 @@ def build_search_index(
         except (BundleError, SearchIndexError) as exc:
             logger.info("no vectors reused: %s", exc)
     encoded = index.add(cases, registry, reuse=reuse, progress=progress)
+    if weights:
+        calibrate_weights(index)
     if duplicate_groups:
         calibration = calibrate(index, duplicate_groups)
         index.config.duplicate_threshold = calibration["threshold"]
         index.config.duplicate_calibration = calibration
     logger.info("search index: %d cases, %d encoded", len(index), encoded)
-    meta = attach_search_index(bundle_path, index)
+    meta = attach_search_index(bundle_path, index, files)
     meta["search"]["encoded"] = encoded
     return meta
 

@@ -14,8 +14,9 @@ router = APIRouter(prefix="/search", tags=["search 类案检索"], responses=err
 
 @router.post("", response_model=SearchPublic)
 def search(_: CanSearch, req: SearchRequest, service: SearchServiceDep, registry: RegistryDep) -> dict:
-    """The most similar past cases, filtered by year, lead department, type, reply category or the proposer's
-    feedback; ``full_reply`` returns each reply (and body) in full.
+    """The most similar past cases (``target=items``) or replies (``target=replies``), filtered by year, lead
+    department, type, reply category or the proposer's feedback; each hit carries its best matching passage and the
+    words it shares with the query; ``full_reply`` returns each reply (and body) in full.
 
     A POST, so the text searched for never appears in URLs or access logs.
     """
@@ -23,7 +24,7 @@ def search(_: CanSearch, req: SearchRequest, service: SearchServiceDep, registry
     # feedback is filtered after the search: ask for more so that k can still be filled
     k = min(req.k * 5, 250) if req.feedback else req.k
     hits = service.search(req.query, k=k, year=req.year, department=department, kind=req.kind,
-                          category=req.category, full_reply=req.full_reply)
+                          category=req.category, target=req.target, full_reply=req.full_reply)
     if req.feedback:
         hits = [h for h in hits if h.feedback == req.feedback][: req.k]
     return {"data": [h.to_dict() for h in hits], "count": len(hits)}

@@ -9,6 +9,19 @@ onDepartments.push(() => {
   $("s-dept").replaceChildren(searchDept.node);
 });
 
+// 检索对象：类似的案件（按标题和正文），或答复过类似问题的答复（按答复正文）。
+const searchTarget = (() => {
+  const label = el("label", "检索 ", "inline");
+  const select = el("select");
+  select.id = "s-target";
+  select.appendChild(new Option("类似的案件", "items"));
+  select.appendChild(new Option("类似问题的答复", "replies"));
+  label.appendChild(select);
+  const button = $("search-form").querySelector("button[type=submit]");
+  button.parentNode.insertBefore(label, button);
+  return select;
+})();
+
 onSignIn.push(() => {
   const cat = $("s-category");
   cat.replaceChildren(new Option("全部", ""));
@@ -216,6 +229,16 @@ function precedentNode(p) {
     p.similarity !== null && p.similarity !== undefined ? "语义相似度 " + pct(p.similarity) : ""].filter(Boolean).join(" · ");
   div.appendChild(el("p", head, "muted"));
   div.appendChild(el("p", null, "reason")).appendChild(highlighted(p.reply_excerpt || "", terms));
+  const passage = p.passage;
+  if (passage && passage.text) {
+    const where = passage.field === "replies" ? "答复" : "正文";
+    const line = el("p", null, "passage");
+    line.appendChild(el("span", "匹配段落（" + where + "）：", "muted"));
+    const text = (passage.start > 0 ? "……" : "") + passage.text + (passage.end < passage.length ? "……" : "");
+    line.appendChild(highlighted(text, terms));
+    div.appendChild(line);
+  }
+  if (terms.length) div.appendChild(el("p", "共同词语：" + terms.join("、"), "muted terms"));
   if (p.reply) {
     const more = el("details", null, "full-reply");
     more.appendChild(el("summary", "答复全文"));
@@ -252,13 +275,15 @@ $("search-form").addEventListener("submit", async (ev) => {
   if ($("s-kind").value) filters.kind = $("s-kind").value;
   if ($("s-category").value) filters.category = $("s-category").value;
   if ($("s-feedback").value) filters.feedback = $("s-feedback").value;
+  filters.target = searchTarget.value;
   const box = $("search-results");
   box.textContent = "";
   const button = ev.submitter || $("search-form").querySelector("button");
   await busy(button, async () => {
     try {
       const data = await runSearch(q, filters);
-      box.appendChild(el("p", "找到 " + data.count + " 件相似的历史案件（共同词语已标出）。", "muted"));
+      const what = filters.target === "replies" ? "答复过类似问题的历史答复" : "相似的历史案件";
+      box.appendChild(el("p", "找到 " + data.count + " 件" + what + "（共同词语已标出，每件附最匹配的段落）。", "muted"));
       for (const p of data.data) box.appendChild(precedentNode(p));
     } catch (err) {
       showMessage(err.message);

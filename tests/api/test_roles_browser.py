@@ -115,7 +115,13 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             page.fill("#search-query", "加装电梯")
             page.click("#search-form button[type=submit]")
             page.wait_for_selector("#search-results .precedent mark")
+            assert "匹配段落（正文）" in page.text_content("#search-results .precedent .passage")
+            assert page.text_content("#search-results .precedent .terms").startswith("共同词语：")
             page.screenshot(path=str(shots / "search.png"))
+            page.select_option("#s-target", "replies")  # replies that answered something like this
+            page.click("#search-form button[type=submit]")
+            page.wait_for_function("document.querySelector('#search-results').textContent.includes('类似问题的历史答复')")
+            assert "匹配段落（答复）" in page.text_content("#search-results .precedent .passage")
 
             # assigner: approves the request; the item moves to 教育局
             sign_in(page, served, KEYS["assigner"])

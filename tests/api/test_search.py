@@ -1,3 +1,4 @@
+from nlp.normalize import normalize
 from tests.api.conftest import H
 
 ITEM = {"title": "关于加快老旧小区加装电梯的建议", "body": "老旧小区加装电梯。"}
@@ -81,3 +82,21 @@ def test_full_replies_and_the_feedback_filter(client):
     assert full[0]["body"]
     unhappy = client.post("/api/v1/search", json={**body, "feedback": "不满意"}, headers=H["drafter"]).json()["data"]
     assert unhappy and all(h["feedback"] == "不满意" for h in unhappy)
+
+
+def test_replies_target_the_matching_passage_and_shared_words(client):
+    items = client.post("/api/v1/search", json={"query": "老旧小区加装电梯", "k": 3}, headers=H["drafter"]).json()
+    hit = items["data"][0]
+    assert hit["target"] == "items" and hit["passage"]["field"] == "items" and hit["matched_terms"]
+    passage = hit["passage"]
+    assert 0 <= passage["start"] < passage["end"] <= passage["length"] and passage["text"]
+    assert any(t in passage["text"] for t in hit["matched_terms"])
+    replies = client.post("/api/v1/search", json={"query": "老旧小区加装电梯", "k": 3, "target": "replies"},
+                          headers=H["drafter"]).json()["data"]
+    assert replies and all(h["target"] == "replies" and h["passage"]["field"] == "replies" for h in replies)
+    full = client.post("/api/v1/search", json={"query": "老旧小区加装电梯", "k": 3, "target": "replies",
+                                               "full_reply": True}, headers=H["drafter"]).json()["data"]
+    p = full[0]["passage"]
+    assert normalize(full[0]["reply"])[p["start"] : p["end"]] == p["text"]  # a span of the (normalised) reply
+    bad = client.post("/api/v1/search", json={"query": "电梯", "target": "answers"}, headers=H["drafter"])
+    assert bad.status_code == 422 and "target" in bad.text

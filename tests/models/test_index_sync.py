@@ -56,7 +56,8 @@ def test_changed_and_vanished_cases_are_found_and_repaired():
     assert diff.changed == [c.case_no for c in history[:3]]
     assert diff.extra == [history[-1].case_no] and not diff.missing and not diff.consistent
     fixed, _, encoded = repaired(index, now)
-    assert encoded == 1 and embedder.encoded == 1  # only the rewritten body; replies and units need no vector
+    # the rewritten body and the new reply (replies are searched by vector too); a new unit needs no vector
+    assert encoded == 2 and embedder.encoded == 2
     assert index_diff(fixed, now).consistent and len(fixed) == len(now)
     assert fixed.get(stable_id(history[0].case_no))["reply"] == "已解决，道路已修复。"
 

@@ -54,9 +54,20 @@ class _Model:
         (pathlib.Path(path) / "modules.json").write_text("[]")
 
 
-@pytest.mark.parametrize("gain, kept", [(0.02, True), (0.001, False)])
-def test_the_tuned_encoder_is_kept_only_when_it_improves_the_heldback_year(tmp_path, monkeypatch, gain, kept):
-    scores = iter([0.50, 0.50 + gain])
+def _scores(mrr_title, mrr_reply, recall_title=1.0, recall_reply=1.0):
+    return {"title_to_body": {"mrr10": mrr_title, "recall10": recall_title},
+            "proposal_to_reply": {"mrr10": mrr_reply, "recall10": recall_reply},
+            "mean_mrr10": (mrr_title + mrr_reply) / 2}
+
+
+@pytest.mark.parametrize("after, kept", [
+    (_scores(0.52, 0.52), True),
+    (_scores(0.501, 0.501), False),  # too small a gain
+    (_scores(0.60, 0.49), False),  # the mean rises, the replies task falls
+    (_scores(0.55, 0.55, recall_reply=0.984), False),  # MRR rises, recall@10 falls (the sample run of issue 13)
+])
+def test_the_tuned_encoder_is_kept_only_when_it_gains_on_both_tasks(tmp_path, monkeypatch, after, kept):
+    scores = iter([_scores(0.50, 0.50), after])
 
     class Encoder(HashingEmbedder):
         query_prompt = passage_prompt = ""
@@ -65,7 +76,7 @@ def test_the_tuned_encoder_is_kept_only_when_it_improves_the_heldback_year(tmp_p
             super().__init__(64)
 
     monkeypatch.setattr(finetune, "SentenceTransformerEmbedder", Encoder)
-    monkeypatch.setattr(finetune, "heldback_scores", lambda *a: {"mean_mrr10": next(scores)})
+    monkeypatch.setattr(finetune, "heldback_scores", lambda *a: next(scores))
     monkeypatch.setattr(finetune, "_train", lambda *a: (_Model(), [1.0]))
     out = tmp_path / "tuned"
     result = finetune.fine_tune(CASES * 10, tmp_path / "base", out, params=FineTuneParams(batch_size=4))
@@ -79,3 +90,18 @@ def test_the_tuned_encoder_is_kept_only_when_it_improves_the_heldback_year(tmp_p
 def test_one_year_of_cases_is_refused(tmp_path):
     with pytest.raises(ValueError, match="两个年度"):
         finetune.fine_tune([c for c in CASES if c.year == 2025], tmp_path, tmp_path / "o")
+
+
+def test_old_kept_encoders_that_no_version_uses_are_removed(tmp_path):
+    def encoder(name):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "modules.json").write_text("[]")
+        return path
+
+    base, old, used, new = (encoder(n) for n in ("e5-small", "e5-small-ft-20250101-000000",
+                                                 "e5-small-ft-20250601-000000", "e5-small-ft-20261201-000000"))
+    other = encoder("bge-ft-20250101-000000")
+    removed = finetune.clean_old_encoders(new, {used})
+    assert removed == [old] and not old.exists()
+    assert base.exists() and used.exists() and new.exists() and other.exists()

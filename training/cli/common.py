@@ -58,7 +58,8 @@ def os_error_message(exc: OSError) -> str:
 
 SPLITS = ("auto", "temporal", "kfold")
 ESTIMATORS = ("svm", "logreg")
-DENSE_TEXTS = ("title", "lead", "full")
+DENSE_TEXTS = ("title", "lead", "full", "chunks")
+SEARCH_TARGETS = ("items", "replies")
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 
 
@@ -103,16 +104,35 @@ def registry(path: Path | None, none: bool = False, *, required: bool = True) ->
     return DepartmentRegistry.load(path)
 
 
-def load_cases(data: Path, departments: Path | None, no_registry: bool, column, encoding
-               ) -> tuple[DepartmentRegistry | None, TrainingSet]:
-    """Registry and validated closed cases (reply categories as the service accepts them), bad rows reported."""
+def load_cases(data: Path, departments: Path | None, no_registry: bool, column, encoding, *,
+               writes_rejected: bool = False) -> tuple[DepartmentRegistry | None, TrainingSet]:
+    """Registry and validated closed cases (reply categories as the service accepts them), bad rows reported.
+
+    ``writes_rejected``: the command writes rejected_rows.csv into the version it makes (``jiaoban train``), so a
+    long list may point there; other commands never name a file they do not write."""
     reg = registry(departments, no_registry)
     ts = load_training_set(data, reg, columns=columns(column), encoding=encoding,
                            categories=settings().reply_categories)
     console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}",
                   markup=False)
-    report_errors(ts.errors)
+    report_errors(ts.errors, more="完整列表见新模型版本目录中的 rejected_rows.csv" if writes_rejected else
+                  "请修正上面各行后重新运行，以看到其余问题")
     return reg, ts
+
+
+def load_search_cases(data: Path, departments: Path | None, no_registry: bool, column, encoding
+                      ) -> tuple[DepartmentRegistry | None, TrainingSet, list]:
+    """Registry, every readable closed case for the precedent index, and why some of them cannot train."""
+    from training.dataset import load_search_set
+
+    reg = registry(departments, no_registry)
+    ts, untrainable = load_search_set(data, reg, columns=columns(column), encoding=encoding,
+                                      categories=settings().reply_categories)
+    flagged = len({e.row for e in untrainable})
+    console.print(f"读取 {data}：可编入索引 {len(ts.cases)} 条（其中不能用于训练 {flagged} 条），"
+                  f"无法读取 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}", markup=False)
+    report_errors(ts.errors, more="完整列表见新模型版本目录中的 rejected_rows.csv")
+    return reg, ts, untrainable
 
 
 def params(estimator: str, c: float | None, threshold_z: float = 0.0,
@@ -125,7 +145,7 @@ def params(estimator: str, c: float | None, threshold_z: float = 0.0,
     return with_registry_words(p, reg)
 
 
-def report_errors(errors, limit: int = 15, more: str = "完整列表见训练生成的模型目录中的 rejected_rows.csv") -> None:
+def report_errors(errors, limit: int = 15, more: str = "请修正上面各行后重新运行，以看到其余问题") -> None:
     if not errors:
         return
     rows = sorted({e.row for e in errors})

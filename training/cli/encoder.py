@@ -46,7 +46,8 @@ def encoder_finetune_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="微调后编码器的输出目录（仅在有提升时写入）")] = Path(
         DEFAULT_ENCODER_DIR + "-ft"),
     epochs: Annotated[int, typer.Option(help="训练轮数")] = 1,
-    min_gain: Annotated[float, typer.Option(help="留出年度平均 MRR@10 至少提升多少才保留")] = 0.005,
+    min_gain: Annotated[float, typer.Option(
+        help="留出年度两项任务（标题→正文、建议→答复）的 MRR@10 各自至少提升多少（且召回@10 不下降）才保留")] = 0.005,
 ) -> None:
     """用本地已办结案件微调句向量编码器（可选）：留出最近一年检验，只有检索效果提升才保留。
 

@@ -16,6 +16,7 @@ from models.cells import write_table
 from models.results import RoutedBatch
 from training.cli.common import (
     SEARCH_MODES,
+    SEARCH_TARGETS,
     BundleOpt,
     CliError,
     ColumnOpt,
@@ -135,6 +136,8 @@ def search_cmd(
     kind: Annotated[str | None, typer.Option(help="建议 或 提案")] = None,
     category: Annotated[str | None, typer.Option(help="答复类别 A/B/C")] = None,
     mode: Annotated[str, typer.Option(help="hybrid、bm25 或 dense")] = "hybrid",
+    target: Annotated[str, typer.Option(
+        help="items：找类似的案件（按标题和正文）；replies：找答复过类似问题的答复（按答复正文）")] = "items",
     full: Annotated[bool, typer.Option("--full", help="显示完整答复")] = False,
     bundle: BundleOpt = None,
     models: ModelsOpt = None,
@@ -145,22 +148,26 @@ def search_cmd(
     """查找相似的历史建议、提案及其答复。
 
     例：jiaoban search "老旧小区加装电梯" --department 住建局
+
+    例：jiaoban search "小区物业乱收停车费" --target replies
     """
     if not query.strip():
         raise CliError("查询为空：请给出标题、关键词或建议全文")
     check_choice("--mode", mode, SEARCH_MODES)
+    check_choice("--target", target, SEARCH_TARGETS)
     service = load_service(bundle, models, encoder=encoder, departments=departments)
     hits = service.search(query, k=k, year=year, department=department, kind=kind, category=category, mode=mode,
-                          full_reply=full)
+                          target=target, full_reply=full)
     if as_json:
         out.print_json(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
     t = Table(title=f"相似案例（{len(service.index)} 条中检索）", show_lines=True)
-    for col in ("编号/年度", "标题", "主办（协办）", "类别/满意度", "答复", "匹配词"):
+    for col in ("编号/年度", "标题", "主办（协办）", "类别/满意度", "答复", "匹配段落", "共同词语"):
         t.add_column(col)
     for h in hits:
         units = (h.lead or {}).get("name", "") + (
             "（" + "、".join(c["name"] for c in h.co_handlers) + "）" if h.co_handlers else "")
         t.add_row(escape(f"{h.case_no}\n{h.year}"), escape(h.title), escape(units), escape(f"{h.category}/{h.feedback}"),
-                  escape((h.reply if full else h.reply_excerpt) or ""), escape("、".join(h.matched_terms)))
+                  escape((h.reply if full else h.reply_excerpt) or ""), escape((h.passage or {}).get("text", "")),
+                  escape("、".join(h.matched_terms)))
     out.print(t)

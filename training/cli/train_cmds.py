@@ -30,6 +30,7 @@ from training.cli.common import (
     check_choice,
     encoder_spec,
     load_cases,
+    load_search_cases,
     models_dir,
     out,
     params,
@@ -95,7 +96,7 @@ def train_cmd(
     tag: Annotated[str, typer.Option(help="版本名后缀")] = "",
     encoder: EncoderOpt = None,
     no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
-    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）或 full（全文分段）")] = "lead",
+    dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）、full（全文一个向量）或 chunks（全文分段、取最相似段落）")] = "lead",
     duplicate_labels: DupOpt = None,
     fine_tune_encoder: Annotated[bool, typer.Option(
         "--fine-tune-encoder", help="先用这些案件微调编码器（CPU 上较慢）；留出最近一年检验，有提升才用于检索索引")] = False,
@@ -117,11 +118,11 @@ def train_cmd(
     check_choice("--split", split, SPLITS)
     check_choice("--estimator", estimator, ESTIMATORS)
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
-    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    registry, ts = load_cases(data, departments, no_registry, column, encoding, writes_rejected=True)
     store = BundleStore(models_dir(models))
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
-        embedder = _fine_tuned(ts, encoder_spec(encoder), embedder)
+        embedder = _fine_tuned(ts, encoder_spec(encoder), embedder, store)
     with progress("训练开始") as say:
         result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
@@ -189,12 +190,26 @@ def _dup_groups(path: Path | None) -> dict[str, str] | None:
     return read_duplicate_groups(path)
 
 
-def _fine_tuned(ts, encoder: str, embedder):
-    """The encoder fine-tuned on these cases when that improves the held-back year, else the one given."""
+def encoders_in_use(store: BundleStore) -> set[Path]:
+    """The encoder directories that the versions of ``store`` record for their indexes."""
+    paths = set()
+    for version in store.versions():
+        try:
+            recorded = (read_meta(store.path(version)).get("search") or {}).get("encoder_path")
+        except Exception:  # a damaged version keeps nothing alive, and is reported by the commands that read it
+            continue
+        if recorded:
+            paths.add(Path(recorded))
+    return paths
+
+
+def _fine_tuned(ts, encoder: str, embedder, store: BundleStore):
+    """The encoder fine-tuned on these cases when that improves both held-back tasks, else the one given; older
+    tuned encoders that no version uses are removed when a new one is kept."""
     from datetime import datetime
 
     from models.embeddings import load_embedder
-    from training.finetune import fine_tune
+    from training.finetune import clean_old_encoders, fine_tune
 
     if not hasattr(embedder, "path"):
         raise CliError("--fine-tune-encoder 需要 sentence-transformers 编码器目录（--encoder）")
@@ -203,7 +218,12 @@ def _fine_tuned(ts, encoder: str, embedder):
     with progress("微调编码器开始") as say:
         result = fine_tune(ts.cases, base, out_dir, progress=say)
     out.print(result.note)
-    return load_embedder(str(out_dir)) if result.kept else embedder
+    if not result.kept:
+        return embedder
+    # the base encoder in use stays: only other "-ft-" runs are candidates
+    for path in clean_old_encoders(out_dir, encoders_in_use(store) | {base}):
+        out.print(f"已删除不再被任何模型版本使用的旧微调编码器 {path}")
+    return load_embedder(str(out_dir))
 
 
 def index_cmd(
@@ -216,7 +236,8 @@ def index_cmd(
     encoding: EncOpt = None,
     encoder: EncoderOpt = None,
     add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
-    dense_text: Annotated[str, typer.Option(help="title、lead 或 full")] = "lead",
+    dense_text: Annotated[str, typer.Option(
+        help="title、lead、full 或 chunks（全文分段、取最相似段落，长文本推荐）")] = "lead",
     duplicate_labels: DupOpt = None,
     promote: Annotated[bool, typer.Option(
         "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
@@ -228,24 +249,33 @@ def index_cmd(
     例：jiaoban index 2026年新办结.xlsx --add
     """
     from models.bundle import derive_version
-    from training.train import build_search_index, discarded_on_failure
+    from training.train import build_search_index, discarded_on_failure, rejected_rows_csv
 
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
     source = bundle_path(bundle, models)
-    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    registry, ts, untrainable = load_search_cases(data, departments, no_registry, column, encoding)
     # Adding to an index: the encoder it was built with (the service makes the same choice).
     recorded = (read_meta(source).get("search") or {}).get("encoder") or ""
     embedder = (load_encoder(index_encoder(read_meta(source)) or encoder, precision_of(recorded)) if add
                 else load_encoder(encoder))
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
+    problems = sorted(ts.errors + untrainable, key=lambda e: e.row)
+    files = {"rejected_rows.csv": rejected_rows_csv(problems)} if problems else None
     with progress("编码开始") as say, discarded_on_failure(path):
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
-                                  config=SearchConfig(dense_text=dense_text),
+                                  config=SearchConfig(dense_text=dense_text), files=files,
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
+    rows = len({e.row for e in untrainable})
+    if rows:
+        out.print(f"其中 {rows} 条主办/协办单位为空或不在单位名录中：已编入索引供类案检索，但不能用于训练"
+                  f"（逐行原因见 {path / 'rejected_rows.csv'}）")
+    weights = (info.get("config") or {}).get("weight_calibration") or {}
+    for target, w in weights.items():
+        out.print(f"检索融合（{'类似案件' if target == 'items' else '类似答复'}）：{w['note']}")
     active = store.active()
     was_active = active is not None and store.path(active).resolve() == source.resolve()
     if promote and was_active:
