@@ -24,6 +24,7 @@ from api.config import Settings, get_settings, settings_error_message
 from api.jobs import JobRunner
 from api.registry import RegistryHolder
 from api.routes import (
+    aids,
     bundles,
     cases,
     departments,
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     for module in (health, routing, sessions, jobs, cases, reassignments, ledger, reports, departments, bundles,
-                   keys, search, training):
+                   keys, search, training, aids):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -89,6 +89,7 @@ async function loadLedger() {
       tr.appendChild(el("td", rate(u.satisfaction_rate)));
       tr.appendChild(figureCell(u, "unsatisfied", asOf));
       tr.appendChild(figureCell(u, "reopened", asOf));
+      tr.appendChild(el("td", rate(u.points_answered_rate), "points-answered"));
       tbody.appendChild(tr);
     }
     const body = document.querySelector("#overdue-table tbody");
@@ -134,6 +135,7 @@ function figureCell(u, figure, asOf) {
         const tr = el("tr");
         for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.assigned_on || "", c.due_on || "",
           c.closed_on || "", c.status]) tr.appendChild(el("td", v));
+        if (c.closed_on) tr.addEventListener("click", () => toggleCaseAids(tr, c.id)); // 复核办结件（答复辅助）
         body.appendChild(tr);
       }
       $("drill").scrollIntoView({ block: "nearest" });
@@ -143,6 +145,17 @@ function figureCell(u, figure, asOf) {
   });
   td.appendChild(a);
   return td;
+}
+
+function toggleCaseAids(tr, caseId) {
+  const next = tr.nextElementSibling;
+  if (next && next.classList.contains("detail")) return next.remove();
+  const detail = el("tr", null, "detail");
+  const td = el("td");
+  td.colSpan = 7;
+  detail.appendChild(td);
+  tr.after(detail);
+  showCaseAids(td, caseId);
 }
 
 function reportRange() {
