@@ -108,3 +108,28 @@ def test_the_ledger_counts_points_answered(client):
     unit = r["data"][0]
     assert unit["points"] == 3 and unit["points_answered"] >= 2
     assert r["total"]["points_answered_rate"] == round(unit["points_answered"] / 3, 4)
+
+
+LITIGATION = ("关于重审我亲属案件的建议", "我亲属的合同纠纷案件已由市中级人民法院作出判决，我们认为判决不公，请求撤销判决重新审理。")
+
+
+def test_a_routing_result_carries_the_flags_into_the_review_queue(client):
+    r = client.post("/api/v1/route", json={"title": LITIGATION[0], "body": LITIGATION[1]}, headers=H["assigner"])
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert "litigation" in [f["code"] for f in out["admissibility"]]
+    assert out["needs_review"] and "不予立案" in out["review_reason"]
+
+
+def test_the_session_review_filter_shows_the_flagged_rows(client):
+    from tests.api.test_sessions import csv_bytes, rows_of, sheet_rows, upload, wait_job
+
+    rows = sheet_rows(4) + [["S900", "建议", *LITIGATION, "某代表"]]
+    r = upload(client, csv_bytes(rows), name="会期.csv", held_on="2026-01-10")
+    assert r.status_code == 202, r.text
+    assert wait_job(client, r.json()["job"]["id"])["status"] == "done"
+    session_id = r.json()["id"]
+    flagged = rows_of(client, session_id, admissibility="true")["data"]
+    assert [row["case_no"] for row in flagged] == ["S900"]
+    assert "litigation" in flagged[0]["admissibility"] and flagged[0]["needs_review"]
+    assert len(rows_of(client, session_id, admissibility="false")["data"]) == 4
