@@ -47,9 +47,17 @@ def coverage_public(result: CoverageResult) -> dict:
     }
 
 
-def coverage(body: str, reply: str) -> dict:
-    """Lexical coverage (the thresholds of docs/reply-aids.md); the page answers in well under a second with it."""
-    return coverage_public(check_coverage(body, reply))
+def semantic_encoder(service: RoutingService | None):
+    """The sentence encoder of the precedent index when it is a real one (the hashing stand-in of tests and small
+    installs has another cosine scale: lexical coverage alone then)."""
+    index = service.index if service is not None else None
+    embedder = getattr(index, "embedder", None)
+    return None if embedder is None or str(getattr(embedder, "name", "")).startswith("hashing") else embedder
+
+
+def coverage(body: str, reply: str, service: RoutingService | None = None) -> dict:
+    """Coverage with the mode chosen on the dev set (docs/reply-aids.md): lexical + e5 when the encoder is loaded."""
+    return coverage_public(check_coverage(body, reply, embedder=semantic_encoder(service)))
 
 
 # -- category ------------------------------------------------------------------------------------------------------
@@ -112,9 +120,10 @@ def redaction_public(text: str) -> dict:
             "masked": redaction.redact(text, found), "count": len(found)}
 
 
-def reply_check(store: Store, settings: Settings, *, body: str, reply: str, category_code: str | None) -> dict:
+def reply_check(store: Store, settings: Settings, *, body: str, reply: str, category_code: str | None,
+                service: RoutingService | None = None) -> dict:
     """Everything the reply form shows beside a draft: points answered, the category check, the masked texts."""
-    return {"coverage": coverage(body, reply),
+    return {"coverage": coverage(body, reply, service),
             "category": category(store, settings, reply, category_code) if category_code and reply.strip() else None,
             "reply_redaction": redaction_public(reply), "body_redaction": redaction_public(body)}
 
@@ -139,7 +148,7 @@ def case_aids(store: Store, settings: Settings, service: RoutingService | None, 
     outcome = _latest_outcome(store, case["id"])
     reply = outcome["reply"] if outcome else ""
     checked = reply_check(store, settings, body=case["body"], reply=reply,
-                          category_code=outcome["category"] if outcome else None)
+                          category_code=outcome["category"] if outcome else None, service=service)
     return {"case_id": case["id"], "outcome_id": outcome["id"] if outcome else None, **checked,
             "admissibility": screen(service, settings, case["title"], case["body"]),
             "dismissals": dismissals(store, case["id"]), "publications": publications(store, case["id"])}

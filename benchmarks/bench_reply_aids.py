@@ -3,6 +3,10 @@
     nice -n 10 .venv/bin/python benchmarks/bench_reply_aids.py                       # all four, e5 when present
     nice -n 10 .venv/bin/python benchmarks/bench_reply_aids.py --encoder none        # coverage without vectors
     nice -n 10 .venv/bin/python benchmarks/bench_reply_aids.py --model var/models/versions/<v>   # multi-matter
+    nice -n 10 .venv/bin/python benchmarks/bench_reply_aids.py --tipdm ../shared/datasets/tipdm2020c
+
+Coverage is also measured on public TipDM messages and their official replies (read from ``--tipdm``; skipped when
+the folder is absent): benchmarks/tipdm_coverage_labels.json holds only ids, character spans and labels.
 
 Thresholds are chosen on the ``dev`` items only and reported on the ``test`` items (for categories: dev = 2024
 replies with a model trained on 2021–2023, test = 2025 with a model trained on 2021–2024). Writes
@@ -31,6 +35,8 @@ from nlp.points import proposal_points, reply_paragraphs  # noqa: E402
 
 EVAL = ROOT / "data" / "samples" / "aids_eval"
 RESULTS = ROOT / "benchmarks" / "results" / "reply_aids.json"
+DOC = ROOT / "docs" / "reply-aids.md"
+BEGIN, END = "<!-- reply-aids:figures -->", "<!-- /reply-aids:figures -->"
 
 
 def load(name: str) -> list[dict]:
@@ -100,13 +106,30 @@ def choose_threshold(scores: list[float], truth: list[bool]) -> float:
     return best
 
 
-def bench_coverage(embedder) -> dict:
+def tipdm_items(folder: Path) -> list[dict] | None:
+    """The labelled TipDM pairs in memory (texts from the data set, labels from tipdm_coverage_labels.json)."""
+    path = folder / "messages_with_replies.csv"
+    if not path.is_file():
+        return None
+    labels = json.loads((ROOT / "benchmarks" / "tipdm_coverage_labels.json").read_text(encoding="utf-8"))["labels"]
+    csv.field_size_limit(1 << 30)
+    with open(path, encoding="utf-8") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh) if r["id"] in labels}
+    return [{"proposal": rows[i]["body"], "reply": rows[i]["reply"],
+             "points": [{"text": rows[i]["body"][s:e], "answered": a} for s, e, a in spans]}
+            for i, spans in labels.items() if i in rows]
+
+
+def bench_coverage(embedder, tipdm: list[dict] | None = None) -> dict:
     items = load("coverage")
     dev = [i for i in items if i["split"] == "dev"]
     test = [i for i in items if i["split"] == "test"]
     out: dict = {"pairs": len(items), "points": sum(len(i["points"]) for i in items),
                  "dev_pairs": len(dev), "test_pairs": len(test), "modes": {}}
     m_dev, m_test = coverage_matrices(dev, embedder), coverage_matrices(test, embedder)
+    m_tipdm = coverage_matrices(tipdm, embedder) if tipdm else None
+    if tipdm:
+        out["tipdm_pairs"], out["tipdm_points"] = len(tipdm), sum(len(i["points"]) for i in tipdm)
     modes = [("lexical", 0.0)]
     if embedder is not None:
         modes += [(f"lexical+semantic w={w}", w) for w in (0.3, 0.5, 0.7, 1.0)]
@@ -114,9 +137,19 @@ def bench_coverage(embedder) -> dict:
         s_dev, t_dev, _ = coverage_scores(dev, m_dev, w)
         threshold = choose_threshold(s_dev, t_dev)
         s_test, t_test, split = coverage_scores(test, m_test, w)
-        out["modes"][name] = {"threshold": threshold, "dev": unanswered_pr(s_dev, t_dev, threshold),
+        out["modes"][name] = {"weight": w, "threshold": threshold, "dev": unanswered_pr(s_dev, t_dev, threshold),
                               "test": unanswered_pr(s_test, t_test, threshold), "test_split": split}
+        if tipdm and m_tipdm is not None:
+            s_t, t_t, split_t = coverage_scores(tipdm, m_tipdm, w)
+            out["modes"][name]["tipdm"] = {**unanswered_pr(s_t, t_t, threshold), "split": split_t}
+    # the semantic weight too is chosen on dev (best F1 on unanswered points among those with precision >= 0.85)
+    out["chosen_on_dev"] = max(out["modes"], key=lambda m: _key(out["modes"][m]["dev"]["unanswered"]))
     return out
+
+
+def _key(r: dict) -> tuple:
+    p, rec = r["precision"] or 0, r["recall"] or 0
+    return (p >= 0.85, 2 * p * rec / (p + rec) if p + rec else 0)
 
 
 # -- categories ----------------------------------------------------------------------------------------------------
@@ -167,10 +200,19 @@ def bench_admissibility(model_dir: str | None) -> dict:
         def proba(texts):
             return model.predict_proba([("", t) for t in texts])
 
-        for split in ("dev", "test"):
+        grid = [(o, c) for o in (0.01, 0.02, 0.05, 0.1, 0.2) for c in (0.3, 0.4, 0.5)]
+
+        def run(split: str, overlap: float, confidence: float) -> dict:
             part = [i for i in items if i["split"] == split]
-            flagged = [admissibility.matter_flag(i["body"], proba, labels) is not None for i in part]
-            out[split]["multi_matter"] = pr(*_counts(flagged, [i["multi_matter"] for i in part]))
+            flagged = [admissibility.matter_flag(i["body"], proba, labels, overlap=overlap,
+                                                 confidence=confidence) is not None for i in part]
+            return pr(*_counts(flagged, [i["multi_matter"] for i in part]))
+
+        best = max(grid, key=lambda g: _key(run("dev", *g)) + (-g[0],))
+        out["multi_matter_chosen_on_dev"] = {"overlap": best[0], "confidence": best[1],
+                                             "defaults": [admissibility.MATTER_OVERLAP, admissibility.MIN_CONFIDENCE]}
+        for split in ("dev", "test"):
+            out[split]["multi_matter"] = run(split, *best)
         out["model"] = Path(model_dir).name
     return out
 
@@ -196,14 +238,100 @@ def bench_redaction() -> dict:
     return out
 
 
+def _f(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def _pr(r: dict) -> str:
+    return f"{_f(r['precision'])} | {_f(r['recall'])} | {r['tp']} / {r['fp']} / {r['fn']}"
+
+
+def figures_markdown(r: dict) -> str:
+    """The figures section of docs/reply-aids.md, from one run's results."""
+    cov, cat, adm, red = r["coverage"], r["categories"], r["admissibility"], r["redaction"]
+    lines = [f"`{r['command']}` ({r['seconds']} s; encoder: {r['encoder'] or 'none'})"
+             + "".join(f"; {part} since rerun with `{cmd}`" for part, cmd in r.get("reruns", {}).items()) + ".", "",
+             f"**Coverage** ({cov['pairs']} pairs, {cov['points']} points; dev {cov['dev_pairs']} / test "
+             f"{cov['test_pairs']} pairs, split by topic). Positive class: an *unanswered* point (what the aid flags). "
+             f"Mode chosen on dev: **{cov['chosen_on_dev']}**.", "",
+             "| mode | threshold (dev) | dev P | dev R | test P | test R | test tp / fp / fn | TipDM P | TipDM R |"
+             " TipDM tp / fp / fn |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in cov["modes"].items():
+        d, t = m["dev"]["unanswered"], m["test"]["unanswered"]
+        tip = m.get("tipdm", {}).get("unanswered")
+        tips = _pr(tip) if tip else "– | – | –"
+        lines.append(f"| {name} | {m['threshold']} | {_f(d['precision'])} | {_f(d['recall'])} | {_pr(t)} | {tips} |")
+    if "tipdm_pairs" in cov:
+        lines += ["", f"TipDM: {cov['tipdm_pairs']} public messages with their official replies, "
+                  f"{cov['tipdm_points']} points labelled by reading (test only; thresholds from the synthetic dev)."]
+    lines += ["", f"**A/B/C consistency** ({cat['replies']} replies, {cat['wrong']} with a wrong category). "
+              "dev: 2024 replies, model fitted on 2021–2023; test: 2025 replies, model fitted on 2021–2024. "
+              "Positive class: a wrong category (flagged).", "",
+              "| part | fitted on | model P | model R | tp / fp / fn | cues only P | cues only R | tp / fp / fn |"
+              " predicted = true category |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for part in ("dev", "test"):
+        c = cat[part]
+        lines.append(f"| {part} | {c['train_replies']} | {_pr(c['model'])} | {_pr(c['cues_only'])} | "
+                     f"{_f(c['predicted_accuracy'])} |")
+    lines += ["", f"**Admissibility** ({adm['items']} items: {adm['multi_matter']} multi-matter, "
+              f"{adm['not_fileable']} not fileable, the rest ordinary or near-miss items).", "",
+              "| part | items | grounds P | grounds R | tp / fp / fn | multi-matter P | multi-matter R |"
+              " tp / fp / fn |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for part in ("dev", "test"):
+        a = adm[part]
+        mm = _pr(a["multi_matter"]) if "multi_matter" in a else "– | – | –"
+        lines.append(f"| {part} | {a['items']} | {_pr(a['grounds'])} | {mm} |")
+    if "multi_matter_chosen_on_dev" in adm:
+        ch = adm["multi_matter_chosen_on_dev"]
+        lines += ["", f"Multi-matter thresholds chosen on dev: overlap < {ch['overlap']}, confidence ≥ "
+                  f"{ch['confidence']} (model `{adm['model']}`)."]
+    lines += ["", f"**Redaction** ({red['texts']} texts, {red['with_personal_data']} with personal data, "
+              f"{red['spans']} marked spans). A span counts as found when a finding of the same kind overlaps it.", "",
+              "| kind | dev P | dev R | dev tp / fp / fn | test P | test R | test tp / fp / fn |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    kinds = sorted({k for part in ("dev", "test") for k in red[part] if k != "false_positives"})
+    for k in kinds:
+        cells = [(_pr(red[p][k]) if k in red[p] else "– | – | –") for p in ("dev", "test")]
+        lines.append(f"| {k} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def write_doc(result: dict) -> None:
+    if not DOC.is_file():
+        return
+    text = DOC.read_text(encoding="utf-8")
+    start, stop = text.find(BEGIN), text.find(END)
+    if start < 0 or stop < 0:
+        return
+    DOC.write_text(text[:start + len(BEGIN)] + "\n" + figures_markdown(result) + "\n" + text[stop:], encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--encoder", default=str(ROOT / "var" / "encoders" / "multilingual-e5-small"),
                     help="sentence encoder directory for the semantic part of coverage, or 'none'")
+    ap.add_argument("--tipdm", default=str(ROOT.parent / "shared" / "datasets" / "tipdm2020c"),
+                    help="TipDM 2020 C folder for the coverage check on public replies (skipped when absent)")
     ap.add_argument("--model", default=None, help="model version directory for the multi-matter check "
                                                   "(default: the active one under var/models, if any)")
+    ap.add_argument("--only", choices=["categories", "redaction"],
+                    help="rerun one of the fast aids, keeping the other figures of benchmarks/results/reply_aids.json")
+    ap.add_argument("--doc-only", action="store_true",
+                    help="only rewrite the figures of docs/reply-aids.md from benchmarks/results/reply_aids.json")
     args = ap.parse_args(argv)
+    if args.doc_only:
+        write_doc(json.loads(RESULTS.read_text(encoding="utf-8")))
+        return 0
     started = time.time()
+    command = "python benchmarks/bench_reply_aids.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.only in ("categories", "redaction"):  # the fast parts: no encoder or model needed
+        result = json.loads(RESULTS.read_text(encoding="utf-8"))
+        result[args.only] = bench_categories() if args.only == "categories" else bench_redaction()
+        result.setdefault("reruns", {})[args.only] = f"{command.strip()} ({round(time.time() - started, 1)} s)"
+        RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_doc(result)
+        return 0
     embedder = None
     if args.encoder != "none" and Path(args.encoder).is_dir():
         from models.embeddings import load_embedder
@@ -213,12 +341,13 @@ def main(argv: list[str] | None = None) -> int:
     active = ROOT / "var" / "models" / "ACTIVE"
     if model_dir is None and active.is_file():
         model_dir = str(ROOT / "var" / "models" / "versions" / active.read_text().strip())
-    result = {"command": "python benchmarks/bench_reply_aids.py " + " ".join(argv or sys.argv[1:]),
+    result = {"command": command.strip(),
               "encoder": Path(args.encoder).name if embedder is not None else None,
-              "coverage": bench_coverage(embedder), "categories": bench_categories(),
+              "coverage": bench_coverage(embedder, tipdm_items(Path(args.tipdm))), "categories": bench_categories(),
               "admissibility": bench_admissibility(model_dir), "redaction": bench_redaction()}
     result["seconds"] = round(time.time() - started, 1)
     RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_doc(result)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

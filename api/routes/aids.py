@@ -30,10 +30,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/aids/reply-check", response_model=ReplyCheckPublic, responses=error_responses(400))
-def reply_check(_: CanRead, req: ReplyCheckRequest, store: StoreDep, settings: SettingsDep) -> dict:
+def reply_check(_: CanRead, req: ReplyCheckRequest, store: StoreDep, settings: SettingsDep,
+                service: OptionalServiceDep) -> dict:
     """A draft reply against its item: which points it answers, whether its category fits what it says (with the
     deciding phrases), and the personal data found in both texts with their masked versions."""
-    return aids.reply_check(store, settings, body=req.body, reply=req.reply, category_code=req.category)
+    return aids.reply_check(store, settings, body=req.body, reply=req.reply, category_code=req.category,
+                            service=service)
 
 
 @router.post("/aids/admissibility", response_model=AdmissibilityPublic, responses=error_responses(400))

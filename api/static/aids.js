@@ -2,6 +2,7 @@
 "use strict";
 
 const FINDING_CLASS = "pii";
+const AID_NAMES = { coverage: "要点核对", category: "类别核对", admissibility: "受理提示", redaction: "公开版本" };
 
 // 正文中检出的个人信息标出（原文一栏）。
 function markedText(text, findings) {
@@ -81,7 +82,7 @@ function publicationNode(c, replyText, red, canConfirm) {
   const right = el("div", null, "masked");
   right.appendChild(el("div", "公开版本（可修改）", "muted"));
   const area = el("textarea", null, "masked-reply");
-  area.rows = 6;
+  area.rows = Math.max(6, red.masked.split("\n").length + 2);
   area.value = red.masked;
   right.appendChild(area);
   pair.append(left, right);
@@ -139,7 +140,7 @@ async function showCaseAids(box, caseId) {
     if (r.category) box.appendChild(categoryNode(r.category, null));
     for (const f of r.admissibility) box.appendChild(el("p", "受理提示：" + f.reason, "warn"));
     for (const d of r.dismissals) {
-      box.appendChild(el("p", "已忽略的提示：" + d.aid + "（" + d.dismissed_by + "，" + d.dismissed_at.slice(0, 10) +
+      box.appendChild(el("p", "已忽略的提示：" + (AID_NAMES[d.aid] || d.aid) + "（" + d.dismissed_by + "，" + d.dismissed_at.slice(0, 10) +
         (d.note ? "：" + d.note : "") + "）", "muted"));
     }
     box.appendChild(el("p", r.publications.length ? "公开版本已确认（" + r.publications[0].confirmed_by + "）" : "尚未确认公开版本", "muted"));

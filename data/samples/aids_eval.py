@@ -277,6 +277,14 @@ TEMPLATES = [
     "患者{name}家属反映报销周期过长，其账号为{bank}，请尽快处理。",
     "我们已安排工作人员上门走访{addr}，与住户{name}当面沟通。",
 ]
+# phones and ID numbers in the forms they arrive in (the issue asks for recall >= 0.98 on these two kinds)
+CONTACT_TEMPLATES = [
+    "申请人身份证号：{id}，手机号码：{phone}。",
+    "联系电话{phone}（工作日9:00-17:00），身份证{id}。",
+    "请核对：{id}（本人），{phone}（家属）。",
+    "来电号码 {phone} 反映的问题已转办，来电人证件号{id}。",
+    "如有疑问请拨打{phone}，或持身份证（{id}）到窗口办理。",
+]
 NEGATIVE_NOTES = ["（办理单位联系人：办公室，联系电话见公开栏）", "", "（此件公开发布）"]
 
 
@@ -305,6 +313,18 @@ def redaction_items(rng: random.Random) -> list[dict]:
     for i, r in enumerate(rng.sample(rows, 30)):  # replies full of figures and dates, and no personal data
         items.append({"id": r["编号"], "split": "dev" if i % 2 == 0 else "test",
                       "text": r["答复内容"] + rng.choice(NEGATIVE_NOTES), "spans": []})
+    for n in range(60):
+        number = id_number(rng)
+        values = {"phone": phone(rng, n // len(CONTACT_TEMPLATES)), "id": number.lower() if n % 7 == 0 else number}
+        text, spans, pos = "", [], 0
+        template = CONTACT_TEMPLATES[n % len(CONTACT_TEMPLATES)]
+        for m in re.finditer(r"\{(\w+)\}", template):
+            text += template[pos:m.start()]
+            spans.append({"kind": m.group(1), "start": len(text), "end": len(text) + len(values[m.group(1)])})
+            text += values[m.group(1)]
+            pos = m.end()
+        items.append({"id": f"red-c{n + 1:03d}", "split": "dev" if n % 2 == 0 else "test",
+                      "text": text + template[pos:], "spans": spans})
     return items
 
 
