@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from api import aids
 from api.casework import add_months, as_date
 from api.errors import Unprocessable
 from api.registry import RegistryHolder
@@ -134,6 +135,7 @@ def supervision_ledger(store: Store, registry: RegistryHolder, *, as_of: date, s
     """Per unit and in total: assigned, closed, on time, overdue, due soon, open, rates, category mix, 不满意 and
     重新办理, for the items assigned in the range, as of ``as_of``."""
     period = _period(as_of, start, end)
+    aids.refresh_coverage(store)
     items = _items(store, registry, period, only)
     return {"as_of": as_of, "start": start, "end": end, "due_soon_days": supervision.DUE_SOON_DAYS,
             "categories": categories, "data": supervision.by_unit(items, registry.registry, categories),

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from api import auth, errors
 from api.config import Settings, get_settings, settings_error_message
 from api.routes import (
+    aids,
     bundles,
     cases,
     departments,
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     for module in (health, routing, sessions, jobs, cases, reassignments, reminders, ledger, reports, departments,
-                   bundles, keys, search, training):
+                   bundles, keys, search, training, aids):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

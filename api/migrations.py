@@ -218,4 +218,40 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             promoted_at TEXT NOT NULL
         )""",
     ]),
+    # Reply aids (issue 17): advice staff dismissed (recorded, never blocking), confirmed publication-ready replies,
+    # and each recorded reply's coverage of the item's points (the ledger's "points answered").
+    ("0008_reply_aids", [
+        """CREATE TABLE aid_dismissals (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER REFERENCES cases (id),
+            aid TEXT NOT NULL,
+            code TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            dismissed_by TEXT NOT NULL,
+            key_id INTEGER,
+            dismissed_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX aid_dismissals_case ON aid_dismissals (case_id, id)",
+        """CREATE TABLE publications (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            outcome_id INTEGER REFERENCES outcomes (id),
+            title TEXT NOT NULL,
+            reply TEXT NOT NULL,
+            masked INTEGER NOT NULL DEFAULT 0,
+            confirmed_by TEXT NOT NULL,
+            key_id INTEGER,
+            confirmed_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX publications_case ON publications (case_id, id)",
+        """CREATE TABLE reply_coverage (
+            outcome_id INTEGER NOT NULL REFERENCES outcomes (id),
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            points INTEGER NOT NULL,
+            answered INTEGER NOT NULL,
+            computed_at TEXT NOT NULL,
+            PRIMARY KEY (outcome_id)
+        )""",
+        "CREATE INDEX reply_coverage_case ON reply_coverage (case_id, outcome_id)",
+    ]),
 ]

@@ -32,6 +32,9 @@ class SupervisionFigures(BaseModel):
     with_feedback: int
     satisfied: int = Field(description="满意或基本满意")
     satisfaction_rate: float | None = Field(description="满意率：满意和基本满意 / 有反馈的已办结件")
+    points: int = Field(0, description="已办结件的建议要点数（答复覆盖核对）")
+    points_answered: int = Field(0, description="其中答复回应了的要点数")
+    points_answered_rate: float | None = Field(None, description="要点答复率：回应了的要点 / 要点数")
 
 
 class UnitSupervision(SupervisionFigures):

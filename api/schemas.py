@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
+from api.aid_schemas import AdmissibilityFlag
 from api.fields import (
     CaseDate,
     CaseNo,
@@ -79,6 +80,8 @@ class RouteResult(BaseModel):
     precedents: list[dict] = []
     precedents_available: bool = False
     repeat_of: dict | None = Field(None, description="重复往年案件：相似度高于并案阈值的最相近历史案件")
+    admissibility: list[AdmissibilityFlag] = Field(
+        [], description="受理提示（一件多事、疑似不予立案情形）：带原因代码，进入复核，不自动退回")
 
 
 class BatchRouteResult(RouteResult):

@@ -96,6 +96,8 @@ class SessionRow(BaseModel):
     decision: SessionDecision | None
     confidence: float | None
     needs_review: bool
+    admissibility: list[str] = Field(
+        [], description="受理提示的原因代码（multi_matter 一件多事、不予立案情形），进入复核")
 
 
 class SessionRowDetail(SessionRow):

@@ -49,6 +49,7 @@ def row_public(r: dict, registry: RegistryHolder, groups: dict[int, list[dict]])
     if res is not None:
         suggestion = {"lead": res["lead"][:3], "co_handlers": res["co_handlers"], "needs_review": res["needs_review"],
                       "review_reason": res["review_reason"], "repeat_of": res.get("repeat_of"),
+                      "admissibility": res.get("admissibility", []),
                       "model_version": res["model_version"]}
     decided = r["status"] != "open" and r["lead_id"] is not None
     return {
@@ -60,6 +61,7 @@ def row_public(r: dict, registry: RegistryHolder, groups: dict[int, list[dict]])
                      "decided_at": r["decided_at"]} if decided else None,
         "confidence": res["lead"][0]["probability"] if res else None,
         "needs_review": bool(res and res["needs_review"]),
+        "admissibility": [f["code"] for f in (res or {}).get("admissibility", [])],
     }
 
 
@@ -70,7 +72,8 @@ def review_order(row: dict) -> tuple:
 
 def list_rows(sdb: SessionStore, registry: RegistryHolder, session_id: int, *, needs_review: bool | None = None,
               department: str | None = None, group: int | None = None, grouped: bool | None = None,
-              undecided: bool | None = None, include_missing: bool = False) -> tuple[list[dict], dict]:
+              undecided: bool | None = None, include_missing: bool = False,
+              admissibility: bool | None = None) -> tuple[list[dict], dict]:
     """Filtered rows in review order, and the session's counts (over all rows of the latest sheet)."""
     raw = sdb.rows(session_id)
     groups = _groups(raw)
@@ -92,6 +95,8 @@ def list_rows(sdb: SessionStore, registry: RegistryHolder, session_id: int, *, n
         if needs_review is not None and r["needs_review"] != needs_review:
             return False
         if undecided is not None and (r["decision"] is None) != undecided:
+            return False
+        if admissibility is not None and bool(r["admissibility"]) != admissibility:
             return False
         if grouped is not None and (r["group"] is not None) != grouped:
             return False

@@ -115,6 +115,7 @@ class RoutedItem:
     precedents_available: bool = False
     repeat_of: Repeat | None = None
     row: int | None = None
+    admissibility: list[dict] = field(default_factory=list)  # models.admissibility flags: review reasons, not errors
 
     @property
     def needs_review(self) -> bool:
@@ -132,6 +133,7 @@ class RoutedItem:
             "precedents_available": self.precedents_available,
             "repeat_of": self.repeat_of.to_dict() if self.repeat_of else None,
             "index": self.index,
+            "admissibility": list(self.admissibility),
         }
         if self.row is not None:
             out["row"] = self.row

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.admissibility import DEFAULT_GROUNDS, Ground, screen_batch
 from models.bundle import Bundle, encoder_candidates, load_bundle, load_search_index
 from models.classifier import Routing
 from models.departments import DepartmentRegistry, UnknownDepartmentError
@@ -58,6 +59,7 @@ class ServiceOptions:
     review_threshold: float | None = None
     top_k: int = 5
     precedents_k: int = 5
+    grounds: tuple[Ground, ...] = DEFAULT_GROUNDS  # the admissibility pre-screen's not-filing grounds
 
 
 @lru_cache(maxsize=4)
@@ -186,6 +188,7 @@ class RoutingService:
         docs = model.prepare(items)
         routings = model.route(docs=docs, top_k=self.options.top_k)
         out = [self._present(n, r, None if rows is None else rows[n]) for n, r in enumerate(routings)]
+        self._screen(items, out)
         groups: list[DuplicateGroup] = []
         vectors: list[np.ndarray] = []
         if self.index is not None and precedents:
@@ -213,6 +216,26 @@ class RoutingService:
         review = ReviewDecision(top < threshold, threshold, review_reason(top, threshold) if top < threshold else "")
         return RoutedItem(index=index, lead=lead, co_handlers=sorted(co.values(), key=lambda c: -c.probability),
                           review=review, model_version=self.version, row=row)
+
+    def screen(self, items: Sequence[Item]) -> list[list[dict]]:
+        """The admissibility flags of each item (一件多事 by routing its parts, not-filing grounds), as dicts."""
+        model = self.bundle.model
+        classes = getattr(model, "classes_", None)  # a stand-in model without classes: the grounds only
+        labels = [] if classes is None else [str(c) for c in classes]
+        flags = screen_batch(items, grounds=self.options.grounds, labels=labels,
+                             proba=None if classes is None else (lambda texts: model.predict_proba(
+                                 [("", t) for t in texts])), name_of=lambda label: self.unit(label).name)
+        return [[f.to_dict() for f in item_flags] for item_flags in flags]
+
+    def _screen(self, items: Sequence[Item], out: list[RoutedItem]) -> None:
+        """Flagged items go to the review queue with the flags' reasons (never rejected: staff decide)."""
+        for item, flags in zip(out, self.screen(items)):
+            if not flags:
+                continue
+            item.admissibility = flags
+            reasons = "；".join(f["reason"] for f in flags)
+            old = item.review
+            item.review = ReviewDecision(True, old.threshold, f"{old.reason}；{reasons}" if old.reason else reasons)
 
     def _attach_search(self, out: list[RoutedItem], docs, rows, keep: list[np.ndarray]) -> list[DuplicateGroup]:
         """Precedents, repeats and 并案 from one vector per item (appended to ``keep``); search trouble never breaks

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     review_threshold: float | None = Field(None, gt=0, le=1, description="override the model's review threshold")
     top_k: int = Field(5, ge=1, le=20)
     max_upload_mb: int = Field(20, ge=1)
+    reply_category_scheme: Path | None = Field(
+        None, description="JSON file: each reply category's meaning and wording cues ({A: {meaning, cues}, ...})")
+    admissibility_grounds: Path | None = Field(
+        None, description="JSON file: the not-filing grounds [{code, name, patterns}] of the admissibility pre-screen")
     log_level: str = "INFO"
 
     @field_validator("reply_categories", mode="before")
@@ -123,6 +127,35 @@ class Settings(BaseSettings):
         """Where the case store is: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url or self.database
 
+    @field_validator("admissibility_grounds")
+    @classmethod
+    def _check_grounds(cls, value: Path | None) -> Path | None:
+        from models.admissibility import load_grounds
+
+        if value is not None:
+            try:
+                load_grounds(value)
+            except OSError as exc:
+                raise ValueError(f"无法读取不予立案情形文件 {value}（{exc.strerror}）") from None
+        return value
+
+    def category_scheme(self):
+        """The reply categories' meanings and cues (``reply_category_scheme``, else the defaults for the codes)."""
+        from models.category_check import CategoryScheme
+
+        if self.reply_category_scheme is None:
+            return CategoryScheme.for_codes(self.reply_categories)
+        return CategoryScheme.from_file(self.reply_category_scheme, self.reply_categories)
+
+    @model_validator(mode="after")
+    def _check_scheme(self) -> Settings:
+        if self.reply_category_scheme is not None:
+            try:
+                self.category_scheme()
+            except OSError as exc:
+                raise ValueError(f"无法读取答复类别说明文件 {self.reply_category_scheme}（{exc.strerror}）") from None
+        return self
+
     @field_validator("api_keys")
     @classmethod
     def _check_keys(cls, value: str) -> str:
@@ -147,7 +180,10 @@ class Settings(BaseSettings):
         return self.data_dir / "exports"
 
     def service_options(self) -> ServiceOptions:
-        return ServiceOptions(review_threshold=self.review_threshold, top_k=self.top_k)
+        from models.admissibility import load_grounds
+
+        return ServiceOptions(review_threshold=self.review_threshold, top_k=self.top_k,
+                              grounds=load_grounds(self.admissibility_grounds))
 
 
 @lru_cache

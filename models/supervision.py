@@ -9,6 +9,8 @@ As of ``as_of``:
     on time      closed on or before its due date; closed late: closed after it;
     open         not closed; overdue: open and past its due date; due soon: open, due within the next 14 days;
     categories   reply categories of the closed items; satisfaction: 满意 or 基本满意 over closed items with feedback;
+    points       of closed items whose reply's coverage was computed (api.aids.refresh_coverage): the item's points
+                 and how many of them the latest reply answers (models.coverage);
     不满意       an item that received 不满意 feedback in any reply recorded by ``as_of`` (so an item re-handled
                  since, and now satisfied, still shows that it was once unsatisfied);
     重新办理     an item reopened after a closure on or before ``as_of``: re-closed, or still being handled.
@@ -75,6 +77,8 @@ class Item:
     reopened: bool
     days_left: int | None
     figures: set[str] = field(default_factory=set)
+    points: int | None = None  # the item's points and how many the latest reply answers (None: not computed)
+    points_answered: int | None = None
 
     @property
     def status(self) -> str:
@@ -97,7 +101,10 @@ SELECT c.id, c.case_no, c.kind, c.year, c.title, c.lead_id, c.co_ids, c.status, 
                AND (o.closed_on IS NULL OR o.closed_on <= :as_of)) AS unsatisfied,
        EXISTS (SELECT 1 FROM outcomes r WHERE r.case_id = c.id AND r.closed_on IS NULL
                AND EXISTS (SELECT 1 FROM outcomes o WHERE o.case_id = c.id AND o.id < r.id
-                           AND o.closed_on IS NOT NULL AND o.closed_on <= :as_of)) AS reopened
+                           AND o.closed_on IS NOT NULL AND o.closed_on <= :as_of)) AS reopened,
+       (SELECT r.points FROM reply_coverage r WHERE r.case_id = c.id ORDER BY r.outcome_id DESC LIMIT 1) AS points,
+       (SELECT r.answered FROM reply_coverage r WHERE r.case_id = c.id ORDER BY r.outcome_id DESC LIMIT 1)
+           AS points_answered
 FROM cases c
 WHERE c.lead_id IS NOT NULL AND c.assigned_on IS NOT NULL AND c.assigned_on <= :as_of
   AND (:start IS NULL OR c.assigned_on >= :start) AND (:end IS NULL OR c.assigned_on <= :end)
@@ -186,7 +193,8 @@ def read_items(database: str | Path | Database, period: Period, registry: Depart
                     due_on=due, closed_on=closed_on, category=r["category"] if closed_on else "",
                     feedback=r["feedback"] if closed_on else "", unsatisfied=bool(r["unsatisfied"]),
                     reopened=bool(r["reopened"]), days_left=(due - period.as_of).days if due and not closed_on
-                    else None)
+                    else None, points=r["points"] if closed_on else None,
+                    points_answered=r["points_answered"] if closed_on else None)
         item.figures = _figures(item, period.as_of)
         items.append(item)
     return items
@@ -206,6 +214,8 @@ def summarise(items: Iterable[Item], categories: list[str]) -> dict:
     with_feedback = [i for i in closed if i.feedback]
     satisfied = sum(i.feedback in SATISFIED for i in with_feedback)
     reclosed = sum(bool(i.closed_on) for i in items if i.reopened)
+    points = sum(i.points or 0 for i in closed)
+    answered = sum(i.points_answered or 0 for i in closed)
     first = categories[0] if categories else "A"
     return {
         **n,
@@ -218,6 +228,9 @@ def summarise(items: Iterable[Item], categories: list[str]) -> dict:
         "satisfaction_rate": _rate(satisfied, len(with_feedback)),
         "reopened_closed": reclosed,
         "reopened_open": n["reopened"] - reclosed,
+        "points": points,
+        "points_answered": answered,
+        "points_answered_rate": _rate(answered, points),
     }
 
 

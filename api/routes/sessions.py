@@ -113,12 +113,14 @@ def list_rows(
     grouped: Annotated[bool | None, Query(description="只看（true）或不看（false）并案组中的行")] = None,
     undecided: Annotated[bool | None, Query(description="只看未交办（true）或已交办（false）")] = None,
     include_missing: Annotated[bool, Query(description="包括新表中已没有的行")] = False,
+    admissibility: Annotated[bool | None, Query(
+        description="只看（true）或不看（false）有受理提示（一件多事、疑似不予立案）的行")] = None,
 ) -> dict:
     """The review table: rows needing review first, then by confidence (least sure first)."""
     sessions.get_session(sessions_db, session_id)
     rows, counts = session_views.list_rows(sessions_db, registry, session_id, needs_review=needs_review,
                                            department=department, group=group, grouped=grouped, undecided=undecided,
-                                           include_missing=include_missing)
+                                           include_missing=include_missing, admissibility=admissibility)
     return {"data": rows, "count": len(rows), "counts": counts}
 
 

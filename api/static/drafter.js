@@ -149,6 +149,11 @@ function replyForm(c) {
   closed.type = "date";
   const save = el("button", "保存答复", "primary");
   save.type = "submit";
+  const check = el("button", "核对答复（要点、类别、公开版本）", "check-reply");
+  check.type = "button";
+  const aidsBox = el("div", null, "reply-aids");
+  check.addEventListener("click", () => busy(check, () =>
+    showReplyAids(aidsBox, c, reply.value, cat.value, { canConfirm: me.actions.includes("record_outcome") })));
   const status = el("p", null, "ok");
   status.hidden = true;
   const l1 = el("label", "答复内容");
@@ -159,7 +164,7 @@ function replyForm(c) {
   l3.appendChild(fb);
   const l4 = el("label", "办结日期（填写即办结）", "inline");
   l4.appendChild(closed);
-  form.append(l1, l2, l3, l4, save, status);
+  form.append(l1, l2, l3, l4, save, check, status, aidsBox);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     showMessage("");

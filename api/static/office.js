@@ -112,6 +112,7 @@ async function loadLedger() {
       tr.appendChild(el("td", rate(u.satisfaction_rate)));
       tr.appendChild(figureCell(u, "unsatisfied", asOf));
       tr.appendChild(figureCell(u, "reopened", asOf));
+      tr.appendChild(el("td", rate(u.points_answered_rate), "points-answered"));
       const f = u.department ? remByUnit[u.department.id] : { reminders: rem.reminders };
       const title = f && f.items !== undefined ? f.items + " 件被催办，" + f.unacknowledged + " 次尚未确认已阅" : "";
       tr.appendChild(el("td", f ? String(f.reminders) : "0")).title = title;
@@ -167,6 +168,7 @@ function figureCell(u, figure, asOf) {
         for (const v of [c.case_no || "#" + c.id, c.title, c.lead ? c.lead.name : "", c.assigned_on || "", c.due_on || "",
           c.closed_on || "", c.status]) tr.appendChild(el("td", v));
         tr.appendChild(remindCell(c.id, !c.closed_on));
+        if (c.closed_on) tr.addEventListener("click", () => toggleCaseAids(tr, c.id)); // 复核办结件（答复辅助）
         body.appendChild(tr);
       }
       $("drill").scrollIntoView({ block: "nearest" });
@@ -176,6 +178,17 @@ function figureCell(u, figure, asOf) {
   });
   td.appendChild(a);
   return td;
+}
+
+function toggleCaseAids(tr, caseId) {
+  const next = tr.nextElementSibling;
+  if (next && next.classList.contains("detail")) return next.remove();
+  const detail = el("tr", null, "detail");
+  const td = el("td");
+  td.colSpan = 8;
+  detail.appendChild(td);
+  tr.after(detail);
+  showCaseAids(td, caseId);
 }
 
 // ---- 催办（督查室） ----

@@ -161,6 +161,7 @@ function filters() {
   const q = new URLSearchParams();
   if ($("f-review").checked) q.set("needs_review", "true");
   if ($("f-undecided").checked) q.set("undecided", "true");
+  if ($("f-admissibility").checked) q.set("admissibility", "true");
   if ($("f-grouped").checked) q.set("grouped", "true");
   if ($("f-dept").value) q.set("department", $("f-dept").value);
   return q.toString();
@@ -192,7 +193,7 @@ $("f-text").addEventListener("input", () => {
   }, 200);
 });
 
-for (const id of ["f-review", "f-undecided", "f-grouped", "f-dept"]) {
+for (const id of ["f-review", "f-undecided", "f-grouped", "f-dept", "f-admissibility"]) {
   $(id).addEventListener("change", () => {
     ws.shown = PAGE;
     ws.cursor = -1;
@@ -248,7 +249,12 @@ function rowNode(r, i) {
   }
   tr.appendChild(lead);
   tr.appendChild(el("td", s ? s.co_handlers.map((c) => c.name).join("、") : ""));
-  tr.appendChild(el("td", r.needs_review ? "需复核" : "", "review-cell" + (r.needs_review ? " warn" : "")));
+  const review = el("td", r.needs_review ? "需复核" : "", "review-cell" + (r.needs_review ? " warn" : ""));
+  if (r.admissibility.length) { // 受理提示：一件多事、疑似不予立案（只提示，不退回）
+    const b = review.appendChild(el("span", "受理提示", "badge admissibility"));
+    b.title = ((s && s.admissibility) || []).map((f) => f.reason).join("\n");
+  }
+  tr.appendChild(review);
   const act = el("td", null, "act");
   if (r.decision) {
     const co = r.decision.co_handlers.filter(Boolean).map((c) => c.name).join("、");
