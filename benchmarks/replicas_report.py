@@ -19,14 +19,15 @@ loopback: 45 % `POST /route`, 35 % `POST /search`, 20 % `POST /cases`) through n
 --proxy` is the same path with one replica. One run per row, in the order listed; the sample bundle (e5-small index).
 """
 
-WHY = """What limits it on this machine: both replicas share the same 2 cores, and the sentence encoder, which every
-route, search and routed case creation calls, needs most of them (the encoder ceiling table above: about 20–50
-texts/s on 2 cores). A second replica on the same 2 cores adds no compute; what it can add is a second Python
-interpreter, so the parts of a request that hold the GIL (segmentation, BM25, JSON, key hashing) of one replica
-run beside the other's, and with one torch thread per replica (`JIAOBAN_ENCODER_THREADS=1`) the two encoders do not
-fight over the cores. The runs were made while other sessions kept the cores busy (the busy column), so differences
-of a few tens of percent between rows are within what that noise does; on separate machines, replicas add
-throughput in proportion to their cores until PostgreSQL (a few writes per request) becomes the limit.
+WHY = """With the runs interleaved (one replica, two, two, one, two), two replicas answered more than one each time
+(routes/s in the table; 0 failed requests in every run), though both share the same 2 cores. What limits it on
+this machine: the sentence encoder, which every route, search and routed case creation calls, needs most of the 2
+cores (the encoder ceiling table above: about 20-50 texts/s on 2 cores), so a second replica adds no compute. What
+it can add is a second Python interpreter: the parts of a request that hold the GIL (segmentation, BM25, JSON, key
+hashing) of one replica run beside the other's, and with one torch thread per replica (`JIAOBAN_ENCODER_THREADS=1`)
+the two encoders do not fight over the cores. Other sessions kept the cores busy during every run (the busy
+column), so differences of a few tens of percent between rows are within what that noise does. Replicas on
+machines of their own were not measured here; docs/scaling.md sizes them on paper.
 """
 
 
