@@ -4,7 +4,7 @@ one, every table and row with its id (history, sessions, jobs, keys), for a serv
 The SQLite file is first brought to this program's migrations (as a start of the service would), the PostgreSQL
 database gets the same schema, and the rows are copied table by table in the order the migrations created them
 (so references point backwards), in one transaction: on any error nothing is left in the target. Each table's id
-sequence then continues after the copied ids. Stop the service first; the file is only read.
+sequence then continues after the copied ids. Stop the service first; beyond that upgrade the file is only read.
 """
 
 from __future__ import annotations
