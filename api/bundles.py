@@ -49,8 +49,10 @@ class ModelHolder:
         """The service, presented with today's registry (rebuilt cheaply when the registry has changed)."""
         service, registry = self.service, self._registry()
         if service is not None and registry is not None and service.registry is not registry:
-            service = service.with_registry(registry)
-            self.service = service
+            rebuilt = service.with_registry(registry)
+            if self.service is service:  # not a version swapped in meanwhile (a promotion elsewhere, followed)
+                self.service = rebuilt
+            service = rebuilt
         return service
 
     def _install(self, bundle: Bundle) -> None:

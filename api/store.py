@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, overload
@@ -89,11 +89,11 @@ class Store:
     def connect(self) -> Connection:
         return self.db.connect()
 
-    def transaction(self, conn: Connection | None = None):
+    def transaction(self, conn: Connection | None = None) -> AbstractContextManager[Connection]:
         """A write transaction; joins ``conn``'s transaction when one is given."""
         return self.db.transaction(conn)
 
-    def reader(self):
+    def reader(self) -> AbstractContextManager[Connection]:
         return self.db.reader()
 
     def close(self) -> None:
@@ -108,7 +108,9 @@ class Store:
                 with self.reader() as conn:
                     conn.execute("PRAGMA journal_mode = WAL")
             return self.migrate()
-        except _UNREACHABLE as exc:
+        except DatabaseUnavailable as exc:
+            raise StoreError(str(exc)) from exc
+        except DatabaseError as exc:
             where = "JIAOBAN_DATABASE_URL 指向的数据库能否连接、用户能否建表" if self.dialect == "postgresql" else \
                 "JIAOBAN_DATABASE 指向的路径是否可写"
             raise StoreError(f"无法打开案件数据库 {self.db.describe()}（{exc}）：请检查{where}") from exc

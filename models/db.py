@@ -116,6 +116,13 @@ class Connection:
         style = "named" if isinstance(args, dict) else "qmark"
         return self.raw.execute(translate(sql, "postgresql", params=style), _params(args))
 
+    def executemany(self, sql: str, rows: list[Sequence]) -> None:
+        if self.dialect == "sqlite":
+            self.raw.executemany(sql, rows)
+            return
+        with self.raw.cursor() as cur:
+            cur.executemany(translate(sql, "postgresql"), [_params(r) for r in rows])
+
     def insert(self, sql: str, args: Sequence = ()) -> int:
         """Run an INSERT into a table with an ``id`` column and return the new row's id."""
         if self.dialect == "sqlite":
