@@ -121,6 +121,11 @@ async function showReplyAids(box, c, reply, category, opts = {}) {
     box.appendChild(coverageNode(r.coverage, c.id));
     if (r.category) box.appendChild(categoryNode(r.category, c.id));
     box.appendChild(publicationNode(c, reply, r.reply_redaction, opts.canConfirm));
+    const inBody = r.body_redaction;
+    if (inBody.count) {
+      box.appendChild(el("p", "建议正文中也检出 " + inBody.count + " 处个人信息（" +
+        [...new Set(inBody.findings.map((f) => f.label))].join("、") + "），公开建议摘要时请一并隐去。", "warn body-pii"));
+    }
   } catch (err) {
     box.appendChild(el("p", err.message, "errors"));
   }

@@ -394,6 +394,10 @@ function detailNode(full, i) {
   if (s) {
     side.appendChild(el("h4", "建议的主办单位"));
     if (s.needs_review) side.appendChild(el("p", "需人工复核：" + s.review_reason, "review"));
+    for (const f of s.admissibility || []) { // 受理提示：可忽略（留记录），不自动退回
+      const p = side.appendChild(el("p", "受理提示（" + f.name + "）", "warn admissibility-flag"));
+      if (full.case_id) p.appendChild(dismissButton(full.case_id, "admissibility", f.code, "不予采纳此提示（忽略）"));
+    }
     const ol = el("ol", null, "lead-list");
     for (const u of s.lead) {
       const li = el("li");
