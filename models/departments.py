@@ -203,15 +203,9 @@ class DepartmentRegistry:
         return None
 
     def current(self, dept_id: str) -> Department:
-        """Follow renames and merges to the unit that carries ``dept_id``'s duties today."""
-        seen: list[str] = []
-        dept = self.departments[dept_id]
-        while dept.successor:
-            if dept.id in seen:
-                raise RegistryError(f"单位承继关系出现循环：{' -> '.join(seen)}")
-            seen.append(dept.id)
-            dept = self.departments[dept.successor]
-        return dept
+        """Follow renames, merges and splits (to the main successor) to the unit that carries ``dept_id``'s duties
+        today."""
+        return self.current_for(dept_id, "")
 
     def resolve(self, name: str) -> Department:
         """Map any known name, old or new, to today's unit; raise UnknownDepartmentError with suggestions."""
