@@ -29,7 +29,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_ENCODER, RESULTS, ROOT, environment_lines, percentiles_ms, report_header, setup_logging
+from _common import (
+    DEFAULT_ENCODER,
+    RESULTS,
+    ROOT,
+    busy_fraction,
+    environment_lines,
+    percentiles_ms,
+    report_header,
+    setup_logging,
+)
 
 logger = logging.getLogger("bench_precedents")
 QUALITY_DOC = ROOT / "docs" / "search-quality.md"
@@ -306,13 +315,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=RESULTS / "precedents.json")
     ap.add_argument("--doc", type=Path, default=QUALITY_DOC)
+    ap.add_argument("--section", default="precedents", help="name of the doc section written")
     ap.add_argument("--render", action="store_true", help="only rewrite the doc section from --json")
     args = ap.parse_args(argv)
     setup_logging()
     from _common import replace_section
 
     if args.render:
-        replace_section(args.doc, "precedents", markdown(json.loads(args.json.read_text(encoding="utf-8"))))
+        replace_section(args.doc, args.section, markdown(json.loads(args.json.read_text(encoding="utf-8"))))
         return
     from models.embeddings import SentenceTransformerEmbedder
 
@@ -334,10 +344,11 @@ def main(argv: list[str] | None = None) -> None:
         report["latency"] = latency(next(iter(sets.values())), embedder, args.latency_cases, args.latency_queries,
                                     args.seed)
     embedder.save()
+    report["machine"]["busy_after"] = busy_fraction()
     report["runtime_s"] = round(time.perf_counter() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    replace_section(args.doc, "precedents", markdown(report))
+    replace_section(args.doc, args.section, markdown(report))
 
 
 if __name__ == "__main__":
