@@ -103,7 +103,7 @@ class PassageField:
     @classmethod
     def build(cls, dim: int, spans: Sequence[list[tuple[int, int]]], vectors: Sequence[np.ndarray]) -> PassageField:
         obj = cls(dim)
-        obj.spans = [list(map(tuple, s)) for s in spans]
+        obj.spans = [[(int(a), int(b)) for a, b in s] for s in spans]
         counts = np.array([len(s) for s in obj.spans], dtype=np.int64)
         obj.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         parts = [np.asarray(v, dtype=np.float32).reshape(-1, dim) for v in vectors]

@@ -161,11 +161,11 @@ class PrecedentIndex:
         self._pos = {int(i): p for p, i in enumerate(self.ids)}
         self.has_reply = np.array([bool(t) for t in self.tokens["replies"]], dtype=bool)
         self.df = {f: Counter(t for toks in self.tokens[f] for t in set(toks)) for f in FIELDS}
-        self.bm25 = {f: None for f in FIELDS}
+        self.bm25: dict[str, bm25s.BM25 | None] = {f: None for f in FIELDS}
         for f in FIELDS:
             if self.cases and any(self.tokens[f]):
-                self.bm25[f] = bm25s.BM25()
-                self.bm25[f].index([toks or ["<empty>"] for toks in self.tokens[f]], show_progress=False)
+                retriever = self.bm25[f] = bm25s.BM25()
+                retriever.index([toks or ["<empty>"] for toks in self.tokens[f]], show_progress=False)
         if dense is not None and len(dense) == len(self.cases):
             self.dense = dense
             return
@@ -193,9 +193,10 @@ class PrecedentIndex:
     def bm25_ranking(self, query_tokens: Sequence[str], mask: np.ndarray | None, n: int,
                      target: str = "items") -> list[tuple[int, float]]:
         known = [t for t in query_tokens if t in self.df[target]]
-        if self.bm25[target] is None or not known:
+        retriever = self.bm25[target]
+        if retriever is None or not known:
             return []
-        scores = self.bm25[target].get_scores(known)
+        scores = retriever.get_scores(known)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores)[:n]
@@ -268,7 +269,7 @@ class PrecedentIndex:
         if w_dense:
             qvec = vector if vector is not None else self.query_vector(query)
             reusable = dense_hits is not None and mask is None and target == "items"
-            dense = dense_hits if reusable else self.dense_ranking(qvec, mask, n, target)
+            dense = dense_hits if reusable and dense_hits is not None else self.dense_ranking(qvec, mask, n, target)
         fused: dict[int, float] = {}
         for weight, ranking in ((w_lex, lexical), (w_dense, dense)):
             for rank, (p, _) in enumerate(ranking):
