@@ -40,6 +40,10 @@ class SearchIndexError(RuntimeError):
     """A saved search index that does not fit the encoder in use, or is incomplete."""
 
 
+class SearchIndexFormatError(SearchIndexError):
+    """A saved search index of another format: it must be rebuilt, whatever the encoder."""
+
+
 @dataclass
 class SearchConfig:
     dense_text: str = "lead"  # "title", "lead" (title + opening), "full" (all, one vector) or "chunks" (max-pooled)
@@ -155,7 +159,6 @@ class PrecedentIndex:
         """Rebuild the BM25 matrices and the look-up tables from cases/tokens/vectors, and the faiss index of case
         vectors unless an up-to-date one is given (loaded from disk, or grown in place by ``add``)."""
         import bm25s
-
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = np.array([c["case_id"] for c in self.cases], dtype=np.int64)
         self._pos = {int(i): p for p, i in enumerate(self.ids)}
