@@ -29,7 +29,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_ENCODER, RESULTS, ROOT, environment_lines, percentiles_ms, report_header, setup_logging
+from _common import (
+    DEFAULT_ENCODER,
+    RESULTS,
+    ROOT,
+    busy_fraction,
+    environment_lines,
+    percentiles_ms,
+    report_header,
+    setup_logging,
+)
 
 logger = logging.getLogger("bench_precedents")
 QUALITY_DOC = ROOT / "docs" / "search-quality.md"
@@ -224,13 +233,13 @@ def latency(pairs, embedder, cases: int, queries: int, seed: int) -> dict:
     return out
 
 
-def run(name: str, pairs, embedder, seed: int) -> dict:
+def run(name: str, pairs, embedder, seed: int, modes=("lead", "chunks")) -> dict:
     from nlp.normalize import normalize
 
     out: dict = {"pairs": len(pairs), "chars_median": {
         "title": int(np.median([len(t) for t, _, _ in pairs])), "body": int(np.median([len(b) for _, b, _ in pairs])),
         "reply": int(np.median([len(r) for _, _, r in pairs]))}, "modes": {}}
-    for dense_text in ("lead", "chunks"):
+    for dense_text in modes:
         started = time.perf_counter()
         index = build(pairs, embedder, dense_text)
         res = {}
@@ -255,23 +264,23 @@ def markdown(report: dict) -> str:
         lines += [f"### {name}: {ds['pairs']:,} pairs (median characters: title {med['title']}, body {med['body']}, "
                   f"reply {med['reply']})", ""]
         for task, title in TASKS.items():
+            modes = list(ds["modes"])
             lines += [f"**({task}) {title}**: MRR@10 [95 % interval]", "",
-                      "| system | lead | chunks |", "|---|---:|---:|"]
+                      "| system | " + " | ".join(modes) + " |", "|---|" + "---:|" * len(modes)]
             for row in ("bm25", "dense", "rrf (w=1)", "hybrid, weight by 10-fold CV"):
                 cells = [f"{m[task][row]['mrr10']:.3f} [{m[task][row]['ci95'][0]:.3f}, {m[task][row]['ci95'][1]:.3f}]"
-                         for m in (ds["modes"]["lead"], ds["modes"]["chunks"])]
-                lines.append(f"| {row} | {cells[0]} | {cells[1]} |")
+                         for m in ds["modes"].values()]
+                lines.append(f"| {row} | " + " | ".join(cells) + " |")
             lines.append("")
-            for mode in ("lead", "chunks"):
+            for mode in modes:
                 vs = ds["modes"][mode][task]["hybrid, weight by 10-fold CV"]["vs"]
                 lines.append(f"- {mode}: CV hybrid minus " + "; ".join(
                     f"{k} {v['diff']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}], p = {v['p']:.3f}"
                     for k, v in vs.items()))
             lines.append("")
-    cells = [(name, mode, task) for name, ds in report["datasets"].items() for mode in ("lead", "chunks")
-             for task in TASKS]
+    cells = [(name, mode, task) for name, ds in report["datasets"].items() for mode in ds["modes"] for task in TASKS]
     if cells:
-        rules = list(report["datasets"][cells[0][0]]["modes"]["lead"]["a"]["rules"])
+        rules = list(report["datasets"][cells[0][0]]["modes"][cells[0][1]]["a"]["rules"])
         lines += ["### Guard rules: CV MRR@10 minus the better part's, per data set, dense_text and task", "",
                   "| rule | " + " | ".join(f"{n.split()[0]} {m} ({t})" for n, m, t in cells) + " |",
                   "|---|" + "---:|" * len(cells)]
@@ -306,13 +315,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=RESULTS / "precedents.json")
     ap.add_argument("--doc", type=Path, default=QUALITY_DOC)
+    ap.add_argument("--section", default="precedents", help="name of the doc section written")
+    ap.add_argument("--modes", default="lead,chunks", help="dense_text modes measured")
     ap.add_argument("--render", action="store_true", help="only rewrite the doc section from --json")
     args = ap.parse_args(argv)
     setup_logging()
     from _common import replace_section
 
     if args.render:
-        replace_section(args.doc, "precedents", markdown(json.loads(args.json.read_text(encoding="utf-8"))))
+        replace_section(args.doc, args.section, markdown(json.loads(args.json.read_text(encoding="utf-8"))))
         return
     from models.embeddings import SentenceTransformerEmbedder
 
@@ -329,15 +340,17 @@ def main(argv: list[str] | None = None) -> None:
     if not sets:
         logger.warning("nothing to measure: pass --data DIR and/or --samples")
         return
-    report["datasets"] = {name: run(name, pairs, embedder, args.seed) for name, pairs in sets.items()}
+    modes = tuple(m for m in args.modes.split(",") if m)
+    report["datasets"] = {name: run(name, pairs, embedder, args.seed, modes) for name, pairs in sets.items()}
     if args.latency_cases:
         report["latency"] = latency(next(iter(sets.values())), embedder, args.latency_cases, args.latency_queries,
                                     args.seed)
     embedder.save()
+    report["machine"]["busy_after"] = busy_fraction()
     report["runtime_s"] = round(time.perf_counter() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    replace_section(args.doc, "precedents", markdown(report))
+    replace_section(args.doc, args.section, markdown(report))
 
 
 if __name__ == "__main__":

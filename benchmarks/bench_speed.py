@@ -160,6 +160,7 @@ def child_train(args: dict) -> dict:
 def child_search(args: dict) -> dict:
     """A PrecedentIndex of ``size`` duplicated sample cases with random unit vectors; search latency and memory."""
     import models.index as vindex
+    from models.passages import PassageField
     from models.search import PrecedentIndex, _case_meta
     from nlp.segment import tokenize
 
@@ -182,7 +183,11 @@ def child_search(args: dict) -> dict:
             vectors[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
     timings["make_cases_s"] = round(t.seconds, 1)
     index = PrecedentIndex(RandomQueries())
-    index.cases, index.tokens, index.vectors = cases, tokens, vectors
+    index.cases, index.vectors = cases, vectors
+    # one passage per case (its vector), no replies: the index as `lead` mode builds it for cases without replies
+    index.tokens = {"items": tokens, "replies": [[] for _ in range(size)]}
+    index.fields = {"items": PassageField.build(384, [[(0, 0)]] * size, [vectors]),
+                    "replies": PassageField.build(384, [[]] * size, [])}
     with Stopwatch() as t:
         index._refresh()  # what PrecedentIndex.load does: BM25 matrix, faiss index, look-up tables
     timings["build_index_s"] = round(t.seconds, 1)

@@ -40,6 +40,10 @@ class SearchIndexError(RuntimeError):
     """A saved search index that does not fit the encoder in use, or is incomplete."""
 
 
+class SearchIndexFormatError(SearchIndexError):
+    """A saved search index of another format: it must be rebuilt, whatever the encoder."""
+
+
 @dataclass
 class SearchConfig:
     dense_text: str = "lead"  # "title", "lead" (title + opening), "full" (all, one vector) or "chunks" (max-pooled)
@@ -155,7 +159,6 @@ class PrecedentIndex:
         """Rebuild the BM25 matrices and the look-up tables from cases/tokens/vectors, and the faiss index of case
         vectors unless an up-to-date one is given (loaded from disk, or grown in place by ``add``)."""
         import bm25s
-
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = np.array([c["case_id"] for c in self.cases], dtype=np.int64)
         self._pos = {int(i): p for p, i in enumerate(self.ids)}
@@ -164,9 +167,8 @@ class PrecedentIndex:
         self.bm25: dict[str, bm25s.BM25 | None] = {f: None for f in FIELDS}
         for f in FIELDS:
             if self.cases and any(self.tokens[f]):
-                bm25 = bm25s.BM25()
-                bm25.index([toks or ["<empty>"] for toks in self.tokens[f]], show_progress=False)
-                self.bm25[f] = bm25
+                retriever = self.bm25[f] = bm25s.BM25()
+                retriever.index([toks or ["<empty>"] for toks in self.tokens[f]], show_progress=False)
         if dense is not None and len(dense) == len(self.cases):
             self.dense = dense
             return
@@ -194,10 +196,10 @@ class PrecedentIndex:
     def bm25_ranking(self, query_tokens: Sequence[str], mask: np.ndarray | None, n: int,
                      target: str = "items") -> list[tuple[int, float]]:
         known = [t for t in query_tokens if t in self.df[target]]
-        bm25 = self.bm25[target]
-        if bm25 is None or not known:
+        retriever = self.bm25[target]
+        if retriever is None or not known:
             return []
-        scores = bm25.get_scores(known)
+        scores = retriever.get_scores(known)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores)[:n]

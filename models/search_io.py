@@ -38,11 +38,11 @@ def save_index(index, directory: Path) -> None:
 
 
 def load_index(cls, directory: Path, embedder, segmenter=None):
-    from models.search import FORMAT, SearchConfig, SearchIndexError
+    from models.search import FORMAT, SearchConfig, SearchIndexError, SearchIndexFormatError
 
     meta = json.loads((directory / "search.json").read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
-        raise SearchIndexError(f"{directory} 中的检索索引格式为 {meta.get('format')}，本程序读取格式 {FORMAT}："
+        raise SearchIndexFormatError(f"{directory} 中的检索索引格式为 {meta.get('format')}，本程序读取格式 {FORMAT}："
                                "请用 `jiaoban index` 重建索引")
     if meta["encoder_fingerprint"] != embedder.fingerprint:
         raise SearchIndexError(

@@ -33,7 +33,7 @@ from models.results import (
     RoutedItem,
     Unit,
 )
-from models.search import SearchIndexError
+from models.search import SearchIndexError, SearchIndexFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,9 @@ def load_index(bundle: Bundle, encoder: str | None, threads: int | None = None, 
             else:
                 embedder = cached_embedder(spec, threads, batching) if batching else cached_embedder(spec, threads)
             index = load_search_index(bundle, embedder)
+        except SearchIndexFormatError as exc:  # no encoder helps: the index must be rebuilt
+            logger.warning("precedent search not loaded for model %s: index of another format", bundle.version)
+            return None, f"模型 {bundle.version} 的类案检索索引需要重建：{exc}"
         except SearchIndexError as exc:  # another encoder than the index's: try the next candidate
             problems.append(str(exc))
             continue

@@ -132,3 +132,17 @@ def test_calibrated_weights_are_recorded_and_used(tmp_path):
         assert chosen >= best_part  # never below either part on the validation pairs
     index.save(tmp_path / "s")
     assert PrecedentIndex.load(tmp_path / "s", HashingEmbedder(256)).config.weight_calibration == found
+
+
+def test_an_index_of_the_older_format_asks_for_a_rebuild(tmp_path):
+    import json
+
+    from models.search import SearchIndexFormatError
+
+    index = PrecedentIndex(HashingEmbedder(64), SearchConfig(candidates=10))
+    index.add(records())
+    index.save(tmp_path / "s")
+    meta = json.loads((tmp_path / "s" / "search.json").read_text(encoding="utf-8"))
+    (tmp_path / "s" / "search.json").write_text(json.dumps({**meta, "format": 1}), encoding="utf-8")
+    with pytest.raises(SearchIndexFormatError, match="jiaoban index"):
+        PrecedentIndex.load(tmp_path / "s", HashingEmbedder(64))

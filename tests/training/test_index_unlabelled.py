@@ -36,3 +36,6 @@ def test_index_keeps_rows_without_units_for_search_and_writes_rejected_rows(tmp_
     assert len(index) == 4 and not any(c["trainable"] for c in index.cases)
     hit = index.search("物业乱收停车费怎么答复", k=1, target="replies")[0]
     assert hit["case_no"] == "M0" and hit["trainable"] is False and hit["passage"]["field"] == "replies"
+    # the index check reads the file the same way: the rows without units are not "extra"
+    check = runner.invoke(app, ["index-check", str(ws / "messages.csv"), *common, "--encoder", "hashing"])
+    assert check.exit_code == 0 and "索引与案件一致：4 件" in check.output, check.output

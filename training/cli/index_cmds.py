@@ -19,7 +19,7 @@ from training.cli.common import (
     ModelsOpt,
     NoRegOpt,
     bundle_path,
-    load_cases,
+    load_search_cases,
     models_dir,
     out,
 )
@@ -49,7 +49,8 @@ def index_check_cmd(
     from models.bundle import index_encoder, read_meta
 
     source = bundle_path(bundle, models)
-    registry, ts = load_cases(data, departments, no_registry, column, encoding)
+    # every readable row, as `jiaoban index` keeps them (rows without a known unit are searchable too)
+    registry, ts, _ = load_search_cases(data, departments, no_registry, column, encoding)
     embedder = load_encoder(index_encoder(read_meta(source)) or encoder)
     index = load_search_index(load_bundle(source), embedder)
     if index is None:
