@@ -312,6 +312,12 @@ def markdown(report: dict) -> str:
         lines += table(["data", "seed", "train/test", "`certified`", "auto", "precision (95% CI)",
                         "`point`: auto / precision", "top-1 ours (95% CI)", "top-1 − SVC (95% CI)", "top-3 ours",
                         "McNemar p"], rows) + [""]
+    lines += ["Decisions. Adopted: the out-of-fold items scored as unseen, and the certified threshold on the full "
+              "model. Rejected (measured above, same folds): the three cross-fitted deployments: each keeps the "
+              "promise but auto-assigns fewer items than the full model with the certified threshold, and the fold "
+              "models' mean ranks no better (`RoutingParams(crossfit=True)` keeps the first for comparisons). Not "
+              "tried in this round: e5 document vectors, a kNN vote over precedents, unit duty texts as prototypes, "
+              "per-unit thresholds, co-handlers conditioned on the lead.", ""]
     lines += environment_lines(report)
     return "\n".join(lines)
 
