@@ -1,4 +1,5 @@
-"""A review threshold with a finite-sample guarantee: the precision of auto-assigned items certified on held-out scores.
+"""Calibration and the review threshold: temperature scaling, and a threshold whose precision on auto-assigned
+items is certified on held-out scores with a finite-sample guarantee.
 
 The threshold is chosen on out-of-fold predictions by fixed-sequence testing (Learn-then-Test, Angelopoulos et al.
 2021): candidate thresholds are visited from strict to lax, each tested with a one-sided Clopper-Pearson lower bound
@@ -15,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from scipy.stats import beta
 
 # Each walk starts where this share of the items is accepted (or at the fewest items that could pass at all): the
@@ -101,5 +104,50 @@ def certify_threshold(confidence: np.ndarray, correct: np.ndarray, target: float
     return best
 
 
-__all__ = ["Certificate", "certify_threshold", "clopper_pearson_interval", "clopper_pearson_lower",
-           "min_items_to_certify"]
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``softmax(logits / T)`` (temperature scaling)."""
+    finite = np.where(np.isfinite(logits), logits, -1e4)
+
+    def nll(log_t: float) -> float:
+        lp = log_softmax(finite / np.exp(log_t), axis=1)
+        return -float(lp[np.arange(len(y)), y].mean())
+
+    res = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
+    return float(np.exp(res.x))
+
+
+def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarray:
+    """One-sided 95% Wilson lower bound of a proportion ``hits / n``."""
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    margin = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
+
+
+def choose_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target: float, z: float = 0.0
+) -> tuple[float, float, float]:
+    """Lowest confidence threshold whose accepted items reach ``target`` precision, maximising coverage.
+
+    With ``z > 0`` the precision must hold for the one-sided Wilson lower bound at that many standard errors
+    (1.645: 95 %), not just the point estimate: stricter when the validation set is small.
+
+    Returns:
+        (threshold, coverage, precision) measured on the given predictions; threshold 1.0 (nothing auto-accepted)
+        when no threshold reaches the target.
+    """
+    order = np.argsort(-confidence, kind="stable")
+    conf, hits = confidence[order], correct[order].astype(float)
+    n = np.arange(1, len(hits) + 1)
+    cum = np.cumsum(hits)
+    ok = np.nonzero((wilson_lower(cum, n, z) if z > 0 else cum / n) >= target)[0]
+    # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
+    cuts = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
+    if not cuts:
+        return 1.0, 0.0, float("nan")
+    i = cuts[-1]
+    return float(conf[i]), (i + 1) / len(conf), float(cum[i] / n[i])
+
+
+__all__ = ["Certificate", "certify_threshold", "choose_threshold", "clopper_pearson_interval", "clopper_pearson_lower",
+           "fit_temperature", "min_items_to_certify", "wilson_lower"]

@@ -18,15 +18,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize_scalar
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from models.certify import Certificate, certify_threshold
+from models.certify import Certificate, certify_threshold, choose_threshold, fit_temperature
 from models.features import (
     Item,
     as_unseen,
@@ -44,7 +43,6 @@ from nlp.segment import Doc, Segmenter
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class RoutingParams:
     estimator: str = "svm"  # "svm" (LinearSVC) or "logreg"
@@ -52,9 +50,8 @@ class RoutingParams:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 3)
     target_precision: float = 0.95
-    # "certified": the lowest threshold whose auto-assigned share the held-out items certify at ``target_precision``
-    # with chance ``certify_alpha`` of being wrong (models.certify); "point": the earlier rule, the point estimate
-    # (or, with threshold_z > 0, a Wilson bound at each threshold without guarantee), kept for comparisons.
+    # "certified": the threshold the held-out items certify at ``target_precision`` with chance ``certify_alpha`` of
+    # being wrong (models.certify); "point": the earlier point estimate (threshold_z > 0: Wilson), no guarantee.
     threshold_rule: str = "certified"
     crossfit: bool = False  # serve the mean of the fold models' probabilities instead of the full model's
     certify_alpha: float = 0.05
@@ -112,51 +109,6 @@ def _scores(est, X) -> np.ndarray:
     if scores.ndim == 1:  # two classes
         scores = np.column_stack([-scores, scores])
     return scores
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of ``softmax(logits / T)`` (temperature scaling)."""
-    finite = np.where(np.isfinite(logits), logits, -1e4)
-
-    def nll(log_t: float) -> float:
-        lp = log_softmax(finite / np.exp(log_t), axis=1)
-        return -float(lp[np.arange(len(y)), y].mean())
-
-    res = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
-    return float(np.exp(res.x))
-
-
-def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarray:
-    """One-sided 95% Wilson lower bound of a proportion ``hits / n``."""
-    p = hits / n
-    centre = p + z * z / (2 * n)
-    margin = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / (1 + z * z / n)
-
-
-def choose_threshold(
-    confidence: np.ndarray, correct: np.ndarray, target: float, z: float = 0.0
-) -> tuple[float, float, float]:
-    """Lowest confidence threshold whose accepted items reach ``target`` precision, maximising coverage.
-
-    With ``z > 0`` the precision must hold for the one-sided Wilson lower bound at that many standard errors
-    (1.645: 95 %), not just the point estimate: stricter when the validation set is small.
-
-    Returns:
-        (threshold, coverage, precision) measured on the given predictions; threshold 1.0 (nothing auto-accepted)
-        when no threshold reaches the target.
-    """
-    order = np.argsort(-confidence, kind="stable")
-    conf, hits = confidence[order], correct[order].astype(float)
-    n = np.arange(1, len(hits) + 1)
-    cum = np.cumsum(hits)
-    ok = np.nonzero((wilson_lower(cum, n, z) if z > 0 else cum / n) >= target)[0]
-    # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
-    cuts = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
-    if not cuts:
-        return 1.0, 0.0, float("nan")
-    i = cuts[-1]
-    return float(conf[i]), (i + 1) / len(conf), float(cum[i] / n[i])
 
 
 class RoutingModel:
@@ -252,9 +204,8 @@ class RoutingModel:
         return Certificate(True, t, cov, prec, 0.0, p.target_precision, 0.0, len(conf), 0)  # no guarantee claimed
 
     def _out_of_fold_scores(self, X, y, cal: np.ndarray) -> tuple[np.ndarray, list]:
-        """Out-of-fold scores of the calibration items ``cal`` and the fold models that made them (each with the
-        class indices it knows). A fold model learns every item but its held-out part, so items outside the
-        calibration sample are learned by all of them."""
+        """Out-of-fold scores of the calibration items ``cal`` and the fold models (with the class indices each
+        knows). A fold model learns every item but its held-out part, items outside ``cal`` included."""
         n_classes = len(self.classes_)
         oof = np.full((len(cal), n_classes), -np.inf)
         fold_models = []
@@ -427,15 +378,8 @@ class RoutingModel:
                     if labels[j] != lead[0].label:
                         co_list.append(Suggestion(label=str(labels[j]), probability=float(co[i, j])))
             certified = bool(getattr(self, "certified_", True))
-            out.append(
-                Routing(
-                    lead=lead,
-                    co_handlers=co_list,
-                    needs_review=not certified or lead[0].probability < self.threshold_,
-                    threshold=self.threshold_,
-                    certified=certified,
-                )
-            )
+            out.append(Routing(lead=lead, co_handlers=co_list, threshold=self.threshold_, certified=certified,
+                               needs_review=not certified or lead[0].probability < self.threshold_))
         return out
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from models.classifier import RoutingModel, RoutingParams, choose_threshold, fit_temperature, wilson_lower
+from models.certify import wilson_lower
+from models.classifier import RoutingModel, RoutingParams, choose_threshold, fit_temperature
 
 TOPICS = {
     "zjj": ["老旧小区加装电梯", "物业管理服务不规范", "保障性住房分配", "城中村改造进度慢", "建筑工地夜间施工"],
