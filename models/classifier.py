@@ -1,9 +1,13 @@
 """Lead-department ranking with calibrated probabilities, co-handler suggestions, reasons and an abstain rule.
 
-The lead model is a linear classifier over word and character n-grams. Its scores are calibrated by temperature
-scaling fitted on out-of-fold predictions of the training data, and the "needs review" threshold is chosen on those
-same out-of-fold predictions for a target precision, so no test data is touched. Co-handlers are scored by an
-independent one-vs-rest model, with its own threshold chosen on out-of-fold predictions.
+The lead model is a linear classifier over word and character n-grams. Its out-of-fold predictions on the training
+data calibrate it (temperature scaling) and set the "needs review" threshold, certified for a target precision with
+a finite-sample bound (models.certify); when the data cannot certify it, every item goes to review. The fold models
+see their part of the data as a model fitted on that part alone would (features.as_unseen): without that, the
+held-out items keep terms a new item would not have, look easier than new items, and the threshold over-promised.
+With ``crossfit`` the fold models are kept and their mean probability is served (measured on unseen folds: no more
+precise, lower coverage; docs/benchmarks.md). Co-handlers are scored by an independent one-vs-rest model, with its
+own threshold chosen on out-of-fold predictions.
 """
 
 from __future__ import annotations
@@ -14,21 +18,29 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize_scalar
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from models.features import Item, doc_features, feature_terms, make_features, segmenter_of, word_columns
+from models.certify import Certificate, certify_threshold, choose_threshold, fit_temperature
+from models.features import (
+    Item,
+    as_unseen,
+    blocks,
+    doc_features,
+    feature_terms,
+    make_features,
+    segmenter_of,
+    word_columns,
+)
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 from nlp.segment import Doc, Segmenter
 
 logger = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -38,7 +50,12 @@ class RoutingParams:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 3)
     target_precision: float = 0.95
-    threshold_z: float = 0.0  # >0: demand the Wilson lower bound of precision reach the target (stricter)
+    # "certified": the threshold the held-out items certify at ``target_precision`` with chance ``certify_alpha`` of
+    # being wrong (models.certify); "point": the earlier point estimate (threshold_z > 0: Wilson), no guarantee.
+    threshold_rule: str = "certified"
+    crossfit: bool = False  # serve the mean of the fold models' probabilities instead of the full model's
+    certify_alpha: float = 0.05
+    threshold_z: float = 0.0
     cv_folds: int = 5
     co_min_count: int = 3
     co_C: float = 0.5
@@ -75,6 +92,7 @@ class Routing:
     co_handlers: list[Suggestion]
     needs_review: bool
     threshold: float
+    certified: bool = True  # False: the training data could not certify the target, everything goes to review
 
 
 def _linear(params: RoutingParams):
@@ -91,51 +109,6 @@ def _scores(est, X) -> np.ndarray:
     if scores.ndim == 1:  # two classes
         scores = np.column_stack([-scores, scores])
     return scores
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of ``softmax(logits / T)`` (temperature scaling)."""
-    finite = np.where(np.isfinite(logits), logits, -1e4)
-
-    def nll(log_t: float) -> float:
-        lp = log_softmax(finite / np.exp(log_t), axis=1)
-        return -float(lp[np.arange(len(y)), y].mean())
-
-    res = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
-    return float(np.exp(res.x))
-
-
-def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarray:
-    """One-sided 95% Wilson lower bound of a proportion ``hits / n``."""
-    p = hits / n
-    centre = p + z * z / (2 * n)
-    margin = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / (1 + z * z / n)
-
-
-def choose_threshold(
-    confidence: np.ndarray, correct: np.ndarray, target: float, z: float = 0.0
-) -> tuple[float, float, float]:
-    """Lowest confidence threshold whose accepted items reach ``target`` precision, maximising coverage.
-
-    With ``z > 0`` the precision must hold for the one-sided Wilson lower bound at that many standard errors
-    (1.645: 95 %), not just the point estimate: stricter when the validation set is small.
-
-    Returns:
-        (threshold, coverage, precision) measured on the given predictions; threshold 1.0 (nothing auto-accepted)
-        when no threshold reaches the target.
-    """
-    order = np.argsort(-confidence, kind="stable")
-    conf, hits = confidence[order], correct[order].astype(float)
-    n = np.arange(1, len(hits) + 1)
-    cum = np.cumsum(hits)
-    ok = np.nonzero((wilson_lower(cum, n, z) if z > 0 else cum / n) >= target)[0]
-    # Only cut between distinct confidence values, so "p >= threshold" accepts exactly the counted items.
-    cuts = [i for i in ok if i == len(conf) - 1 or conf[i + 1] < conf[i]]
-    if not cuts:
-        return 1.0, 0.0, float("nan")
-    i = cuts[-1]
-    return float(conf[i]), (i + 1) / len(conf), float(cum[i] / n[i])
 
 
 class RoutingModel:
@@ -176,21 +149,29 @@ class RoutingModel:
             rng = np.random.default_rng(p.random_state)
             cal = np.sort(rng.choice(len(items), p.calibration_max_items, replace=False))
         self.groups_ = [groups[i] for i in cal]
-        X_cal, y_cal = X[cal], y[cal]
-        oof = self._out_of_fold_scores(X_cal, y_cal)
+        y_cal = y[cal]
+        oof, folds = self._out_of_fold_scores(X, y, cal)
+        self.fold_models_ = folds if p.crossfit else []
         # Items whose department was absent from their fold's training part say nothing about the scale.
         usable = np.isfinite(oof[np.arange(len(y_cal)), y_cal])
         self.temperature_ = fit_temperature(oof[usable], y_cal[usable])
         proba = softmax(np.where(np.isfinite(oof), oof, -1e4) / self.temperature_, axis=1)
         conf = proba.max(axis=1)
         hit = proba.argmax(axis=1) == y_cal
-        self.threshold_, cov, prec = choose_threshold(conf, hit, p.target_precision, p.threshold_z)
+        self.certificate_ = self._choose_threshold(conf, hit)
+        self.threshold_ = self.certificate_.threshold
+        self.certified_ = self.certificate_.certified
         self.validation_ = {
             "oof_top1": float(hit.mean()),
-            "oof_coverage_at_threshold": cov,
-            "oof_precision_at_threshold": prec,
+            "oof_coverage_at_threshold": self.certificate_.coverage,
+            "oof_precision_at_threshold": self.certificate_.precision,
             "temperature": self.temperature_,
             "threshold": self.threshold_,
+            "threshold_rule": p.threshold_rule,
+            "certificate": self.certificate_.to_dict(),
+            "crossfit_models": len(self.fold_models_),  # 0: the full model serves
+            # the earlier rule on the same predictions, for comparison: the lowest point-estimate threshold
+            "point_threshold": choose_threshold(conf, hit, p.target_precision)[0],
             "calibration_items": int(len(cal)),
         }
         self.lead_ = _linear(p).fit(X, y)
@@ -213,16 +194,36 @@ class RoutingModel:
         k = min(self.params.cv_folds, len(set(groups)))
         return GroupKFold(n_splits=k).split(X, groups=groups)
 
-    def _out_of_fold_scores(self, X, y) -> np.ndarray:
+    def _choose_threshold(self, conf: np.ndarray, hit: np.ndarray) -> Certificate:
+        p = self.params
+        if p.threshold_rule == "certified":
+            return certify_threshold(conf, hit, p.target_precision, p.certify_alpha)
+        if p.threshold_rule != "point":
+            raise ValueError(f"未知的阈值规则“{p.threshold_rule}”：可选 certified、point")
+        t, cov, prec = choose_threshold(conf, hit, p.target_precision, p.threshold_z)
+        return Certificate(True, t, cov, prec, 0.0, p.target_precision, 0.0, len(conf), 0)  # no guarantee claimed
+
+    def _out_of_fold_scores(self, X, y, cal: np.ndarray) -> tuple[np.ndarray, list]:
+        """Out-of-fold scores of the calibration items ``cal`` and the fold models (with the class indices each
+        knows). A fold model learns every item but its held-out part, items outside ``cal`` included."""
         n_classes = len(self.classes_)
-        oof = np.full((X.shape[0], n_classes), -np.inf)
-        for train_idx, val_idx in self._folds(X):
+        oof = np.full((len(cal), n_classes), -np.inf)
+        fold_models = []
+        bounds = blocks(self.features_)
+        for _, val_idx in self._folds(X[cal]):
+            keep = np.ones(X.shape[0], bool)
+            keep[cal[val_idx]] = False
+            train_idx = np.nonzero(keep)[0]
             fold_classes = np.unique(y[train_idx])
             if len(fold_classes) < 2:
                 continue
-            est = _linear(self.params).fit(X[train_idx], y[train_idx])
-            oof[np.ix_(val_idx, fold_classes)] = _scores(est, X[val_idx])
-        return oof
+            # Both parts as if the vocabulary had been fitted on the fold's training part alone (features.as_unseen):
+            # otherwise the held-out items look unlike new ones and the threshold chosen on them over-promises.
+            df = np.bincount(X[train_idx].indices, minlength=X.shape[1])
+            est = _linear(self.params).fit(as_unseen(X[train_idx], df, bounds), y[train_idx])
+            oof[np.ix_(val_idx, fold_classes)] = _scores(est, as_unseen(X[cal[val_idx]], df, bounds))
+            fold_models.append((fold_classes, est))
+        return oof, fold_models
 
     def _fit_co_handlers(self, X, leads, co_handlers, cal: np.ndarray) -> None:
         self.co_model_ = None
@@ -294,7 +295,19 @@ class RoutingModel:
         return doc_features(self.features_).transform(list(docs)).tocsr()
 
     def predict_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
-        """Calibrated probabilities over ``classes_`` for each item."""
+        """Calibrated probabilities over ``classes_`` for each item: the full model's, or with ``crossfit`` the mean
+        of the fold models' (a unit a fold never saw gets nothing from that fold)."""
+        X = self.transform(items) if X is None else X
+        folds = getattr(self, "fold_models_", None)
+        if not folds:
+            return self.full_proba(X=X)
+        total = np.zeros((X.shape[0], len(self.classes_)))
+        for cols, est in folds:
+            total[:, cols] += softmax(_scores(est, X) / self.temperature_, axis=1)
+        return total / len(folds)
+
+    def full_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
+        """Probabilities of the model refitted on all the training data."""
         X = self.transform(items) if X is None else X
         return softmax(_scores(self.lead_, X) / self.temperature_, axis=1)
 
@@ -364,14 +377,9 @@ class RoutingModel:
                         break
                     if labels[j] != lead[0].label:
                         co_list.append(Suggestion(label=str(labels[j]), probability=float(co[i, j])))
-            out.append(
-                Routing(
-                    lead=lead,
-                    co_handlers=co_list,
-                    needs_review=lead[0].probability < self.threshold_,
-                    threshold=self.threshold_,
-                )
-            )
+            certified = bool(getattr(self, "certified_", True))
+            out.append(Routing(lead=lead, co_handlers=co_list, threshold=self.threshold_, certified=certified,
+                               needs_review=not certified or lead[0].probability < self.threshold_))
         return out
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -40,6 +42,9 @@ def unchanged(doc):
     return doc
 
 
+CHAR_MIN_DF = 2  # a character n-gram is a feature when at least this many training items contain it
+
+
 def make_features(
     segmenter: Segmenter | None = None,
     *,
@@ -56,8 +61,8 @@ def make_features(
 
     chars = Pipeline([
         ("select", FunctionTransformer(doc_text)),
-        ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=char_ngrams, sublinear_tf=True, min_df=2, max_df=0.8,
-                                  max_features=max_char_features)),
+        ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=char_ngrams, sublinear_tf=True, min_df=CHAR_MIN_DF,
+                                  max_df=0.8, max_features=max_char_features)),
     ])
     union = FeatureUnion([("words", words(doc_tokens)), ("title", words(doc_subject_tokens)), ("chars", chars)])
     segment = FunctionTransformer((segmenter or Segmenter()).prepare_many)
@@ -87,3 +92,37 @@ def word_columns(features: Pipeline) -> int:
     if names[-1] != "chars":
         raise ValueError(f"expected the character block last, got {names}")
     return sum(len(pipe.named_steps["tfidf"].vocabulary_) for _, pipe in blocks[:-1])
+
+
+def blocks(features: Pipeline) -> list[tuple[int, int, int]]:
+    """(start, stop, min_df) of each block's columns in the fitted feature matrix, in column order."""
+    out, start = [], 0
+    for _, pipe in doc_features(features).transformer_list:
+        tfidf = pipe.named_steps["tfidf"]
+        stop = start + len(tfidf.vocabulary_)
+        out.append((start, stop, int(tfidf.min_df)))
+        start = stop
+    return out
+
+
+def as_unseen(X, known_df: np.ndarray, bounds: list[tuple[int, int, int]]):
+    """Rows of ``X`` as a vocabulary fitted without them would have made them.
+
+    The vocabulary was fitted on every training item; a model fitted on part of them (a fold) would have had a
+    vocabulary of that part only: the terms fewer than ``min_df`` of its items contain would not exist, and each
+    block's row would be l2-normalised over the remaining terms (so a new item's known terms weigh more than they do
+    while its unknown ones still count in the norm). ``known_df``: each column's document frequency in that part.
+    """
+    X = sparse.csr_matrix(X, copy=True)
+    min_df = np.zeros(X.shape[1])
+    for start, stop, m in bounds:
+        min_df[start:stop] = m
+    X.data[known_df[X.indices] < min_df[X.indices]] = 0.0
+    X.eliminate_zeros()
+    stops = np.array([stop for _, stop, _ in bounds])
+    block = np.searchsorted(stops, X.indices, side="right")
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    norms = np.zeros((X.shape[0], len(bounds)))
+    np.add.at(norms, (rows, block), X.data ** 2)
+    X.data /= np.sqrt(norms[rows, block])
+    return X

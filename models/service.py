@@ -52,6 +52,10 @@ def review_reason(top: float, threshold: float) -> str:
     return f"首选置信度 {top:.0%} 低于复核阈值 {threshold:.0%}，请人工确认主办单位"
 
 
+UNCERTIFIED_REASON = ("本模型的训练案件不足以保证自动交办的准确率达到目标，所有建议都需人工确认主办单位"
+                      "（办结案件增多后重新训练；或由管理员设置复核阈值 JIAOBAN_REVIEW_THRESHOLD）")
+
+
 @dataclass(frozen=True)
 class ServiceOptions:
     """How results are presented: the review threshold (None: the model's own), how many leads and precedents."""
@@ -216,7 +220,11 @@ class RoutingService:
                 co[unit.id] = CoHandler(unit, s.probability + (co[unit.id].probability if unit.id in co else 0.0))
         threshold = self.options.review_threshold or routing.threshold
         top = lead[0].probability
-        review = ReviewDecision(top < threshold, threshold, review_reason(top, threshold) if top < threshold else "")
+        if not (self.options.review_threshold or routing.certified):
+            review = ReviewDecision(True, threshold, UNCERTIFIED_REASON)
+        else:
+            review = ReviewDecision(top < threshold, threshold,
+                                    review_reason(top, threshold) if top < threshold else "")
         return RoutedItem(index=index, lead=lead, co_handlers=sorted(co.values(), key=lambda c: -c.probability),
                           review=review, model_version=self.version, row=row)
 

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
+from models.certify import clopper_pearson_interval
 from models.classifier import RoutingModel, RoutingParams, top_k_accuracy
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
@@ -33,12 +34,16 @@ class Predictions:
     co_pred: list[set[str]] = field(default_factory=list)
     # The review threshold of the model that scored each item: k-fold runs have one model (and threshold) per fold.
     thresholds: list[float] = field(default_factory=list)
+    # Whether that model's training data certified its threshold (False: it sends every item to review).
+    certified: list[bool] = field(default_factory=list)
+    target: float = 0.95  # the precision the threshold promises
     ids: list[str] = field(default_factory=list)  # case numbers, for listing what was compared
     titles: list[str] = field(default_factory=list)  # for example titles of confused pairs in the report
 
-    def with_threshold(self, threshold: float) -> Predictions:
+    def with_threshold(self, threshold: float, certified: bool = True) -> Predictions:
         """The same outcomes judged against one review threshold (the one the saved model uses in service)."""
-        return replace(self, thresholds=[float(threshold)] * len(self.truth))
+        return replace(self, thresholds=[float(threshold)] * len(self.truth),
+                       certified=[bool(certified)] * len(self.truth))
 
     def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str]) -> None:
         items = [(c.title, c.body) for c in cases]
@@ -60,6 +65,8 @@ class Predictions:
                 picked = [labels[j] for j in np.argsort(-co[i])[:3] if co[i, j] >= model.co_threshold_]
                 self.co_pred.append({p for p in picked if p != self.ranked[-1][0]})
         self.thresholds.extend([float(model.threshold_)] * len(cases))
+        self.certified.extend([bool(getattr(model, "certified_", True))] * len(cases))
+        self.target = float(model.params.target_precision)
 
 
 def group_keys(cases: Sequence[CaseRecord]) -> list[str]:
@@ -73,7 +80,8 @@ def metrics_from(pred: Predictions) -> dict:
     hit1 = top1 == truth
     conf = np.array(pred.confidence)
     thresholds = np.array(pred.thresholds) if pred.thresholds else np.ones(len(conf))
-    accepted = conf >= thresholds  # each item against its own model's threshold
+    certified = np.array(pred.certified, bool) if pred.certified else np.ones(len(conf), bool)
+    accepted = (conf >= thresholds) & certified  # each item against its own model's threshold
     labels = sorted(set(pred.truth))
     out = {
         "n_test": len(truth),
@@ -86,6 +94,7 @@ def metrics_from(pred: Predictions) -> dict:
         "precision_at_threshold": float(hit1[accepted].mean()) if accepted.any() else float("nan"),
         "needs_review_share": float(1 - accepted.mean()),
         "ece": expected_calibration_error(conf, hit1),
+        "promise": promise(hit1[accepted], pred.target, certified),
     }
     tp = sum(len(p & t) for p, t in zip(pred.co_pred, pred.co_truth))
     n_pred = sum(len(p) for p in pred.co_pred)
@@ -98,6 +107,28 @@ def metrics_from(pred: Predictions) -> dict:
             "recall": rec,
             "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
         }
+    return out
+
+
+def promise(hits: np.ndarray, target: float, certified: np.ndarray) -> dict:
+    """Whether the auto-assigned items kept the threshold's promise: their precision with a 95 % exact interval,
+    and a verdict in Chinese (met / missed / could not be certified, when the training data certified nothing)."""
+    n, k = int(len(hits)), int(hits.sum())
+    low, high = clopper_pearson_interval(k, n)
+    share = float(certified.mean()) if len(certified) else 0.0
+    out = {"target": target, "accepted": n, "correct": k, "precision": k / n if n else float("nan"),
+           "ci": [low, high], "certified_share": share}
+    if n == 0:
+        status = "uncertified" if share < 1 else "none_accepted"
+        text = (f"无法认证：训练数据不足以保证自动交办准确率达到 {target:.0%}，全部案件转人工复核"
+                if status == "uncertified" else f"没有案件的置信度达到复核阈值，全部转人工复核（目标 {target:.0%}）")
+    else:
+        status = "met" if k / n >= target else "missed"
+        text = (f"未见数据上自动交办 {n} 件，准确率 {k / n:.1%}（95% 区间 {low:.1%}–{high:.1%}）："
+                + (f"达到目标 {target:.0%}" if status == "met" else f"未达到目标 {target:.0%}"))
+        if share < 1:
+            text += f"；{1 - share:.0%} 的案件由无法认证阈值的模型打分，已全部转人工复核"
+    out.update(status=status, text=text)
     return out
 
 

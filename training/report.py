@@ -94,6 +94,17 @@ def _decision(d: dict) -> str:
     return f'<p class="decision"><b class="{cls}">上线判断：</b>{escape(d["reason"])}{asked}</p>'
 
 
+def _promise(f: dict) -> str:
+    """The threshold's certificate from the training data and what the checked cases showed."""
+    th, promise = f["threshold"], f["candidate"]["metrics"].get("promise")
+    parts = []
+    if th.get("note"):
+        parts.append(f'<div class="{"note" if th.get("certified", True) else "warn"}">{escape(th["note"])}</div>')
+    if promise:
+        parts.append(f'<p class="note">{escape(promise["text"])}</p>')
+    return "".join(parts)
+
+
 def render_report(f: dict, *, title: str = "交办模型评估报告") -> str:
     """The whole report as one HTML string (charts inline as SVG)."""
     charts = all_charts(f)
@@ -126,6 +137,7 @@ def render_report(f: dict, *, title: str = "交办模型评估报告") -> str:
 <p>在用复核阈值 <b>{th['in_service']:.3f}</b>（{source}）：置信度低于它的案件标记为“需人工复核”。按这个阈值，
 检验案件中 {pct(f['candidate']['metrics']['coverage_at_threshold'])} 可自动交办，其准确率
 {pct(f['candidate']['metrics']['precision_at_threshold'])}。阈值越高，自动交办的案件越少、越准确。</p>
+{_promise(f)}
 <figure>{charts['coverage_precision']}</figure>
 <h2>置信度是否可信</h2><p class="note">每一柱是一个置信度区间内的案件：柱高为实际正确率，越接近虚线越可信。</p>
 <figure>{charts['reliability']}</figure>

@@ -20,6 +20,7 @@ from models.bundle import (
     save_bundle,
 )
 from models.cells import safe_cell
+from models.certify import Certificate
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
@@ -199,13 +200,15 @@ def train(
     steps(f"用全部 {len(ts.cases)} 件案件训练最终模型")
     model = fit_model(ts, params)
     in_service = review_threshold or float(model.threshold_)
+    certified = bool(review_threshold) or model.certified_
     threshold = {"in_service": in_service, "model": float(model.threshold_),
-                 "source": "setting" if review_threshold else "model"}
+                 "source": "setting" if review_threshold else "model", "certified": certified,
+                 "certificate": model.certificate_.to_dict(), "note": certificate_note(model.certificate_)}
     if comparison is not None:
         backtest = report_from(comparison.candidate, comparison.mode, comparison.detail)
     candidate = backtest.predictions
     assert candidate is not None
-    backtest = report_from(candidate.with_threshold(in_service), backtest.split, backtest.detail)
+    backtest = report_from(candidate.with_threshold(in_service, certified), backtest.split, backtest.detail)
     decision = promotion_decision(None if comparison is None else comparison.stats, tolerance=tolerance,
                                   min_test=min_test)
     if active is not None and comparison is None:
@@ -249,6 +252,20 @@ def train(
         note = f"未上线：{decision['reason']}；确认后可用 `jiaoban promote {path.name} --why 理由` 或 --force 上线"
     return TrainResult(path=path, report=backtest, comparison=comparison, promoted=promoted, promotion_note=note,
                        figures=figures)
+
+
+def certificate_note(cert: Certificate) -> str:
+    """What the training data says about the model's review threshold, in Chinese, for the log and the report."""
+    if not cert.alpha:  # the earlier per-threshold rule (--threshold-z): no guarantee claimed
+        return (f"复核阈值 {cert.threshold:.3f}（旧规则，按各阈值处的准确率估计选定，不作整体保证）：训练数据的 "
+                f"{cert.n} 件交叉验证预测中 {cert.coverage:.1%} 达到它")
+    if cert.certified:
+        return (f"复核阈值 {cert.threshold:.3f}：训练数据的 {cert.n} 件交叉验证预测中 {cert.coverage:.1%} 达到它，"
+                f"准确率 {cert.precision:.1%}；以 {1 - cert.alpha:.0%} 的把握保证自动交办准确率不低于 "
+                f"{cert.target:.0%}（单侧下界 {cert.lower_bound:.1%}）")
+    return (f"无法认证：{cert.n} 件训练案件不足以保证自动交办准确率达到 {cert.target:.0%}"
+            f"（以 {1 - cert.alpha:.0%} 的把握至少需要置信度最高的 {cert.min_items} 件全部正确），"
+            "本模型的所有建议都需人工复核")
 
 
 def _comparison_summary(comparison: Comparison | None) -> dict | None:

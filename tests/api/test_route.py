@@ -146,3 +146,18 @@ def test_retired_units_in_a_result_become_todays_unit():
     assert [(e["id"], e["probability"]) for e in out["lead"]] == [("nync", 0.75), ("jyj", 0.25)]
     assert out["lead"][0]["name"] == "江州市农业农村局" and out["needs_review"] is False
     assert out["co_handlers"][0]["id"] == "cgzf"
+
+
+def test_a_model_that_could_not_certify_its_threshold_sends_everything_to_review():
+    from models.service import ServiceOptions
+
+    registry = DepartmentRegistry.from_dict(MINI_REGISTRY)
+    routing = Routing(lead=[Suggestion("jyj", 0.99, ["课后服务"])], co_handlers=[], needs_review=True, threshold=1.0,
+                      certified=False)
+    bundle = Bundle(path=Path("v"), meta={"version": "v"}, model=FixedModel(routing), registry=None)
+    out = RoutingService(bundle, registry=registry).route_one("关于课后服务的建议", "").to_dict()
+    assert out["needs_review"] is True and "不足以保证" in out["review_reason"]
+    # an administrator's configured threshold is an explicit decision and replaces the model's
+    configured = RoutingService(bundle, registry=registry, options=ServiceOptions(review_threshold=0.9))
+    out = configured.route_one("关于课后服务的建议", "").to_dict()
+    assert out["needs_review"] is False and out["threshold"] == 0.9

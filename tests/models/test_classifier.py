@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from models.classifier import RoutingModel, RoutingParams, choose_threshold, fit_temperature, wilson_lower
+from models.certify import wilson_lower
+from models.classifier import RoutingModel, RoutingParams, choose_threshold, fit_temperature
 
 TOPICS = {
     "zjj": ["老旧小区加装电梯", "物业管理服务不规范", "保障性住房分配", "城中村改造进度慢", "建筑工地夜间施工"],
@@ -101,3 +102,25 @@ def test_co_handlers_use_word_features_only(toy_model):
     assert all(block != "chars" for block, _ in toy_model.terms_[:n_words])
     assert all(block == "chars" for block, _ in toy_model.terms_[n_words:])
     assert toy_model.co_model_.estimators_[0].coef_.shape[1] == n_words
+
+
+def test_too_little_data_to_certify_sends_every_item_to_review(toy_model):
+    """48 toy items: fewer than the 72 all-correct out-of-fold items a 95 % certificate needs."""
+    assert toy_model.certified_ is False and toy_model.threshold_ == 1.0
+    assert toy_model.validation_["certificate"]["certified"] is False
+    routed = toy_model.route([("关于东湖区老旧小区加装电梯的建议", "加装电梯难。")])
+    assert routed[0].needs_review and routed[0].certified is False
+
+
+def test_enough_clear_data_certifies_a_threshold_the_held_out_items_keep():
+    items, leads, co = toy_data(n_per_topic=60)
+    model = RoutingModel(RoutingParams()).fit(items, leads, co)
+    cert = model.validation_["certificate"]
+    assert model.certified_ and cert["lower_bound"] >= 0.95 and cert["precision"] >= cert["lower_bound"]
+    assert model.threshold_ == cert["threshold"] and cert["coverage"] > 0.5
+    assert model.validation_["crossfit_models"] == 0  # the full model serves
+    [r] = model.route([items[0]])
+    assert r.certified and r.needs_review == (r.lead[0].probability < model.threshold_)
+    crossfit = RoutingModel(RoutingParams(crossfit=True)).fit(items, leads, co)
+    assert crossfit.validation_["crossfit_models"] == 5
+    assert crossfit.predict_proba(items[:3]).sum(axis=1) == pytest.approx(np.ones(3))

@@ -126,18 +126,24 @@ def test_errors_are_one_line_and_nonzero(workspace, capsys):
     assert "没有在用模型" in capsys.readouterr().err
 
 
-def test_evaluate_with_a_stricter_review_threshold(workspace):
+def test_evaluate_says_whether_the_threshold_could_be_certified(workspace):
+    """The toy file (48 cases, under 40 per fold) is too small to certify 95 %: every item goes to review, and the
+    command says so; --threshold-z selects the earlier per-threshold Wilson rule, which certifies nothing."""
     common = ["--departments", str(workspace / "departments.json")]
-    thresholds = {}
+    reports = {}
     for z in ("0", "1.645"):
         out = workspace / f"eval_{z}.json"
         res = runner.invoke(app, ["evaluate", str(workspace / "cases.csv"), *common, "--split", "kfold",
                                   "--threshold-z", z, "--json", str(out)])
         assert res.exit_code == 0, res.output
-        report = json.loads(out.read_text(encoding="utf-8"))
-        assert report["params"]["threshold_z"] == float(z)
-        thresholds[z] = report["metrics"]["threshold"]
-    assert thresholds["1.645"] >= thresholds["0"]  # the Wilson lower bound never asks for less confidence
+        reports[z] = json.loads(out.read_text(encoding="utf-8"))
+        assert reports[z]["params"]["threshold_z"] == float(z)
+        assert reports[z]["metrics"]["promise"]["text"] in res.output.replace("\n", "")
+    certified, wilson = reports["0"], reports["1.645"]
+    assert certified["params"]["threshold_rule"] == "certified" and wilson["params"]["threshold_rule"] == "point"
+    assert certified["metrics"]["promise"]["status"] == "uncertified"
+    assert certified["metrics"]["coverage_at_threshold"] == 0.0 and "无法认证" in certified["metrics"]["promise"]["text"]
+    assert wilson["metrics"]["promise"]["certified_share"] == 1.0
 
 
 def test_reindexing_writes_a_new_version_and_a_copied_version_answers_identically(workspace, tmp_path_factory,

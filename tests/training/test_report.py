@@ -69,6 +69,11 @@ def test_the_threshold_shown_is_the_one_in_service(trained):
     assert figures["threshold"]["in_service"] == pytest.approx(load_bundle(path).model.threshold_)
     html = (path / "report.html").read_text(encoding="utf-8")
     assert f"在用复核阈值 <b>{in_service:.3f}</b>" in html and f"在用阈值 {in_service:.3f}" in html
+    # the toy data cannot certify 95 %: the report, the manifest and the service say so, and nothing is auto-assigned
+    assert figures["threshold"]["certified"] is False and figures["threshold"]["note"].startswith("无法认证")
+    assert figures["threshold"]["note"] in html and item.review.needs_review and "不足以保证" in item.review.reason
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    assert meta["metrics"]["validation"]["certificate"]["certified"] is False
 
 
 def test_the_page_and_the_command_show_the_numbers_of_report_json(trained):

@@ -36,7 +36,8 @@ DupOpt = Annotated[
     typer.Option("--duplicate-labels", help="已知重复件分组（列：编号、重复组），用于选定并案阈值"),
 ]
 ThresholdZOpt = Annotated[float, typer.Option(
-    "--threshold-z", help="复核阈值更保守：要求准确率的置信下界（1.645 为 95% 单侧）达到目标，默认 0 用点估计")]
+    "--threshold-z", help="改用旧的阈值规则：各阈值处准确率的 Wilson 置信下界（1.645 为 95% 单侧）达到目标，不作整体保证；"
+    "默认 0：按 Clopper-Pearson 固定顺序检验认证阈值，训练数据不足以认证时全部转人工复核")]
 EncoderOpt = Annotated[str | None, typer.Option(
     "--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）；默认 JIAOBAN_ENCODER")]
 
@@ -137,7 +138,8 @@ def load_search_cases(data: Path, departments: Path | None, no_registry: bool, c
 
 def params(estimator: str, c: float | None, threshold_z: float = 0.0,
            reg: DepartmentRegistry | None = None) -> RoutingParams:
-    p = RoutingParams(estimator=estimator, threshold_z=threshold_z)
+    p = RoutingParams(estimator=estimator, threshold_z=threshold_z,
+                      threshold_rule="point" if threshold_z > 0 else "certified")
     if c is not None:
         p.C = c
     elif estimator == "logreg":

@@ -173,6 +173,8 @@ def evaluate_cmd(
         report = evaluate(ts, p, split=split, folds=folds, progress=say)
     title = f"回测（{report.split}）"
     out.print(_metrics_table(title, report.metrics))
+    promise = report.metrics["promise"]
+    out.print(promise["text"], markup=False, style="green" if promise["status"] == "met" else "yellow")
     if json_out:
         payload = {"data": ts.info(), "params": p.to_dict(), **report.to_dict()}
         json_out.parent.mkdir(parents=True, exist_ok=True)
