@@ -24,7 +24,7 @@ from models.service import RoutingService
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 64  # rows per routing call: one bfloat16 encoder batch (models.precision.BATCH), a lively progress bar
+CHUNK = 32  # rows per routing call: large enough for the encoder's batches, small enough for a lively progress bar
 STALE_S = 300.0  # a running job without a progress update for this long has lost its worker
 
 

@@ -32,16 +32,13 @@ class BatchingEmbedder:
 
     Args:
         inner: the encoder; only the worker thread calls it.
-        max_batch: most texts of concurrent small requests joined into one encoder call.
-        bulk_batch: the chunk size of a bulk request (more than ``max_batch`` texts); by default the encoder's own
-            ``batch_size`` (bfloat16 encodes larger batches faster: ``models.precision.BATCH``).
+        max_batch: most texts in one encoder call (also the chunk size of bulk requests).
         max_wait_s: how long the worker waits for more requests to join a batch that is not full.
     """
 
-    def __init__(self, inner, *, max_batch: int = 16, bulk_batch: int | None = None, max_wait_s: float = 0.002):
+    def __init__(self, inner, *, max_batch: int = 16, max_wait_s: float = 0.002):
         self.inner = inner
         self.max_batch = max_batch
-        self.bulk_batch = bulk_batch or max(max_batch, int(getattr(inner, "batch_size", 0) or 0))
         self.max_wait_s = max_wait_s
         self._interactive: deque[_Job] = deque()
         self._bulk: deque[_Job] = deque()
@@ -75,11 +72,9 @@ class BatchingEmbedder:
         if self._closed:
             raise RuntimeError("encoder closed")
         distinct = list(dict.fromkeys(texts))  # a text repeated in a sheet is encoded once
-        bulk = len(distinct) > self.max_batch
-        size = self.bulk_batch if bulk else self.max_batch
-        chunks = [_Job(kind, distinct[i : i + size]) for i in range(0, len(distinct), size)]
+        chunks = [_Job(kind, distinct[i : i + self.max_batch]) for i in range(0, len(distinct), self.max_batch)]
         with self._cond:
-            (self._bulk if bulk else self._interactive).extend(chunks)
+            (self._interactive if len(chunks) == 1 else self._bulk).extend(chunks)
             self._cond.notify()
         vectors = np.vstack([c.future.result() for c in chunks])
         if len(distinct) == len(texts):

@@ -26,14 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from models.precision import (
-    BATCH,
-    PRECISION_SUFFIX,
-    PrecisionError,
-    native_bfloat16,
-    resolve_precision,
-    to_bfloat16,
-)
+from models.precision import PRECISION_SUFFIX, PrecisionError, native_bfloat16, resolve_precision, to_bfloat16
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +167,7 @@ class SentenceTransformerEmbedder:
         chunk_chars: Optional cap on a chunk's length in characters. By default a text is split only when it
             overflows the token window, into as few balanced, sentence-aligned chunks as fit. Either way no text
             is ever truncated.
-        batch_size: Chunks per forward pass; by default :data:`models.precision.BATCH` for the precision (bfloat16
-            gains from larger batches, float32 does not).
+        batch_size: Chunks per forward pass.
         quantize: Same as ``precision="int8"`` (kept for callers of the older argument).
         precision: ``"float32"`` (default); ``"bfloat16"``: the transformer's weights and activations in bfloat16,
             pooling and normalisation in float32 (cosine to float32 about 0.99997; several times faster where the
@@ -188,7 +180,7 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, path: str | os.PathLike, *, device: str = "cpu", max_seq_length: int = 512,
-                 chunk_chars: int | None = None, batch_size: int | None = None, quantize: bool = False,
+                 chunk_chars: int | None = None, batch_size: int = 16, quantize: bool = False,
                  precision: str = "float32", num_threads: int | None = None):
         self.path = Path(path)
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
@@ -197,8 +189,8 @@ class SentenceTransformerEmbedder:
                 "请用 `jiaoban encoder-build` 生成默认编码器，或把模型目录复制到这里")
         self.device = device
         self.chunk_chars = chunk_chars
+        self.batch_size = batch_size
         self.precision = resolve_precision("int8" if quantize else precision)
-        self.batch_size = batch_size or BATCH[self.precision]
         self.quantize = self.precision == "int8"
         self.name = self.path.name + PRECISION_SUFFIX[self.precision]
         self._model = _load_sentence_transformer(self.path, device, num_threads)

@@ -15,9 +15,6 @@ class PrecisionError(ValueError):
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "+bf16", "int8": "+int8"}
-# Texts per forward pass by default (benchmarks/bench_encoder_ceiling.py): float32 gains nothing past 8-16 on two
-# cores, bfloat16 (AMX) keeps gaining up to 64; a sheet's chunks (api.jobs.CHUNK) are one bfloat16 batch.
-BATCH = {"float32": 16, "bfloat16": 64, "int8": 16}
 
 
 def resolve_precision(precision: str) -> str:

@@ -78,17 +78,3 @@ def test_a_text_repeated_across_a_bulk_request_is_encoded_once():
         batching.close()
     assert sum(inner.batches) == 5 and inner.batches == [4, 1]
     np.testing.assert_array_equal(vectors, HashingEmbedder(64).encode_passages(texts))
-
-
-def test_bulk_chunks_follow_the_encoders_batch_size_and_small_requests_the_cap():
-    inner = SlowEncoder()
-    inner.batch_size = 10  # as a bfloat16 encoder's larger default (models.precision.BATCH)
-    batching = BatchingEmbedder(inner, max_batch=4)
-    texts = [f"第{i}件：背街小巷路灯" for i in range(25)]
-    try:
-        vectors = batching.encode_passages(texts)
-        batching.encode_passages(texts[:3])
-    finally:
-        batching.close()
-    assert inner.batches == [10, 10, 5, 3]
-    np.testing.assert_array_equal(vectors, HashingEmbedder(64).encode_passages(texts))
