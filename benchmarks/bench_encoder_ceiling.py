@@ -24,7 +24,7 @@ import numpy as np
 from _common import RESULTS, ROOT, report_header, setup_logging
 
 logger = logging.getLogger("bench_encoder_ceiling")
-BATCHES = (1, 4, 8, 16)
+BATCHES = (1, 4, 8, 16, 32, 64)
 
 
 def sample_texts(n: int) -> list[str]:

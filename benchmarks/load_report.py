@@ -109,11 +109,11 @@ def profile_section(profile: dict) -> list[str]:
     rows.append("| **total** | " + " | ".join(f"**{runs[lab]['total_s']:.1f}**" for lab in labels) + " |")
     rows.append("| *precedents as before: one `search` per row* | " + " | ".join(
         f"*{runs[lab]['precedents_one_search_per_row_s']:.1f}*" for lab in labels) + " |")
-    first = runs[labels[0]]
     return ["### Where a sheet's time goes (`benchmarks/profile_sheet.py`, in process)", "",
-            f"{first['date']}, {first['machine'].get('cpu', '')}: the phases of `RoutingService.route` timed one by "
-            "one on the same 2,000-row sheet (no HTTP, no CSV upload). Runs: " + "; ".join(
-                f"`{lab}`: encoder {r['encoder']}, {r['encoder_texts']:,} distinct encoder texts, busy "
+            "The phases of `RoutingService.route` timed one by one on the same 2,000-row sheet (no HTTP, no CSV "
+            "upload). Runs: " + "; ".join(
+                f"`{lab}` ({r['date']}, {r['machine'].get('cpu', '')}): encoder {r['encoder']}, "
+                f"{r['encoder_texts']:,} distinct encoder texts, busy "
                 f"{r['machine'].get('busy_before', 0):.0%} before / {r['machine'].get('busy_after', 0):.0%} after, "
                 f"`{r['command']}`" for lab, r in runs.items()) + ".", "", *rows, ""]
 
@@ -200,6 +200,10 @@ def main() -> int:
     if ceiling:
         lines += [f"### Why: the encoder's ceiling on this machine (`benchmarks/bench_encoder_ceiling.py`, "
                   f"{ceiling['texts']} routed-item texts, median {ceiling['median_chars']} characters)", "",
+                  f"{ceiling['date']}, {ceiling['machine'].get('cpu', '')}. The machines of this workplace differ "
+                  "between sessions (an Intel Xeon with AMX encoded 50 texts/s in bfloat16 at batch 16 on "
+                  "2026-12-01; an AMD EPYC with AVX512-BF16 and no AMX about 30), so every sheet and load figure "
+                  "above is only comparable with those of the same CPU.", "",
                   *ceiling_rows(ceiling), "",
                   f"Every routed item and every search query is encoded once; on these two cores the encoder "
                   f"embeds at most about {best:.0f} item texts a second whatever the batching, so 20 routes/s "
