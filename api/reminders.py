@@ -74,11 +74,12 @@ def send_many(store: Store, registry: RegistryHolder, *, department: str, figure
     items = ledger.supervision_items(store, registry, as_of=as_of, figure=figure, department=department)
     sent, skipped = [], []
     for item in items["data"]:
-        case = store.get_case(item["id"])
-        if case is None or case["status"] != "assigned":  # closed after ``as_of``: nothing to press for
+        try:
+            sent.append(send(store, registry, item["id"], note, principal=principal))
+        except Conflict as exc:  # closed after ``as_of``: nothing to press for
+            if exc.code != "case_not_assigned":
+                raise
             skipped.append(item["id"])
-            continue
-        sent.append(send(store, registry, item["id"], note, principal=principal))
     return {"department": items["department"], "figure": figure, "as_of": as_of, "data": sent, "count": len(sent),
             "new": sum(not r["unchanged"] for r in sent), "skipped": skipped}
 
