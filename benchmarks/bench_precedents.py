@@ -107,11 +107,14 @@ def sample_pairs(n: int, seed: int) -> list[tuple[str, str, str]]:
     return random.Random(seed).sample(rows, min(n, len(rows))) if n else rows
 
 
-def build(pairs, embedder, dense_text: str, copies: int = 1):
+def build(pairs, embedder, dense_text: str, copies: int = 1, lead_chars: int | None = None):
     from models.records import CaseRecord
     from models.search import PrecedentIndex, SearchConfig
 
-    index = PrecedentIndex(embedder, SearchConfig(dense_text=dense_text))
+    config = SearchConfig(dense_text=dense_text)
+    if lead_chars is not None:
+        config.lead_chars = lead_chars
+    index = PrecedentIndex(embedder, config)
     index.add([CaseRecord(row=i, case_no=f"d{c}-{i}", body=b, reply=r)
                for c in range(copies) for i, (_, b, r) in enumerate(pairs)])
     return index

@@ -195,3 +195,24 @@ def test_cell_values_that_look_like_markup_are_printed_as_text(workspace):
     assert res.exit_code == 0, res.output
     assert "[bold]奇怪类型[/x]" in res.stderr  # the bad kind is reported as the user wrote it
     assert "[/red]" in res.stdout  # the title, as written
+
+
+def test_lead_chars_sets_how_much_of_a_body_the_vectors_read(workspace):
+    from models.bundle import BundleStore, load_bundle, load_search_index
+    from models.embeddings import load_embedder
+
+    common = ["--departments", str(workspace / "departments.json"), "--models-dir", str(workspace / "models"),
+              "--encoder", "hashing"]
+    res = runner.invoke(app, ["train", str(workspace / "cases.csv"), *common, "--promote", "--lead-chars", "40"])
+    assert res.exit_code == 0, res.output
+    store = BundleStore(workspace / "models")
+    index = load_search_index(load_bundle(store.path(store.active())), load_embedder("hashing"))
+    assert index.config.lead_chars == 40
+    case = index.cases[0]
+    (start, end), = index.spans(case, "items")
+    assert end - start <= len(case["title"]) + 1 + 40  # the subject, "。" and 40 characters of the body at most
+    res = runner.invoke(app, ["index", str(workspace / "cases.csv"), *common, "--lead-chars", "120"])
+    assert res.exit_code == 0, res.output
+    assert load_search_index(load_bundle(store.path(store.active())), load_embedder("hashing")).config.lead_chars == 120
+    res = runner.invoke(app, ["index", str(workspace / "cases.csv"), *common, "--lead-chars", "5"])
+    assert res.exit_code != 0 and "--lead-chars" in res.output

@@ -38,6 +38,9 @@ DupOpt = Annotated[
 ThresholdZOpt = Annotated[float, typer.Option(
     "--threshold-z", help="改用旧的阈值规则：各阈值处准确率的 Wilson 置信下界（1.645 为 95% 单侧）达到目标，不作整体保证；"
     "默认 0：按 Clopper-Pearson 固定顺序检验认证阈值，训练数据不足以认证时全部转人工复核")]
+LeadCharsOpt = Annotated[int | None, typer.Option(
+    "--lead-chars", min=20, max=2000,
+    help="lead 方式下向量化的正文开头字数（默认见 SearchConfig.lead_chars；越短编码越快，取值见 docs/benchmarks.md）")]
 EncoderOpt = Annotated[str | None, typer.Option(
     "--encoder", help="句向量编码器：sentence-transformers 模型目录，或 hashing（仅测试用）；默认 JIAOBAN_ENCODER")]
 

@@ -23,6 +23,7 @@ from training.cli.common import (
     DupOpt,
     EncoderOpt,
     EncOpt,
+    LeadCharsOpt,
     ModelsOpt,
     NoRegOpt,
     ThresholdZOpt,
@@ -97,6 +98,7 @@ def train_cmd(
     encoder: EncoderOpt = None,
     no_index: Annotated[bool, typer.Option("--no-index", help="不建立相似案例检索索引")] = False,
     dense_text: Annotated[str, typer.Option(help="向量化内容：title、lead（标题+开头）、full（全文一个向量）或 chunks（全文分段、取最相似段落）")] = "lead",
+    lead_chars: LeadCharsOpt = None,
     duplicate_labels: DupOpt = None,
     fine_tune_encoder: Annotated[bool, typer.Option(
         "--fine-tune-encoder", help="先用这些案件微调编码器（CPU 上较慢）；留出最近一年检验，有提升才用于检索索引")] = False,
@@ -125,7 +127,7 @@ def train_cmd(
         embedder = _fine_tuned(ts, encoder_spec(encoder), embedder, store)
     with progress("训练开始") as say:
         result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
-                       force=force, tag=tag, embedder=embedder, search_config=SearchConfig(dense_text=dense_text),
+                       force=force, tag=tag, embedder=embedder, search_config=search_config(dense_text, lead_chars),
                        duplicate_groups=_dup_groups(duplicate_labels), progress=say, tolerance=tolerance,
                        min_test=min_test, review_threshold=settings().review_threshold, promoted_by=by)
         say("训练完成")
@@ -180,6 +182,10 @@ def evaluate_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
         out.print(f"结果已写入 {json_out}")
+
+
+def search_config(dense_text: str, lead_chars: int | None) -> SearchConfig:
+    return SearchConfig(dense_text=dense_text) if lead_chars is None else SearchConfig(dense_text, lead_chars)
 
 
 def _dup_groups(path: Path | None) -> dict[str, str] | None:
@@ -240,6 +246,7 @@ def index_cmd(
     add: Annotated[bool, typer.Option("--add", help="增量追加到现有索引（只编码新案件）")] = False,
     dense_text: Annotated[str, typer.Option(
         help="title、lead、full 或 chunks（全文分段、取最相似段落，长文本推荐）")] = "lead",
+    lead_chars: LeadCharsOpt = None,
     duplicate_labels: DupOpt = None,
     promote: Annotated[bool, typer.Option(
         "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
@@ -266,7 +273,7 @@ def index_cmd(
     files = {"rejected_rows.csv": rejected_rows_csv(problems)} if problems else None
     with progress("编码开始") as say, discarded_on_failure(path):
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
-                                  config=SearchConfig(dense_text=dense_text), files=files,
+                                  config=search_config(dense_text, lead_chars), files=files,
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
