@@ -15,7 +15,9 @@ import os
 import socket
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from api.casework import now_iso
@@ -26,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 32  # rows per routing call: large enough for the encoder's batches, small enough for a lively progress bar
 STALE_S = 300.0  # a running job without a progress update for this long has lost its worker
+# Chunks of a sheet routed at once: while one chunk waits for the encoder (torch, outside the GIL), the next is
+# segmented and classified, so Python's work and the encoder's share the cores. Results are saved in sheet order.
+AHEAD = 2
 
 
 Handler = Callable[[dict, Callable[[], bool]], str]
@@ -35,13 +40,15 @@ class JobRunner:
     """Runs queued jobs one at a time in a daemon thread (``start``/``stop``); ``wake`` after queueing one."""
 
     def __init__(self, sdb: SessionStore, service: Callable[[], RoutingService | None], *, poll_s: float = 2.0,
-                 chunk: int = CHUNK, stale_s: float = STALE_S, handlers: Mapping[str, Handler] | None = None):
+                 chunk: int = CHUNK, stale_s: float = STALE_S, handlers: Mapping[str, Handler] | None = None,
+                 ahead: int = AHEAD):
         self.sdb = sdb
         # Other kinds of job (e.g. api.training_jobs): handler(job, stopping) -> final status.
         self.handlers = dict(handlers or {})
         self.service = service
         self.poll_s = poll_s
         self.chunk = chunk
+        self.ahead = max(1, ahead)
         self.stale_s = stale_s
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
@@ -129,19 +136,33 @@ class JobRunner:
         done = int(job["done"])
         if done + len(pending) != job["total"]:
             self.sdb.update_job(job["id"], total=done + len(pending))
-        for start in range(0, len(pending), self.chunk):
-            if self._stop.is_set():
-                raise _Stopping
-            current = self.sdb.get_job(job["id"])
-            if current and current["cancel_requested"]:
-                return "cancelled"
-            part = pending[start : start + self.chunk]
-            batch = service.route([(r["title"], r["body"]) for r in part], rows=[r["sheet_row"] for r in part])
-            vectors = batch.vectors
-            self.sdb.save_results([(r["row_id"], item.to_dict(), None if vectors is None else vectors[n])
-                                   for n, (r, item) in enumerate(zip(part, batch.items))])
-            done += len(part)
-            self.sdb.update_job(job["id"], done=done)
+        chunks = iter([pending[start : start + self.chunk] for start in range(0, len(pending), self.chunk)])
+        with ThreadPoolExecutor(self.ahead, thread_name_prefix="jiaoban-route") as pool:
+            def submit() -> None:
+                part = next(chunks, None)
+                if part is not None:
+                    flight.append((part, pool.submit(service.route, [(r["title"], r["body"]) for r in part],
+                                                      rows=[r["sheet_row"] for r in part])))
+
+            flight: deque[tuple[list[dict], Future]] = deque()
+            for _ in range(self.ahead):
+                submit()
+            while flight:
+                if self._stop.is_set():
+                    pool.shutdown(cancel_futures=True)
+                    raise _Stopping
+                current = self.sdb.get_job(job["id"])
+                if current and current["cancel_requested"]:
+                    pool.shutdown(cancel_futures=True)
+                    return "cancelled"
+                part, future = flight.popleft()
+                batch = future.result()
+                submit()
+                vectors = batch.vectors
+                self.sdb.save_results([(r["row_id"], item.to_dict(), None if vectors is None else vectors[n])
+                                       for n, (r, item) in enumerate(zip(part, batch.items))])
+                done += len(part)
+                self.sdb.update_job(job["id"], done=done)
         if service.has_search:
             row_ids, _, vectors = self.sdb.vectors(session_id)
             if vectors is not None:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from api.jobs import JobRunner
 from api.main import create_app
 from tests.api.conftest import H, make_settings
 from tests.api.fakedata import TOPICS, make_text
@@ -265,6 +266,45 @@ def test_cancel_keeps_what_was_routed_and_the_rest_can_follow(client):
     sid = r.json()["id"]
     again = client.post(f"/api/v1/sessions/{sid}/route", headers=H["assigner"]).json()
     assert again["job"]["status"] == "queued" and again["job"]["id"] != job["id"]
+
+
+def test_chunks_routed_ahead_are_saved_in_sheet_order_as_one_at_a_time_would(client):
+    client.app.state.jobs.stop()  # the jobs run here, one way and the other
+    results = {}
+    for ahead in (1, 3):
+        r = upload(client, csv_bytes(sheet_rows(23, prefix=f"A{ahead}-")))
+        jobs = JobRunner(client.app.state.sessions, client.app.state.models.current, chunk=4, ahead=ahead)
+        job = client.app.state.sessions.claim_job("test")
+        jobs.run(job)
+        assert client.app.state.sessions.get_job(job["id"])["status"] == "done"
+        data = rows_of(client, r.json()["id"], limit=100)["data"]
+        results[ahead] = sorted((d["row"], d["suggestion"]["lead"], d["suggestion"]["co_handlers"],
+                                 d["suggestion"]["repeat_of"], d["confidence"]) for d in data)
+    assert len(results[3]) == 23 and results[3] == results[1]
+
+
+def test_cancel_with_chunks_in_flight_keeps_only_whole_saved_chunks(client):
+    client.app.state.jobs.stop()
+    r = upload(client, csv_bytes(sheet_rows(20)))
+    sdb = client.app.state.sessions
+    job = sdb.claim_job("test")
+    jobs = JobRunner(sdb, client.app.state.models.current, chunk=4, ahead=3)
+    real_update, calls = sdb.update_job, []
+
+    def update_then_cancel(job_id, **fields):  # staff press 取消 once the second chunk is saved
+        real_update(job_id, **fields)
+        calls.append(fields)
+        if fields.get("done") == 8:
+            real_update(job_id, cancel_requested=1)
+
+    sdb.update_job = update_then_cancel
+    try:
+        jobs.run(job)
+    finally:
+        sdb.update_job = real_update
+    after = sdb.get_job(job["id"])
+    assert after["status"] == "cancelled" and after["done"] == 8
+    assert rows_of(client, r.json()["id"])["counts"]["routed"] == 8
 
 
 def test_a_job_left_running_resumes_after_a_restart(tmp_path, models_dir):
