@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     from models.embeddings import load_embedder
 
+    started = time.perf_counter()
     choices = sorted({int(c) for c in args.choices.split(",")} | {args.base})
     report = {**report_header(("torch", "sentence-transformers", "faiss-cpu"), False),
               "base": args.base, "choices": choices, "retrieval": {}, "duplicates": {}}
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         report["duplicates"][lc] = measure_duplicates(Path(path), args.encoder)
     if args.speed_rows:
         report["speed"] = speed(inner, choices, args.speed_rows, args.rounds)
+    report["runtime_s"] = round(time.perf_counter() - started, 1)
     write_results("lead_chars", report, args.json)
     replace_section(args.doc, "lead-chars", markdown(report))
 
