@@ -35,6 +35,8 @@ class SupervisionFigures(BaseModel):
     points: int = Field(0, description="已办结件的建议要点数（答复覆盖核对）")
     points_answered: int = Field(0, description="其中答复回应了的要点数")
     points_answered_rate: float | None = Field(None, description="要点答复率：回应了的要点 / 要点数")
+    reminders: int = Field(0, description="截至统计日发出的催办次数")
+    reminded: int = Field(0, description="被催办过的件数")
 
 
 class UnitSupervision(SupervisionFigures):

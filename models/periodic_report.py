@@ -25,7 +25,7 @@ from models.supervision import Item
 
 RATE_FORMAT = "0.0%"
 ITEM_HEADER = ("序号", "编号", "类型", "标题", "交办日期", "答复期限", "办结日期", "办理状态", "距期限天数", "答复类别",
-               "满意度", "不满意", "重新办理")
+               "满意度", "不满意", "重新办理", "催办次数")
 WIDTHS = {"承办单位": 24, "标题": 48, "编号": 16, "交办日期": 12, "答复期限": 12, "办结日期": 12, "办理状态": 12}
 
 
@@ -53,13 +53,13 @@ class PeriodicReport:
     def summary_header(self) -> list[str]:
         return ["序号", "承办单位", "交办件数", "已办结", "按时办结", "逾期办结", "未办结", "超期未办结", "14天内到期",
                 "办结率", "按时办结率", *(f"{c}类" for c in self.categories), f"{self.categories[0]}类比例",
-                "满意率", "不满意件数", "重新办理", "重新办理已办结", "重新办理中"]
+                "满意率", "不满意件数", "重新办理", "重新办理已办结", "重新办理中", "催办次数", "被催办件数"]
 
     def summary_row(self, n: int | str, name: str, f: dict) -> list:
         return [n, name, f["assigned"], f["closed"], f["on_time"], f["closed_late"], f["open"], f["overdue"],
                 f["due_soon"], f["closure_rate"], f["on_time_rate"], *(f["categories"][c] for c in self.categories),
                 f["a_rate"], f["satisfaction_rate"], f["unsatisfied"], f["reopened"], f["reopened_closed"],
-                f["reopened_open"]]
+                f["reopened_open"], f["reminders"], f["reminded"]]
 
     def summary_rows(self) -> list[list]:
         rows = [self.summary_row(n, u["department"]["name"], u) for n, u in enumerate(self.units, start=1)]
@@ -86,7 +86,7 @@ def build_report(database: str | Path | Database, registry: DepartmentRegistry |
 def item_row(n: int, i: Item) -> list:
     return [n, i.case_no or f"#{i.id}", i.kind, i.title, i.assigned_on.isoformat(),
             i.due_on.isoformat() if i.due_on else "", i.closed_on.isoformat() if i.closed_on else "", i.status,
-            i.days_left, i.category, i.feedback, "是" if i.unsatisfied else "", rehandling(i)]
+            i.days_left, i.category, i.feedback, "是" if i.unsatisfied else "", rehandling(i), i.reminders or ""]
 
 
 def rehandling(i: Item) -> str:

@@ -79,6 +79,7 @@ class Item:
     figures: set[str] = field(default_factory=set)
     points: int | None = None  # the item's points and how many the latest reply answers (None: not computed)
     points_answered: int | None = None
+    reminders: int = 0  # 催办 sent for it up to the period's date
 
     @property
     def status(self) -> str:
@@ -104,7 +105,8 @@ SELECT c.id, c.case_no, c.kind, c.year, c.title, c.lead_id, c.co_ids, c.status, 
                            AND o.closed_on IS NOT NULL AND o.closed_on <= :as_of)) AS reopened,
        (SELECT r.points FROM reply_coverage r WHERE r.case_id = c.id ORDER BY r.outcome_id DESC LIMIT 1) AS points,
        (SELECT r.answered FROM reply_coverage r WHERE r.case_id = c.id ORDER BY r.outcome_id DESC LIMIT 1)
-           AS points_answered
+           AS points_answered,
+       (SELECT COUNT(*) FROM reminders m WHERE m.case_id = c.id AND m.sent_at < :after) AS reminders
 FROM cases c
 WHERE c.lead_id IS NOT NULL AND c.assigned_on IS NOT NULL AND c.assigned_on <= :as_of
   AND (:start IS NULL OR c.assigned_on >= :start) AND (:end IS NULL OR c.assigned_on <= :end)
@@ -177,7 +179,8 @@ def _figures(item: Item, as_of: date) -> set[str]:
 
 def read_items(database: str | Path | Database, period: Period, registry: DepartmentRegistry | None) -> list[Item]:
     """Every item of the period with its state as of the period's date, oldest case first."""
-    args = {"as_of": period.as_of.isoformat(), "start": period.start and period.start.isoformat(),
+    args = {"as_of": period.as_of.isoformat(), "after": (period.as_of + timedelta(days=1)).isoformat(),
+            "start": period.start and period.start.isoformat(),
             "end": period.end and period.end.isoformat()}
     with connect(database) as conn:
         rows = conn.execute(_ITEMS_SQL, args).fetchall()
@@ -194,7 +197,7 @@ def read_items(database: str | Path | Database, period: Period, registry: Depart
                     feedback=r["feedback"] if closed_on else "", unsatisfied=bool(r["unsatisfied"]),
                     reopened=bool(r["reopened"]), days_left=(due - period.as_of).days if due and not closed_on
                     else None, points=r["points"] if closed_on else None,
-                    points_answered=r["points_answered"] if closed_on else None)
+                    points_answered=r["points_answered"] if closed_on else None, reminders=int(r["reminders"] or 0))
         item.figures = _figures(item, period.as_of)
         items.append(item)
     return items
@@ -231,6 +234,8 @@ def summarise(items: Iterable[Item], categories: list[str]) -> dict:
         "points": points,
         "points_answered": answered,
         "points_answered_rate": _rate(answered, points),
+        "reminders": sum(i.reminders for i in items),
+        "reminded": sum(i.reminders > 0 for i in items),
     }
 
 

@@ -75,3 +75,36 @@ def test_remind_every_overdue_item_of_a_unit_at_once(client):
     bad = client.post("/api/v1/reminders/batch", json={**body, "department": "不存在局"}, headers=sup)
     assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "department"
     assert ids  # the fill made the cases the figures count
+
+
+ZJJ, JYJ = "江州市住房和城乡建设局", "江州市教育局"
+
+
+def test_the_periodic_report_counts_reminders_sent_up_to_its_date(client):
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    ids = fill(client)
+    sup = supervisor_key(client)
+    for note in ("已超期，请本周内答复", "请于三日内报送答复"):
+        assert client.post(f"/api/v1/cases/{ids['JY-03']}/reminders", json={"note": note}, headers=sup).status_code == 201
+
+    def summary(end: str) -> tuple[dict, dict]:
+        r = client.get("/api/v1/reports/periodic.xlsx", params={"start": "2026-01-01", "end": end}, headers=sup)
+        assert r.status_code == 200, r.text
+        wb = load_workbook(io.BytesIO(r.content))
+        ws = wb["汇总"]
+        header = [c.value for c in ws[2]]
+        rows = {row[1]: dict(zip(header, row)) for row in ws.iter_rows(min_row=3, values_only=True)}
+        unit = wb[ZJJ]
+        items = {row[1]: dict(zip([c.value for c in unit[2]], row)) for row in unit.iter_rows(min_row=3, values_only=True)}
+        return rows, items
+
+    rows, items = summary(date.today().isoformat())
+    assert rows[ZJJ]["催办次数"] == 2 and rows[ZJJ]["被催办件数"] == 1
+    assert rows["合计"]["催办次数"] == 2 and rows[JYJ]["催办次数"] == 0
+    assert items["JY-03"]["催办次数"] == 2 and not items["JY-01"]["催办次数"]
+    rows, items = summary(END)  # as of the end of June nothing had been sent yet
+    assert rows[ZJJ]["催办次数"] == 0 and not items["JY-03"]["催办次数"]

@@ -158,7 +158,7 @@ def test_the_xlsx_unit_sheets_list_their_items_as_text(filled):
     ws = wb[NAMES["zjj"]]
     header = [c.value for c in ws[2]]
     assert header == ["序号", "编号", "类型", "标题", "交办日期", "答复期限", "办结日期", "办理状态", "距期限天数",
-                      "答复类别", "满意度", "不满意", "重新办理"]
+                      "答复类别", "满意度", "不满意", "重新办理", "催办次数"]
     rows = list(ws.iter_rows(min_row=3))
     assert [r[1].value for r in rows] == ["JY-02", "JY-03", "JY-05", "JY-04", "JY-01"]  # urgent first
     formula = next(r[3] for r in rows if r[1].value == "JY-03")
