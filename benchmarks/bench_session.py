@@ -69,8 +69,10 @@ def probe_routes(base: str, rows: list[dict], stop: threading.Event, out: list[f
             stop.wait(every)
 
 
-def run_session(base: str, rows: list[dict], n: int, timeout: float, probe_every: float = 0.5) -> dict:
-    data = sheet_csv(rows, n, distinct=True)  # every row a text of its own for the encoder, as in a real sheet
+def run_session(base: str, rows: list[dict], n: int, timeout: float, probe_every: float = 0.5,
+                distinct: bool = True) -> dict:
+    # distinct: every row a text of its own for the encoder, as in a real sheet; else the open batch's texts repeat
+    data = sheet_csv(rows, n, distinct=distinct)
     out: dict = {"rows": n, "bytes": len(data), "encoder_texts": encoder_texts(data), "probe_every_s": probe_every}
     with httpx.Client(timeout=timeout, headers=HEAD) as client:
         t0 = time.perf_counter()
@@ -120,7 +122,9 @@ def run_session(base: str, rows: list[dict], n: int, timeout: float, probe_every
 def render(results: dict) -> str:
     lines = ["## Session workspace: a whole sheet through `POST /sessions`", "",
              "`benchmarks/bench_session.py`: a CSV made from the sample open batch (new case numbers, a varied "
-             "clause opening each repeated body, so every row is a text of its own for the encoder) posted to "
+             "clause opening each repeated body, so every row is a text of its own for the encoder; with "
+             "`--repeated` the clause closes the body instead, so most rows repeat an earlier row's encoder text, "
+             "as the acceptance test's sheet does) posted to "
              "`POST /sessions`; the upload answers once every row is read and registered, "
              "routing then runs in the service's background worker (every row with precedents, the repeat check "
              "and 并案 over the whole sheet) while `POST /route` is sampled (`--probe-every` seconds after each "
@@ -160,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", type=env_pair, action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--startup-timeout", type=float, default=300)
     parser.add_argument("--scenario", default="default")
+    parser.add_argument("--repeated", action="store_true",
+                        help="the open batch repeated (most rows the same encoder text as an earlier one)")
     parser.add_argument("--probe-every", type=float, default=0.5,
                         help="seconds between POST /route probes during the job (0: none, the sheet alone)")
     parser.add_argument("--json", type=Path, default=RESULTS / "session.json")
@@ -174,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         proc, base, t0 = start_service(args, Path(tmp))
         try:
             wait_ready(proc, base, t0, args.startup_timeout, Path(tmp))
-            report["result"] = run_session(base, read_rows(), args.rows, args.timeout, args.probe_every)
+            report["result"] = run_session(base, read_rows(), args.rows, args.timeout, args.probe_every,
+                                           not args.repeated)
         finally:
             stop_service(proc)
     report["runtime_s"] = round(time.perf_counter() - started, 1)
