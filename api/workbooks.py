@@ -15,10 +15,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.cells import safe_cell, sheet_name
 
 SESSION_HEADER = ("行号", "编号", "类型", "标题", "提案人", "主办", "协办", "建议主办", "置信度", "需复核", "复核原因",
-                  "并案组", "往年重复", "状态", "决定人", "交办日期", "答复期限")
+                  "并案组", "往年重复", "受理提示", "状态", "决定人", "交办日期", "答复期限")
 HANDOUT_HEADER = ("序号", "编号", "类型", "标题", "提案人", "主办", "协办", "交办日期", "答复期限", "并案组")
 ERRORS_HEADER = ("行号", "字段", "问题")
-WIDTHS = {"标题": 48, "复核原因": 36, "往年重复": 36, "协办": 28, "主办": 22, "建议主办": 22, "问题": 70, "提案人": 14}
+WIDTHS = {"标题": 48, "复核原因": 36, "往年重复": 36, "受理提示": 40, "协办": 28,
+          "主办": 22, "建议主办": 22, "问题": 70, "提案人": 14}
 STATUS = {"open": "待交办", "assigned": "已交办", "closed": "已办结"}
 
 
@@ -37,6 +38,12 @@ def _repeat(row: dict) -> str:
         return ""
     head = f"{rep.get('year') or ''}年 {rep.get('case_no') or ''}"
     return f"{head}《{rep.get('title') or ''}》（相似度 {rep['similarity']:.0%}）"
+
+
+def _admissibility(row: dict) -> str:
+    """The pre-screen's flags as 'code 名称' joined by '；' (blank when none)."""
+    flags = (row.get("suggestion") or {}).get("admissibility") or []
+    return "；".join(f"{f['code']} {f['name']}" for f in flags)
 
 
 def _sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence]) -> None:
@@ -68,7 +75,7 @@ def session_rows(rows: list[dict]) -> list[list]:
             _names(s.get("co_handlers") or []),
             top.get("name", ""), round(top["probability"], 4) if "probability" in top else None,
             "是" if r["needs_review"] else ("" if r["routed"] else "未分析"), s.get("review_reason", ""),
-            _group(r), _repeat(r), STATUS.get(r["status"], r["status"]), d.get("decided_by") or "",
+            _group(r), _repeat(r), _admissibility(r), STATUS.get(r["status"], r["status"]), d.get("decided_by") or "",
             d.get("assigned_on") or "", d.get("due_on") or "",
         ])
     return out

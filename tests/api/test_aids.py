@@ -133,3 +133,18 @@ def test_the_session_review_filter_shows_the_flagged_rows(client):
     assert [row["case_no"] for row in flagged] == ["S900"]
     assert "litigation" in flagged[0]["admissibility"] and flagged[0]["needs_review"]
     assert len(rows_of(client, session_id, admissibility="false")["data"]) == 4
+
+
+def test_the_session_export_has_the_admissibility_column(client):
+    from tests.api.test_sessions import csv_bytes, sheet_rows, upload, wait_job
+
+    rows = sheet_rows(3) + [["S900", "建议", *LITIGATION, "某代表"]]
+    r = upload(client, csv_bytes(rows), name="会期.csv", held_on="2026-01-10")
+    assert wait_job(client, r.json()["job"]["id"])["status"] == "done"
+    resp = client.get(f"/api/v1/sessions/{r.json()['id']}/export.xlsx", headers=H["assigner"])
+    ws = load_workbook(io.BytesIO(resp.content))["交办建议与决定"]
+    header = [c.value for c in ws[1]]
+    col = header.index("受理提示")
+    hints = {row[header.index("编号")]: row[col] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert "litigation 已进入诉讼、仲裁或司法程序" in hints["S900"].split("；")
+    assert [hints[f"S00{i}"] for i in (1, 2, 3)] == [None, None, None]  # blank, not "无"
