@@ -108,6 +108,18 @@ class DismissalPublic(BaseModel):
     dismissed_at: str
 
 
+class DismissalListed(DismissalPublic):
+    case_no: str | None
+    year: int | None
+    title: str | None
+    lead: dict | None = Field(description="主办单位 {id, name}")
+
+
+class DismissalsPublic(BaseModel):
+    data: list[DismissalListed]
+    count: int
+
+
 class PublicationCreate(Strict):
     title: NonBlank = Field(max_length=500, description="公开的标题（已隐去个人信息）")
     reply: NonBlank = Field(max_length=100_000, description="公开的答复（已隐去个人信息，经人工核对）")

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from api.auth import Principal
 from api.config import Settings
 from api.errors import Conflict, NotFound
+from api.registry import RegistryHolder
 from api.store import Store
 from api.workbooks import _sheet
 from models import admissibility, db, redaction
@@ -167,6 +168,29 @@ def dismissals(store: Store, case_id: int) -> list[dict]:
     with store.reader() as conn:
         return [dict(r) for r in conn.execute("SELECT * FROM aid_dismissals WHERE case_id = ? ORDER BY id",
                                               (case_id,))]
+
+
+def all_dismissals(store: Store, registry: RegistryHolder, *, unit: str | None = None,
+                   aid: str | None = None) -> list[dict]:
+    """Every recorded dismissal, newest first, with its case and lead unit; ``unit`` keeps the cases that unit (or a
+    unit merged into it) leads, ``aid`` one aid."""
+    sql = """SELECT d.id, d.case_id, d.aid, d.code, d.note, d.dismissed_by, d.dismissed_at, c.case_no, c.year,
+                    c.title, c.lead_id FROM aid_dismissals d LEFT JOIN cases c ON c.id = d.case_id"""
+    where, args = [], []
+    if aid is not None:
+        where.append("d.aid = ?")
+        args.append(aid)
+    if unit:
+        dept = registry.resolve(unit, field="unit")
+        ids = sorted({dept.id, *(d.id for d in registry.registry.lineage(dept.id))})
+        where.append(f"c.lead_id IN ({', '.join('?' * len(ids))})")
+        args.extend(ids)
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY d.dismissed_at DESC, d.id DESC"
+    with store.reader() as conn:
+        rows = [dict(r) for r in conn.execute(sql, args)]
+    for r in rows:
+        r["lead"] = registry.ref(r.pop("lead_id"))
+    return rows
 
 
 def confirm_publication(store: Store, case: dict, *, title: str, reply: str, principal: Principal) -> dict:

@@ -3,24 +3,36 @@ replies. Advice only: none of them blocks a reply or an item, and a dismissal is
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api import aids, scope
 from api.aid_schemas import (
     AdmissibilityPublic,
     AdmissibilityRequest,
+    Aid,
     CaseAidsPublic,
     DismissalCreate,
     DismissalPublic,
+    DismissalsPublic,
     PublicationCreate,
     PublicationPublic,
     ReplyCheckPublic,
     ReplyCheckRequest,
 )
-from api.deps import CanRead, CanRecordOutcome, CanRoute, OptionalServiceDep, RegistryDep, SettingsDep, StoreDep
+from api.deps import (
+    CanRead,
+    CanRecordOutcome,
+    CanReport,
+    CanRoute,
+    OptionalServiceDep,
+    RegistryDep,
+    SettingsDep,
+    StoreDep,
+)
 from api.errors import error_responses
 from api.fields import RowId
 
@@ -61,6 +73,15 @@ def dismiss(principal: CanRead, case_id: RowId, body: DismissalCreate, store: St
     """Record that staff set an aid's advice aside (who, when, why); the advice never blocks anything."""
     scope.check(store.get_case(case_id), principal, registry, case_id)
     return aids.dismiss(store, case_id, aid=body.aid, code=body.code, note=body.note, principal=principal)
+
+
+@router.get("/aids/dismissals", response_model=DismissalsPublic)
+def list_dismissals(_: CanReport, store: StoreDep, registry: RegistryDep,
+                    unit: Annotated[str | None, Query(max_length=100, description="主办单位（名称或简称）")] = None,
+                    aid: Annotated[Aid | None, Query(description="只看某一种辅助")] = None) -> dict:
+    """督查室: every dismissal of an aid (which case, which aid, who, when, why), newest first."""
+    rows = aids.all_dismissals(store, registry, unit=unit, aid=aid)
+    return {"data": rows, "count": len(rows)}
 
 
 @router.post("/cases/{case_id:int}/publication", response_model=PublicationPublic, status_code=201,

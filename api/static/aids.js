@@ -154,3 +154,34 @@ async function showCaseAids(box, caseId) {
     box.appendChild(el("p", err.message, "errors"));
   }
 }
+
+// ---- 忽略记录（督查室）：所有被忽略的提示，可按主办单位和辅助筛选 ----
+const DISMISSED_CODES = { unanswered: "要点未见回应", category: "类别与内容不一致", multi_matter: "一事多议" };
+let dismissalUnit = null;
+onDepartments.push(() => {
+  dismissalUnit = unitPicker("", "全部单位");
+  $("dm-unit").replaceChildren(dismissalUnit.node);
+});
+onTab.dismissals = () => loadDismissals();
+$("dm-refresh").addEventListener("click", () => loadDismissals());
+
+async function loadDismissals() {
+  const q = new URLSearchParams();
+  if (dismissalUnit && dismissalUnit.value()) q.set("unit", dismissalUnit.value());
+  if ($("dm-aid").value) q.set("aid", $("dm-aid").value);
+  try {
+    const out = await api("/aids/dismissals?" + q.toString());
+    const tbody = document.querySelector("#dismissals-table tbody");
+    tbody.textContent = "";
+    for (const d of out.data) {
+      const tr = el("tr");
+      for (const v of [d.case_no || (d.case_id ? "#" + d.case_id : ""), d.title || "", d.lead ? d.lead.name : "",
+        AID_NAMES[d.aid] || d.aid, DISMISSED_CODES[d.code] || d.code, d.dismissed_by,
+        d.dismissed_at.replace("T", " ").slice(0, 16), d.note || "（未填理由）"]) tr.appendChild(el("td", v));
+      tbody.appendChild(tr);
+    }
+    $("dm-count").textContent = "共 " + out.count + " 条忽略记录（工作人员认为提示不适用而忽略，记下是谁、何时、为何忽略）。";
+  } catch (err) {
+    showMessage(err.message);
+  }
+}

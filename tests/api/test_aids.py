@@ -148,3 +148,34 @@ def test_the_session_export_has_the_admissibility_column(client):
     hints = {row[header.index("编号")]: row[col] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert "litigation 已进入诉讼、仲裁或司法程序" in hints["S900"].split("；")
     assert [hints[f"S00{i}"] for i in (1, 2, 3)] == [None, None, None]  # blank, not "无"
+
+
+def test_the_supervisor_lists_every_dismissal_by_unit_and_aid(client):
+    first = closed_case(client)
+    r = client.post("/api/v1/cases", json={"title": "关于增设公交线路的建议", "body": "建议增设公交线路。", "route": False},
+                    headers=H["assigner"])
+    second = r.json()["id"]
+    client.post(f"/api/v1/cases/{second}/decision", json={"lead": "市交通运输局"}, headers=H["assigner"])
+    for case_id, aid, code, who in [(first, "coverage", "unanswered", "drafter"),
+                                    (first, "category", "category", "drafter"),
+                                    (second, "admissibility", "multi_matter", "assigner")]:
+        r = client.post(f"/api/v1/cases/{case_id}/aid-dismissals", json={"aid": aid, "code": code, "note": "已电话沟通"},
+                        headers=H[who])
+        assert r.status_code == 201, r.text
+    sup = supervisor_key(client)
+    url = "/api/v1/aids/dismissals"
+    every = client.get(url, headers=sup).json()
+    assert every["count"] == 3 and [d["aid"] for d in every["data"]] == ["admissibility", "category", "coverage"]
+    row = every["data"][-1]
+    assert (row["case_id"], row["code"], row["note"], row["title"]) == (first, "unanswered", "已电话沟通",
+                                                                         "关于加快推进老旧小区加装电梯工作的建议")
+    assert row["lead"]["name"] == "江州市住房和城乡建设局" and row["dismissed_by"] and row["dismissed_at"]
+    by_unit = client.get(url, params={"unit": "住建局"}, headers=sup).json()
+    assert sorted(d["aid"] for d in by_unit["data"]) == ["category", "coverage"]
+    both = client.get(url, params={"unit": "住建局", "aid": "coverage"}, headers=sup).json()
+    assert [d["case_id"] for d in both["data"]] == [first]
+    assert client.get(url, params={"aid": "admissibility"}, headers=sup).json()["data"][0]["case_id"] == second
+    assert client.get(url, params={"unit": "不存在的局"}, headers=sup).status_code == 422
+    assert client.get(url, params={"aid": "nonsense"}, headers=sup).status_code == 422
+    for role in ("assigner", "drafter"):  # the supervision office's page: other roles are refused
+        assert client.get(url, headers=H[role]).status_code == 403
