@@ -41,11 +41,11 @@ function coverageNode(cov, caseId) {
   const box = el("div", null, "aid coverage-aid");
   const missing = cov.total - cov.answered;
   box.appendChild(el("h5", "要点核对：答复回应了 " + cov.answered + " / " + cov.total + " 条建议" +
-    (missing ? "，" + missing + " 条未见回应" : ""), missing ? "warn" : "ok"));
+    (missing ? "，" + missing + " 条未找到对应内容（请核对：对改写较多的答复，多数其实已回应）" : ""), missing ? "warn" : "ok"));
   const list = el("ol", null, "points");
   for (const p of cov.points) {
     const li = el("li", null, p.answered ? "point answered" : "point unanswered");
-    li.appendChild(el("span", p.answered ? "✓ 已回应" : "✗ 未见回应", "point-mark"));
+    li.appendChild(el("span", p.answered ? "✓ 已回应" : "？未找到对应内容，请核对", "point-mark"));
     li.appendChild(el("span", " " + p.text));
     if (p.answered && p.paragraph !== null && cov.paragraphs[p.paragraph]) {
       li.appendChild(el("div", "对应答复：" + cov.paragraphs[p.paragraph].text.slice(0, 60), "muted"));
@@ -156,7 +156,7 @@ async function showCaseAids(box, caseId) {
 }
 
 // ---- 忽略记录（督查室）：所有被忽略的提示，可按主办单位和辅助筛选 ----
-const DISMISSED_CODES = { unanswered: "要点未见回应", category: "类别与内容不一致", multi_matter: "一事多议" };
+const DISMISSED_CODES = { unanswered: "要点未找到对应内容", category: "类别与内容不一致", multi_matter: "一事多议" };
 let dismissalUnit = null;
 onDepartments.push(() => {
   dismissalUnit = unitPicker("", "全部单位");
