@@ -1,0 +1,47 @@
+import numpy as np
+from scipy import sparse
+
+from models.cohandlers import CoHandlerModel, PartnerCounts, best_f1_threshold
+
+
+def test_partner_shares_follow_the_lead_and_fall_back_to_the_base_rate():
+    Y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    counts = PartnerCounts(["a", "a", "b", "b"], Y, smoothing=1.0)
+    shares = np.exp(counts.log_shares(["a", "b", "new"]))
+    assert shares[0, 0] > shares[1, 0] and shares[1, 1] > shares[0, 1]  # each lead's usual partner ranks higher
+    np.testing.assert_allclose(shares[2], counts.base)  # a lead never seen: the units' overall shares
+
+
+def test_best_f1_threshold_separates_clean_scores():
+    Y = np.array([[1, 0], [0, 1], [0, 0]])
+    t, stats = best_f1_threshold(np.array([[0.9, 0.1], [0.2, 0.8], [0.1, 0.1]]), Y)
+    assert 0.2 <= t < 0.8 and stats["f1"] == 1.0
+
+
+def lead_driven_data(n=120, seed=0):
+    """Word 0..3 carry no co-handler signal; the co-handler is fixed by the lead (a → x, b → y)."""
+    rng = np.random.default_rng(seed)
+    X = sparse.csr_matrix(rng.random((n, 4)) + 0.01)
+    leads = ["a" if i % 2 == 0 else "b" for i in range(n)]
+    co = [["x"] if lead == "a" else ["y"] for lead in leads]
+    folds = [(np.setdiff1d(np.arange(n), np.arange(k, n, 4)), np.arange(k, n, 4)) for k in range(4)]
+    return X, leads, co, folds
+
+
+def test_the_lead_conditioned_model_learns_partners_the_text_does_not_show():
+    X, leads, co, folds = lead_driven_data()
+    bounds, cal = [(0, 4, 1)], np.arange(X.shape[0])
+    with_lead = CoHandlerModel(use_lead=True).fit(X, leads, co, folds, bounds, cal)
+    text_only = CoHandlerModel(use_lead=False).fit(X, leads, co, folds, bounds, cal)
+    p = with_lead.proba(X[:2], ["a", "b"])
+    x, y = list(with_lead.classes_).index("x"), list(with_lead.classes_).index("y")
+    assert p[0, x] > 0.8 and p[1, y] > 0.8 and p[0, y] < 0.2
+    assert with_lead.validation_["f1"] > text_only.validation_["f1"] + 0.3
+    assert with_lead.proba(X[:1], ["x"])[0, x] == 0.0  # the lead is never its own co-handler
+
+
+def test_too_few_co_handled_items_leave_no_model():
+    X, leads, _, folds = lead_driven_data()
+    model = CoHandlerModel(min_count=3).fit(X, leads, [[] for _ in leads], folds, [(0, 4, 1)], np.arange(120))
+    assert model.text_ is None
+
