@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.special import softmax
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.svm import LinearSVC
@@ -280,6 +280,9 @@ class RoutingModel:
         if self.co_model_ is None:
             return None
         X = self.transform(items) if X is None else X
+        if not isinstance(self.co_model_, CoHandlerModel):  # a bundle saved before models.cohandlers: its OvR + Platt
+            a, b = self.co_platt_
+            return expit(a * self.co_model_.decision_function(X[:, : self.co_columns_]) + b)
         if leads is None:
             leads = [str(lab) for lab in self.classes_[self.predict_proba(X=X).argmax(axis=1)]]
         return self.co_model_.proba(X[:, : self.co_columns_], leads)

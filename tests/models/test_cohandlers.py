@@ -45,3 +45,20 @@ def test_too_few_co_handled_items_leave_no_model():
     model = CoHandlerModel(min_count=3).fit(X, leads, [[] for _ in leads], folds, [(0, 4, 1)], np.arange(120))
     assert model.text_ is None
 
+
+
+def test_a_bundle_saved_before_the_lead_conditioned_model_still_suggests_co_handlers():
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.svm import LinearSVC
+
+    from models.classifier import RoutingModel, RoutingParams
+    from tests.models.test_classifier import toy_data
+
+    items, leads, co = toy_data()
+    model = RoutingModel(RoutingParams(co_min_count=3)).fit(items, leads, co)
+    X = model.transform(items)[:, : model.co_columns_]
+    Y = model.co_binarizer_.transform(co)
+    model.co_model_ = OneVsRestClassifier(LinearSVC()).fit(X, Y)  # the earlier fitted state
+    model.co_platt_ = (1.0, 0.0)
+    p = model.co_proba(items)
+    assert p.shape == (len(items), len(model.co_binarizer_.classes_)) and ((0 < p) & (p < 1)).all()
