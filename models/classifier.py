@@ -21,11 +21,10 @@ from scipy import sparse
 from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
 from models.certify import Certificate, certify_threshold, choose_threshold, fit_temperature
+from models.cohandlers import CoHandlerModel
 from models.features import (
     Item,
     as_unseen,
@@ -59,6 +58,8 @@ class RoutingParams:
     cv_folds: int = 5
     co_min_count: int = 3
     co_C: float = 0.5
+    # co-handlers conditioned on the lead's usual partners too: no gain on the sample cases (bench_cohandlers)
+    co_use_lead: bool = False
     max_iter: int = 200  # LinearSVC: converges well within this on real data; bounds the time on repetitive data
     # Out-of-fold calibration (temperature, review and co-handler thresholds) uses at most this many items, drawn at
     # random: a few thousand predictions fix those few numbers, and above this size the folds would dominate training.
@@ -226,59 +227,20 @@ class RoutingModel:
         return oof, fold_models
 
     def _fit_co_handlers(self, X, leads, co_handlers, cal: np.ndarray) -> None:
+        """Co-handlers conditioned on the lead (``models.cohandlers``), on out-of-fold scores of ``cal``."""
         self.co_model_ = None
         self.co_threshold_ = 1.0
         if not co_handlers:
             return
-        counts: dict[str, int] = {}
-        for labels in co_handlers:
-            for lab in set(labels):
-                counts[lab] = counts.get(lab, 0) + 1
-        keep = sorted(lab for lab, c in counts.items() if c >= self.params.co_min_count)
-        if len(keep) < 2:
+        p = self.params
+        model = CoHandlerModel(C=p.co_C, max_iter=p.max_iter, random_state=p.random_state, min_count=p.co_min_count,
+                               use_lead=p.co_use_lead)
+        folds = list(self._folds(X[cal]))
+        model.fit(X, leads, co_handlers, folds, [b for b in blocks(self.features_) if b[1] <= X.shape[1]], cal)
+        if model.text_ is None:
             return
-        self.co_binarizer_ = MultiLabelBinarizer(classes=keep)
-        Y = self.co_binarizer_.fit_transform([[lab for lab in labels if lab in keep] for labels in co_handlers])
-
-        def make():
-            return OneVsRestClassifier(LinearSVC(C=self.params.co_C, class_weight="balanced",
-                                                 max_iter=self.params.max_iter,
-                                                 random_state=self.params.random_state))
-
-        X_cal, Y_cal = X[cal], Y[cal]
-        margins = np.full(Y_cal.shape, np.nan)
-        for train_idx, val_idx in self._folds(X_cal):
-            cols = np.nonzero(Y_cal[train_idx].sum(axis=0) > 0)[0]
-            if len(cols) < 2:
-                continue
-            model = make().fit(X_cal[train_idx], Y_cal[train_idx][:, cols])
-            margins[np.ix_(val_idx, cols)] = model.decision_function(X_cal[val_idx])
-        # One Platt sigmoid for all labels turns margins into probabilities; fitted on out-of-fold margins.
-        seen = ~np.isnan(margins)
-        if len(np.unique(Y_cal[seen])) < 2:  # too few co-handled items to learn anything
-            return
-        platt = LogisticRegression(C=100.0).fit(margins[seen].reshape(-1, 1), Y_cal[seen])
-        self.co_platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-        oof = np.where(seen, self._platt(np.nan_to_num(margins, nan=-10.0)), 0.0)
-        self.co_threshold_, self.co_validation_ = self._best_co_threshold(oof, Y_cal)
-        self.co_model_ = make().fit(X, Y)
-
-    def _platt(self, margins: np.ndarray) -> np.ndarray:
-        a, b = self.co_platt_
-        return expit(a * margins + b)
-
-    @staticmethod
-    def _best_co_threshold(scores: np.ndarray, Y: np.ndarray) -> tuple[float, dict]:
-        best = (0.5, {"f1": 0.0, "precision": 0.0, "recall": 0.0})
-        for t in np.arange(0.025, 0.96, 0.025):
-            pred = scores >= t
-            tp = float((pred & (Y == 1)).sum())
-            prec = tp / max(pred.sum(), 1)
-            rec = tp / max(Y.sum(), 1)
-            f1 = 2 * prec * rec / max(prec + rec, 1e-9)
-            if f1 > best[1]["f1"]:
-                best = (float(t), {"f1": f1, "precision": prec, "recall": rec})
-        return best
+        self.co_model_, self.co_binarizer_ = model, model.binarizer_
+        self.co_threshold_, self.co_validation_ = model.threshold_, model.validation_
 
     # -- prediction ----------------------------------------------------------------------------------------------
     @property
@@ -311,27 +273,19 @@ class RoutingModel:
         X = self.transform(items) if X is None else X
         return softmax(_scores(self.lead_, X) / self.temperature_, axis=1)
 
-    def co_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray | None:
+    def co_proba(self, items: Sequence[Item] | None = None, *, X=None, leads: Sequence[str] | None = None,
+                 ) -> np.ndarray | None:
+        """Each co-handling candidate's probability given the item's lead: ``leads`` as chosen, or else the
+        most probable lead of each item."""
         if self.co_model_ is None:
             return None
         X = self.transform(items) if X is None else X
-        X = X[:, : self.co_columns_]
-        coef, intercept = self._co_weights()
-        if coef is None:
-            return self._platt(self.co_model_.decision_function(X))
-        return self._platt(np.asarray(X @ coef) + intercept)  # sparse rows x dense weights: dense margins
-
-    def _co_weights(self):
-        """The one-vs-rest co-handler models stacked into one matrix: one product instead of a Python loop
-        over every unit's model (the same margins; computed once per loaded model)."""
-        if not hasattr(self, "_co_stacked"):
-            estimators = self.co_model_.estimators_
-            if all(hasattr(e, "coef_") for e in estimators):
-                coef = np.ascontiguousarray(np.vstack([e.coef_.ravel() for e in estimators]).T)  # features x units
-                self._co_stacked = (coef, np.array([float(e.intercept_[0]) for e in estimators]))
-            else:  # a unit whose label never varied: sklearn's constant predictor
-                self._co_stacked = (None, None)
-        return self._co_stacked
+        if not isinstance(self.co_model_, CoHandlerModel):  # a bundle saved before models.cohandlers: its OvR + Platt
+            a, b = self.co_platt_
+            return expit(a * self.co_model_.decision_function(X[:, : self.co_columns_]) + b)
+        if leads is None:
+            leads = [str(lab) for lab in self.classes_[self.predict_proba(X=X).argmax(axis=1)]]
+        return self.co_model_.proba(X[:, : self.co_columns_], leads)
 
     def explain(self, X_row, class_index: int, top: int = 5) -> list[str]:
         """The terms of this item that weigh most towards ``class_index``."""
@@ -357,7 +311,7 @@ class RoutingModel:
         """Ranked lead suggestions with reasons, co-handler suggestions and the needs-review flag for each item."""
         X = self.transform(items, docs=docs)
         proba = self.predict_proba(X=X)
-        co = self.co_proba(X=X)
+        co = self.co_proba(X=X, leads=[str(self.classes_[row.argmax()]) for row in proba])
         out = []
         for i in range(X.shape[0]):
             order = np.argsort(-proba[i])[:top_k]

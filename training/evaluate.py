@@ -50,7 +50,7 @@ class Predictions:
         X = model.transform(items)
         proba = model.predict_proba(X=X)
         order = np.argsort(-proba, axis=1)
-        co = model.co_proba(X=X)
+        co = model.co_proba(X=X, leads=[str(model.classes_[row[0]]) for row in order])
         for i, case in enumerate(cases):
             self.truth.append(truth[i])
             self.ids.append(case.case_no or f"row:{case.row}")

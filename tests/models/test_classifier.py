@@ -101,7 +101,7 @@ def test_co_handlers_use_word_features_only(toy_model):
     assert 0 < n_words < len(toy_model.terms_)
     assert all(block != "chars" for block, _ in toy_model.terms_[:n_words])
     assert all(block == "chars" for block, _ in toy_model.terms_[n_words:])
-    assert toy_model.co_model_.estimators_[0].coef_.shape[1] == n_words
+    assert toy_model.co_model_.text_.estimators_[0].coef_.shape[1] == n_words
 
 
 def test_too_little_data_to_certify_sends_every_item_to_review(toy_model):
