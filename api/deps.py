@@ -13,6 +13,7 @@ from api.bundles import ModelHolder
 from api.config import Settings, get_settings
 from api.errors import Forbidden, Unauthorized, Unavailable
 from api.jobs import JobRunner
+from api.queue_pg import PgQueue
 from api.registry import RegistryHolder
 from api.sessions_db import SessionStore
 from api.store import Store
@@ -35,7 +36,7 @@ def get_sessions(request: Request) -> SessionStore:
     return request.app.state.sessions
 
 
-def get_jobs(request: Request) -> JobRunner:
+def get_jobs(request: Request) -> JobRunner | PgQueue:
     return request.app.state.jobs
 
 
@@ -66,7 +67,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RegistryDep = Annotated[RegistryHolder, Depends(get_registry)]
 ModelsDep = Annotated[ModelHolder, Depends(get_models)]
 SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
-JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+JobsDep = Annotated[JobRunner | PgQueue, Depends(get_jobs)]
 ServiceDep = Annotated[RoutingService, Depends(get_service)]
 OptionalServiceDep = Annotated[RoutingService | None, Depends(get_optional_service)]
 SearchServiceDep = Annotated[RoutingService, Depends(require_search)]

@@ -3,9 +3,10 @@
 A job's state and progress live in the store (``jobs``), so the page polls it and a restart finds it: a job left
 ``running`` by a stopped process is queued again (at start-up, or by any worker once its heartbeat is stale) and
 resumes with the rows not routed yet (routed rows are saved chunk by chunk). Several processes over one store
-each run a worker (service replicas, or ``python -m api.worker`` beside replicas that set
-``JIAOBAN_JOBS_IN_PROCESS=false``); a claim is one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so a job
-runs once. Cancelling is honoured between chunks; the rows routed so far are kept.
+each run a worker (service replicas, or ``python -m api.worker``); a claim is one transaction, so a job runs once.
+On PostgreSQL procrastinate queues the jobs instead (``api.queue_pg``) and calls ``JobRunner.run`` for each; this
+thread and its claim/requeue rules are the SQLite worker's. Cancelling is honoured between chunks; the rows routed
+so far are kept.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from api.bundles import ModelHolder
 from api.config import Settings
 from api.jobs import JobRunner
 from api.model_sync import ModelSync
+from api.queue_pg import PgQueue, ensure_schema
 from api.registry import RegistryHolder
 from api.sessions_db import SessionStore
 from api.store import Store
@@ -33,10 +34,15 @@ class Services:
         self.model_sync.start()
         self.sessions = SessionStore(store)
         self.training = TrainingJobs(store, self.sessions, self.models, registry, settings)
-        self.jobs = JobRunner(self.sessions, self.models.current, handlers={TRAINING_JOB: self.training.run})
+        runner = JobRunner(self.sessions, self.models.current, handlers={TRAINING_JOB: self.training.run})
+        self.jobs: JobRunner | PgQueue = runner
+        if store.dialect == "postgresql":  # procrastinate queues the jobs (api.queue_pg); SQLite: the runner's thread
+            ensure_schema(str(store.db.target))
+            self.jobs = queue = PgQueue(runner, str(store.db.target))
+            self.sessions.on_job_created = queue.defer
         return self
 
     def close(self) -> None:
-        self.jobs.stop()
+        self.jobs.close() if isinstance(self.jobs, PgQueue) else self.jobs.stop()
         self.model_sync.stop()
         self.store.close()

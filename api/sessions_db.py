@@ -35,6 +35,8 @@ class SessionStore:
 
     def __init__(self, store: Store):
         self.store = store
+        # Called with a new job's id once it may run (PostgreSQL: defers its procrastinate task, api.queue_pg).
+        self.on_job_created: Callable[[int], None] | None = None
 
     # -- sessions ------------------------------------------------------------------------------------------------
     def create_session(self, *, name: str, held_on: str | None, kind: str, created_by: str,
@@ -187,12 +189,20 @@ class SessionStore:
                                  (session_id,)).fetchone()[0])
 
     # -- jobs ----------------------------------------------------------------------------------------------------
-    def create_job(self, *, kind: str, session_id: int | None, total: int, created_by: str,
-                   conn: Connection | None = None) -> int:
+    def create_job(self, *, kind: str, session_id: int | None, total: int, created_by: str, ready: bool = True) -> int:
+        """A queued job; ``ready=False`` when the caller prepares its inputs first and then calls ``job_ready``."""
         stamp = now()
-        with self.store.transaction(conn) as c:
-            return c.insert("INSERT INTO jobs (kind, session_id, status, total, created_by, created_at, updated_at) "
-                            "VALUES (?, ?, 'queued', ?, ?, ?, ?)", (kind, session_id, total, created_by, stamp, stamp))
+        with self.store.transaction() as c:
+            job_id = c.insert("INSERT INTO jobs (kind, session_id, status, total, created_by, created_at, updated_at) "
+                              "VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                              (kind, session_id, total, created_by, stamp, stamp))
+        if ready:
+            self.job_ready(job_id)
+        return job_id
+
+    def job_ready(self, job_id: int) -> None:
+        if self.on_job_created is not None:
+            self.on_job_created(job_id)
 
     def get_job(self, job_id: int) -> dict | None:
         with self.store.reader() as c:

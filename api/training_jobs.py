@@ -68,10 +68,11 @@ class TrainingJobs:
         n = len(self.store.closed_cases())
         if n < MIN_CASES:
             raise JobError(f"案件库中只有 {n} 件已办结案件，至少需要 {MIN_CASES} 件才能训练：请先导入或办结案件")
-        job_id = self.sdb.create_job(kind=KIND, session_id=None, total=5, created_by=created_by)
+        job_id = self.sdb.create_job(kind=KIND, session_id=None, total=5, created_by=created_by, ready=False)
         d = self.directory(job_id)
         d.mkdir(parents=True, exist_ok=True)
         (d / "params.json").write_text(json.dumps(asdict(request), ensure_ascii=False), encoding="utf-8")
+        self.sdb.job_ready(job_id)
         return job_id
 
     def state(self, job_id: int) -> dict:

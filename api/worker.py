@@ -1,9 +1,10 @@
-"""``python -m api.worker``: a background worker process that runs the store's queued jobs (sheet routing,
+"""``python -m api.worker``: a background worker process that runs the queued jobs (sheet routing,
 training) beside service replicas started with ``JIAOBAN_JOBS_IN_PROCESS=false``.
 
 It reads the same settings as the service (``JIAOBAN_*``, ``.env``), serves the model version the store names as
-the replicas do, and claims jobs one at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of workers
-share one queue). SIGTERM or Ctrl-C stops it between chunks; an interrupted job resumes in the next worker.
+the replicas do, and runs jobs one at a time: on PostgreSQL a procrastinate worker (``api.queue_pg``: woken by
+LISTEN/NOTIFY, any number of workers share one queue, a dead worker's job is retried), on SQLite the in-process
+runner's thread. SIGTERM or Ctrl-C stops it between chunks; an interrupted job resumes in the next worker.
 """
 
 from __future__ import annotations

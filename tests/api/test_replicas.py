@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 
+from api.queue_pg import TASK
 from tests import servers
 from tests.api.conftest import API_KEYS, H
 from tests.api.test_sessions import csv_bytes, sheet_rows
@@ -118,7 +119,10 @@ def test_two_replicas_and_a_worker_share_sessions_and_switch_models_without_a_fa
     assert job["status"] == "done" and job["done"] == 10
     with psycopg.connect(deployment["database_url"]) as conn:
         worker_name = conn.execute("SELECT worker FROM jobs WHERE id = %s", (job_id,)).fetchone()[0]
+        queued = conn.execute("SELECT status::text FROM procrastinate_jobs WHERE task_name = %s AND "
+                              "args->>'job_id' = %s", (TASK, str(job_id))).fetchall()
     assert worker_name.split(":")[1] == str(deployment["worker"].pid)  # the worker ran it, not a replica
+    assert queued == [("succeeded",)]  # through procrastinate's queue, by its worker
     seen = []
     for url in replicas:
         rows = httpx.get(f"{url}/api/v1/sessions/{session_id}/rows", headers=H["assigner"], timeout=30).json()

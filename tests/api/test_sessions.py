@@ -340,10 +340,10 @@ def test_an_idempotency_key_registers_a_case_once(client):
 
 
 def test_a_job_another_live_worker_runs_is_left_alone_until_its_heartbeat_stops(client):
-    runner = client.app.state.jobs
-    runner.stop()
+    client.app.state.jobs.stop()  # the JobRunner's own requeue (the SQLite worker; procrastinate's on PostgreSQL)
     r = upload(client, csv_bytes(sheet_rows(3)))
     sdb = client.app.state.sessions
+    runner = JobRunner(sdb, client.app.state.models.current)
     job_id = r.json()["job"]["id"]
     sdb.claim_job("another-host:1234:abcd")  # a replica on another machine
     assert runner.requeue_abandoned() == []

@@ -1,0 +1,94 @@
+"""Jobs on PostgreSQL go through procrastinate (api.queue_pg): deferred on creation, run by its worker, a stalled
+worker's task retried and resumed. Runs on the test PostgreSQL server whatever JIAOBAN_TEST_BACKEND says."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.queue_pg import TASK, PgQueue, ensure_schema
+from tests.api.conftest import H, make_settings
+from tests.api.test_sessions import csv_bytes, sheet_rows, upload, wait_job
+
+
+@pytest.fixture()
+def pg_client(tmp_path, models_dir, pg_cluster):
+    url = pg_cluster.database()
+    with TestClient(create_app(make_settings(tmp_path, models_dir, database_url=url))) as c:
+        yield c, url
+
+
+def _queue_rows(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT task_name, args->>'job_id', status::text FROM procrastinate_jobs "
+                            "ORDER BY id").fetchall()
+
+
+def test_the_schema_is_applied_once(pg_client):
+    _, url = pg_client
+    assert ensure_schema(url) is False  # the service applied it at start; again is a no-op
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None
+
+
+def test_a_sheet_job_is_a_procrastinate_task_that_its_worker_runs(pg_client):
+    client, url = pg_client
+    queue = client.app.state.jobs
+    assert isinstance(queue, PgQueue)
+    queue.stop()  # hold the worker: the task waits in procrastinate's queue
+    job_id = upload(client, csv_bytes(sheet_rows(5))).json()["job"]["id"]
+    assert _queue_rows(url) == [(TASK, str(job_id), "todo")]
+    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url)
+    worker.start()
+    try:
+        job = wait_job(client, job_id)
+    finally:
+        worker.close()
+    assert job["status"] == "done" and job["done"] == 5
+    assert _queue_rows(url) == [(TASK, str(job_id), "succeeded")]
+
+
+def test_a_dead_workers_task_is_retried_and_resumes_with_the_rows_left(pg_client):
+    client, url = pg_client
+    queue = client.app.state.jobs
+    queue.stop()
+    job_id = upload(client, csv_bytes(sheet_rows(6))).json()["job"]["id"]
+    with psycopg.connect(url) as conn:  # a worker took the task, then died: no heartbeat for an hour
+        wid = conn.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour') "
+                           "RETURNING id").fetchone()[0]
+        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", (wid,))
+    queue.sdb.update_job(job_id, status="running", worker="dead-host:1:x")
+    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url, stalled_s=1.0,
+                     heartbeat_s=0.5)
+    worker.start()
+    try:
+        job = wait_job(client, job_id)
+    finally:
+        worker.close()
+    assert job["status"] == "done" and job["done"] == 6
+    assert [r[2] for r in _queue_rows(url)] == ["succeeded"]
+
+
+def test_a_job_cancelled_while_queued_is_not_run(pg_client):
+    client, url = pg_client
+    queue = client.app.state.jobs
+    queue.stop()
+    r = upload(client, csv_bytes(sheet_rows(4)))
+    job_id = r.json()["job"]["id"]
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=H["assigner"]).json()["status"] == "cancelled"
+    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _queue_rows(url)[0][2] != "succeeded" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.close()
+    assert _queue_rows(url)[0][2] == "succeeded"
+    job = queue.sdb.get_job(job_id)
+    assert job["status"] == "cancelled" and job["done"] == 0
+    assert client.get(f"/api/v1/sessions/{r.json()['id']}/rows", headers=H["assigner"]).status_code == 200
