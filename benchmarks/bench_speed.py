@@ -161,7 +161,8 @@ def child_search(args: dict) -> dict:
     """A PrecedentIndex of ``size`` duplicated sample cases with random unit vectors; search latency and memory."""
     import models.index as vindex
     from models.passages import PassageField
-    from models.search import PrecedentIndex, _case_meta
+    from models.passages import case_meta as _case_meta
+    from models.search import PrecedentIndex
     from nlp.segment import tokenize
 
     size = args["size"]

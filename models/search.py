@@ -23,9 +23,9 @@ from models.departments import DepartmentRegistry
 from models.duplicates import group_by_similarity
 from models.embeddings import Embedder
 from models.index import VectorIndex, index_kind
-from models.passages import FIELDS, PassageField, chunk_spans, dense_spans, field_text, lexical_span, pooled
-from models.passages import case_meta as _case_meta  # noqa: F401  (benchmarks/bench_speed.py imports it here)
+from models.passages import FIELDS, PassageField, case_meta, chunk_spans, dense_spans, field_text, lexical_span, pooled
 from models.records import CaseRecord
+from models.vector_cache import RecentVectors
 from nlp.normalize import normalize, title_subject
 from nlp.segment import Doc, Segmenter, default_segmenter
 
@@ -82,6 +82,7 @@ class PrecedentIndex:
         self.tokens: dict[str, list[list[str]]] = {f: [] for f in FIELDS}
         self.fields = {f: PassageField(embedder.dim) for f in FIELDS}
         self.vectors = np.zeros((0, embedder.dim), dtype=np.float32)  # one per case: repeats and 并案
+        self.recent = RecentVectors()  # routed items' passages, so a sheet's repeats are encoded once
         self._refresh()
 
     # -- building ------------------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class PrecedentIndex:
 
         Returns the number of cases that needed encoding.
         """
-        metas = [_case_meta(r, registry) for r in records]
+        metas = [case_meta(r, registry) for r in records]
         cached: dict[str, np.ndarray] = {}
         for src in (self, reuse):
             if src is not None and src.embedder.fingerprint == self.embedder.fingerprint \
@@ -347,13 +348,11 @@ class PrecedentIndex:
     def embed_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
         """One vector per item, of the kind the index holds per case, in one batched encoder call. The same vector
         serves the item's precedents, its repeat check and 并案, and the duplicate threshold is calibrated on it."""
-        if not items:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
         cases = [{"title": t, "body": b} for t, b in items]
         spans = [self.spans(c, "items") for c in cases]
         texts = [field_text(c, "items") for c in cases]
         pieces = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
-        vecs = self.embedder.encode_passages(pieces) if pieces else np.zeros((0, self.embedder.dim), np.float32)
+        vecs = self.recent.vectors(pieces, self.embedder.encode_passages, self.embedder.dim)
         out, at = np.zeros((len(items), self.embedder.dim), dtype=np.float32), 0
         for i, sp in enumerate(spans):
             if sp:
