@@ -21,7 +21,7 @@ from api.errors import Conflict, NotFound
 from api.registry import RegistryHolder
 from api.store import Store
 from api.workbooks import _sheet
-from models import admissibility, db, redaction
+from models import admissibility, clock, db, redaction
 from models.category_check import CategoryChecker, CategoryScheme, CategoryVerdict, cue_verdict
 from models.coverage import CoverageResult, check_coverage
 from models.service import RoutingService
@@ -228,7 +228,7 @@ def publication_workbook(store: Store, names) -> bytes:
     ws = wb.active
     ws.title = "公开答复"
     rows = [[p["case_no"] or f"#{p['case_id']}", p["year"], p["kind"], p["title"], names(p["lead_id"]), p["category"],
-             p["reply"], p["masked"], p["confirmed_by"], p["confirmed_at"].replace("T", " ")[:16]]
+             p["reply"], p["masked"], p["confirmed_by"], clock.local_stamp(p["confirmed_at"])]
             for p in publications(store)]
     _sheet(ws, PUBLICATION_HEADER, rows)
     ws.column_dimensions["G"].width = 80

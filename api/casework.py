@@ -14,7 +14,7 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.schemas import CaseCreate, DecisionCreate, OutcomeCreate
 from api.store import Store
-from models import rules
+from models import clock, rules
 from models.casefile import write_cases
 from models.db import IntegrityError
 from models.records import CaseRecord, RowError
@@ -44,7 +44,7 @@ def now_iso() -> str:
 
 
 def case_public(case: dict, registry: RegistryHolder, today: date | None = None) -> dict:
-    today = today or date.today()
+    today = today or clock.today()
     due = as_date(case["due_on"])
     return {
         **{k: case[k] for k in ("id", "case_no", "kind", "year", "title", "body", "proposer", "status", "category",
@@ -80,7 +80,7 @@ def create_case(store: Store, registry: RegistryHolder, data: CaseCreate, *, ser
                 settings: Settings) -> dict:
     suggestion = assign.suggestion(service, data.title, data.body) if data.route else None
     values = data.model_dump(exclude={"route"})
-    values.update(year=data.year or date.today().year, suggestion=suggestion, source="api")
+    values.update(year=data.year or clock.today().year, suggestion=suggestion, source="api")
     try:
         case_id = store.create_case(values)
     except IntegrityError:
@@ -109,7 +109,7 @@ def record_decision(store: Store, registry: RegistryHolder, case_id: int, body: 
         raise Unprocessable(f"字段“co_handlers[{i}]”：{message}", code="repeated_department",
                             details={"field": f"co_handlers[{i}]", "name": body.co_handlers[i]})
     co_ids = [dept.id for _, dept in co]
-    assigned_on = body.assigned_on or as_date(case["assigned_on"]) or date.today()
+    assigned_on = body.assigned_on or as_date(case["assigned_on"]) or clock.today()
     due_on = body.due_on or add_months(assigned_on, settings.due_months)
     for fld, problem in (("due_on", rules.order_problem("assigned_on", assigned_on, "due_on", due_on)),
                          ("assigned_on", rules.order_problem("assigned_on", assigned_on, "closed_on",
@@ -158,7 +158,7 @@ def record_outcome(store: Store, case_id: int, body: OutcomeCreate, *, principal
 def case_values(rec: CaseRecord, *, kind: str | None, source: str) -> dict:
     return {"case_no": rec.case_no, "kind": rec.kind or kind or "建议", "title": rec.title, "body": rec.body,
             "proposer": rec.proposer, "source": source,
-            "year": rec.year or (rec.assigned_on.year if rec.assigned_on else date.today().year)}
+            "year": rec.year or (rec.assigned_on.year if rec.assigned_on else clock.today().year)}
 
 
 def _insert_rows(store: Store, rows: list[tuple[CaseRecord, dict]], write) -> tuple[list[int | None], list[RowError]]:

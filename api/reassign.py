@@ -17,6 +17,7 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.role_schemas import ReassignmentAnswer, ReassignmentCreate
 from api.store import Store, now
+from models import clock
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def get(store: Store, request_id: int) -> dict:
 def request(store: Store, registry: RegistryHolder, settings: Settings, case_id: int, body: ReassignmentCreate, *,
             principal: Principal, today: date | None = None) -> dict:
     """A lead unit's request to hand an item back (refused after the window, or while one is pending)."""
-    today = today or date.today()
+    today = today or clock.today()
     case = scope.check(store.get_case(case_id), principal, registry, case_id)
     if case["status"] != "assigned" or not case["lead_id"]:
         raise Conflict(f"案件 {case_id} 不在办理中（{case['status']}），不能申请退办", code="case_not_assigned")
@@ -117,7 +118,7 @@ def answer(store: Store, registry: RegistryHolder, settings: Settings, request_i
                       request_id)).rowcount != 1:
             raise Conflict(f"退办申请 {request_id} 已处理", code="reassignment_answered")
         if lead is not None:
-            today = date.today()
+            today = clock.today()
             case = store.get_case(row["case_id"], conn=c)
             decision = store.add_decision(row["case_id"], {
                 "lead_id": lead.id, "co_ids": [x for x in co if x != lead.id], "accepted": None,

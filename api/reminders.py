@@ -15,6 +15,7 @@ from api.auth import Principal
 from api.errors import Conflict, NotFound
 from api.registry import RegistryHolder
 from api.store import Store, now
+from models import clock
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +41,14 @@ def get(store: Store, reminder_id: int) -> dict:
 
 
 def _local_day(stamp: str) -> date:
-    return datetime.fromisoformat(stamp).astimezone().date()
+    return datetime.fromisoformat(stamp).astimezone(clock.zone()).date()
 
 
 def send(store: Store, registry: RegistryHolder, case_id: int, note: str, *, principal: Principal,
          today: date | None = None) -> dict:
     """Remind the item's lead unit. The same note for the same item on the same day answers the first reminder
     (``unchanged``), so a double click or a repeated batch sends nothing twice."""
-    today = today or date.today()
+    today = today or clock.today()
     note = note.strip() or DEFAULT_NOTE
     case = scope.check(store.get_case(case_id), principal, registry, case_id)
     if case["status"] != "assigned" or not case["lead_id"]:

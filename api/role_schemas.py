@@ -19,6 +19,7 @@ class WhoAmI(BaseModel):
                                            "request_reassignment、report、admin …")
     reply_categories: list[str] = Field(description="本地的答复类别（JIAOBAN_REPLY_CATEGORIES）")
     reassign_days: int = Field(description="交办后可申请退办的工作日数")
+    timezone: str = Field(description="办公地时区（JIAOBAN_TIMEZONE）：页面按它显示时间、计算今天")
 
 
 class ReassignmentCreate(Strict):

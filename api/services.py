@@ -12,6 +12,7 @@ from api.sessions_db import SessionStore
 from api.store import Store
 from api.training_jobs import KIND as TRAINING_JOB
 from api.training_jobs import TrainingJobs
+from models import clock
 
 
 class Services:
@@ -20,6 +21,7 @@ class Services:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        clock.set_zone(settings.timezone)  # "today" for deadlines is the office's day, not the server's
         self.store = Store(settings.store_target)
 
     def open(self) -> Services:

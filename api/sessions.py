@@ -16,6 +16,7 @@ from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
 from api.registry import RegistryHolder
 from api.sessions_db import ACTIVE_JOB, SessionStore
+from models import clock
 from models.casefile import ReadResult
 from models.records import CaseRecord, RowError
 
@@ -174,7 +175,7 @@ def accept_confident(store, sdb: SessionStore, registry: RegistryHolder, session
     co-handlers), in one transaction. Rows decided already are left alone, so a repeat changes nothing."""
     get_session(sdb, session_id)
     reg = registry.registry
-    today = date.today()
+    today = clock.today()
     due = casework.add_months(today, settings.due_months)
     accepted = skipped = 0
     with store.transaction() as conn:

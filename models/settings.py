@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         None, description="JSON file: each reply category's meaning and wording cues ({A: {meaning, cues}, ...})")
     admissibility_grounds: Path | None = Field(
         None, description="JSON file: the not-filing grounds [{code, name, patterns}] of the admissibility pre-screen")
+    timezone: str = Field("Asia/Shanghai", description="the office's time zone (IANA name): what \"today\" is for "
+                          "deadlines, overdue counts and 交办日期, and the times the page and exports show; the "
+                          "store keeps UTC timestamps whatever it is")
     log_level: str = "INFO"
 
     @field_validator("reply_categories", mode="before")
@@ -103,6 +106,13 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("至少需要一个答复类别，如 A,B,C")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from models.clock import load_zone
+
+        return load_zone(value).key
 
     @field_validator("holidays", "make_up_workdays")
     @classmethod

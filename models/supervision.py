@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from models import clock
 from models.db import Connection, Database, DatabaseUnavailable, is_postgres
 from models.db import Error as DatabaseError
 from models.departments import DepartmentRegistry
@@ -179,7 +180,7 @@ def _figures(item: Item, as_of: date) -> set[str]:
 
 def read_items(database: str | Path | Database, period: Period, registry: DepartmentRegistry | None) -> list[Item]:
     """Every item of the period with its state as of the period's date, oldest case first."""
-    args = {"as_of": period.as_of.isoformat(), "after": (period.as_of + timedelta(days=1)).isoformat(),
+    args = {"as_of": period.as_of.isoformat(), "after": clock.day_end_utc(period.as_of),
             "start": period.start and period.start.isoformat(),
             "end": period.end and period.end.isoformat()}
     with connect(database) as conn:

@@ -24,7 +24,8 @@ def who_am_i(principal: AnyKey, registry: RegistryDep, settings: SettingsDep) ->
     """The caller's role, name and unit, and what that role may do (the page shows only those views)."""
     return {"name": principal.name, "role": principal.role, "unit": registry.ref(principal.unit_id),
             "actions": sorted(a for a in auth.ACTIONS if principal.can(a)),
-            "reply_categories": settings.reply_categories, "reassign_days": settings.reassign_days}
+            "reply_categories": settings.reply_categories, "reassign_days": settings.reassign_days,
+            "timezone": settings.timezone}
 
 
 @router.get("", response_model=KeysPublic)

@@ -3,7 +3,6 @@ and the per-unit supervision figures as of a date with drill-down to their items
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from api.deps import CanRead, RegistryDep, SettingsDep, StoreDep
 from api.errors import error_responses
 from api.report_schemas import Figure, SupervisionItemsPublic, SupervisionPublic
 from api.schemas import CaseDate, FiguresPublic, LedgerOpenPublic, OverduePublic
+from models import clock
 
 router = APIRouter(prefix="/ledger", tags=["ledger 台账"], responses=error_responses(401, 403, 422))
 
@@ -27,7 +27,7 @@ def open_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of
                department: Department = None, year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> dict:
     """Assigned, not yet closed cases grouped by lead department, with due dates and days left (a unit-scoped key:
     its unit's cases, led or co-handled)."""
-    return ledger.open_by_department(store, registry, as_of=as_of or date.today(), department=department, year=year,
+    return ledger.open_by_department(store, registry, as_of=as_of or clock.today(), department=department, year=year,
                                      only=scope.unit_ids(principal, registry))
 
 
@@ -35,7 +35,7 @@ def open_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of
 def overdue_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None,
                   department: Department = None) -> dict:
     """Open cases past their due date, most overdue first."""
-    return ledger.overdue(store, registry, as_of=as_of or date.today(), department=department,
+    return ledger.overdue(store, registry, as_of=as_of or clock.today(), department=department,
                           only=scope.unit_ids(principal, registry))
 
 
@@ -50,7 +50,7 @@ def yearly_figures(_: CanRead, store: StoreDep, registry: RegistryDep, settings:
 def due_soon_cases(principal: CanRead, store: StoreDep, registry: RegistryDep, as_of: AsOf = None,
                    department: Department = None) -> dict:
     """Open cases due within the next 14 days, soonest first."""
-    return ledger.supervision_items(store, registry, as_of=as_of or date.today(), figure="due_soon",
+    return ledger.supervision_items(store, registry, as_of=as_of or clock.today(), figure="due_soon",
                                     department=department, only=scope.unit_ids(principal, registry))
 
 
@@ -60,7 +60,7 @@ def supervision_ledger(principal: CanRead, store: StoreDep, registry: RegistryDe
     """督办台账: per unit and in total, as of a date, for the cases assigned in a range: assigned, closed, on time,
     closed late, open, overdue, due within 14 days, closure rate, reply categories, satisfaction, 不满意 and
     重新办理."""
-    return ledger.supervision_ledger(store, registry, as_of=as_of or date.today(), start=start, end=end,
+    return ledger.supervision_ledger(store, registry, as_of=as_of or clock.today(), start=start, end=end,
                                      categories=settings.reply_categories, only=scope.unit_ids(principal, registry))
 
 
@@ -72,6 +72,6 @@ def supervision_items(principal: CanRead, store: StoreDep, registry: RegistryDep
                       start: Start = None, end: End = None) -> dict:
     """The cases behind one figure of the supervision ledger (of one unit, of one reply category), most urgent
     first."""
-    return ledger.supervision_items(store, registry, as_of=as_of or date.today(), figure=figure,
+    return ledger.supervision_items(store, registry, as_of=as_of or clock.today(), figure=figure,
                                     department=department, category=category, start=start, end=end,
                                     only=scope.unit_ids(principal, registry))

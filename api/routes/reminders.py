@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,6 +18,7 @@ from api.role_schemas import (
     ReminderPublic,
     RemindersPublic,
 )
+from models import clock
 
 router = APIRouter(tags=["reminders 催办"], responses=error_responses(400, 401, 403))
 NO_CASE = (404, "案件不存在（case_not_found）")
@@ -38,7 +38,7 @@ def remind(principal: CanRemind, case_id: RowId, body: ReminderCreate, store: St
 def remind_unit(principal: CanRemind, body: ReminderBatch, store: StoreDep, registry: RegistryDep) -> dict:
     """Remind a unit of every one of its overdue (or due-soon) items as of a date, in one step."""
     return reminders.send_many(store, registry, department=body.department, figure=body.figure,
-                               as_of=body.as_of or date.today(), note=body.note, principal=principal)
+                               as_of=body.as_of or clock.today(), note=body.note, principal=principal)
 
 
 @router.get("/reminders", response_model=RemindersPublic, responses=error_responses(422))

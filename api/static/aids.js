@@ -145,7 +145,7 @@ async function showCaseAids(box, caseId) {
     if (r.category) box.appendChild(categoryNode(r.category, null));
     for (const f of r.admissibility) box.appendChild(el("p", "受理提示：" + f.reason, "warn"));
     for (const d of r.dismissals) {
-      box.appendChild(el("p", "已忽略的提示：" + (AID_NAMES[d.aid] || d.aid) + "（" + d.dismissed_by + "，" + d.dismissed_at.slice(0, 10) +
+      box.appendChild(el("p", "已忽略的提示：" + (AID_NAMES[d.aid] || d.aid) + "（" + d.dismissed_by + "，" + localStamp(d.dismissed_at).slice(0, 10) +
         (d.note ? "：" + d.note : "") + "）", "muted"));
     }
     box.appendChild(el("p", r.publications.length ? "公开版本已确认（" + r.publications[0].confirmed_by + "）" : "尚未确认公开版本", "muted"));
@@ -177,7 +177,7 @@ async function loadDismissals() {
       const tr = el("tr");
       for (const v of [d.case_no || (d.case_id ? "#" + d.case_id : ""), d.title || "", d.lead ? d.lead.name : "",
         AID_NAMES[d.aid] || d.aid, DISMISSED_CODES[d.code] || d.code, d.dismissed_by,
-        d.dismissed_at.replace("T", " ").slice(0, 16), d.note || "（未填理由）"]) tr.appendChild(el("td", v));
+        localStamp(d.dismissed_at), d.note || "（未填理由）"]) tr.appendChild(el("td", v));
       tbody.appendChild(tr);
     }
     $("dm-count").textContent = "共 " + out.count + " 条忽略记录（工作人员认为提示不适用而忽略，记下是谁、何时、为何忽略）。";

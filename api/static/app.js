@@ -16,6 +16,28 @@ function el(tag, text, cls) {
   return node;
 }
 
+// ---- 时间：按办公地时区（JIAOBAN_TIMEZONE，默认北京时间）显示，不按浏览器或服务器所在时区 ----
+let timeZone = "Asia/Shanghai";
+const ZONED = /(Z|[+-]\d\d:?\d\d)$/;
+
+function zoned(parts) {
+  // sv-SE 的格式就是 2026-12-02 08:30；hourCycle h23 避免“24:00”。
+  return new Intl.DateTimeFormat("sv-SE", Object.assign({ timeZone, hourCycle: "h23" }, parts));
+}
+
+// 服务器给出的时间（UTC，ISO 8601）→ 办公地的“年-月-日 时:分”；不是时间的文字原样返回。
+function localStamp(iso) {
+  if (!iso) return "";
+  const d = new Date(ZONED.test(iso) ? iso : iso + "Z");
+  if (isNaN(d)) return iso;
+  return zoned({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).format(d);
+}
+
+// 办公地的今天，YYYY-MM-DD（北京时间 0–8 点，UTC 的日期还是昨天）。
+function localToday() {
+  return zoned({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+}
+
 function pct(p) {
   return Math.round(p * 100) + "%";
 }
@@ -70,6 +92,7 @@ const onSignIn = [];
 async function signIn() {
   try {
     me = await api("/keys/me");
+    if (me.timezone) timeZone = me.timezone;
   } catch (err) {
     showMessage(err.message);
     return;

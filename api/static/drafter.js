@@ -32,7 +32,7 @@ onTab.todo = () => loadTodo();
 
 function daysLeft(due) {
   if (!due) return null;
-  const ms = new Date(due + "T00:00:00") - new Date(new Date().toISOString().slice(0, 10) + "T00:00:00");
+  const ms = new Date(due + "T00:00:00") - new Date(localToday() + "T00:00:00");
   return Math.round(ms / 86400000);
 }
 
@@ -105,7 +105,7 @@ function remindersBox(c, tr) {
   const box = el("div", null, "reminders-box");
   box.appendChild(el("h4", "督办催办"));
   for (const r of todoReminders[c.id]) {
-    const p = el("p", r.sent_at.replace("T", " ").slice(0, 16) + " " + r.sent_by + "：" + r.note,
+    const p = el("p", localStamp(r.sent_at) + " " + r.sent_by + "：" + r.note,
       r.acknowledged_at ? "muted" : "warn");
     if (!r.acknowledged_at && (!me.unit || (r.unit && me.unit.id === r.unit.id)) &&
         me.actions.includes("acknowledge_reminder")) {

@@ -4,9 +4,9 @@
 // ---- 退办申请（交办人员） ----
 onSignIn.push(() => {
   if (me.actions.includes("decide")) loadRequests();
-  if (me.actions.includes("read")) $("l-asof").value = new Date().toISOString().slice(0, 10);
+  if (me.actions.includes("read")) $("l-asof").value = localToday();
   $("report-box").hidden = !me.actions.includes("report");
-  const today = new Date().toISOString().slice(0, 10);
+  const today = localToday();
   $("rep-start").value = today.slice(0, 4) + "-01-01";
   $("rep-end").value = today;
   if (me.actions.includes("admin")) loadAdmin();
@@ -52,7 +52,7 @@ function requestNode(r) {
   div.dataset.requestId = r.id;
   div.appendChild(el("strong", "第 " + r.id + " 号 · " + (r.case_no || "案件 " + r.case_id) + "《" + r.title + "》"));
   div.appendChild(el("p", (r.unit ? r.unit.name : "") + " 申请退办（" + r.requested_by + "，" +
-    r.requested_at.replace("T", " ").slice(0, 16) + "）：" + r.reason));
+    localStamp(r.requested_at) + "）：" + r.reason));
   if (r.suggested) div.appendChild(el("p", "建议改由：" + r.suggested.name, "muted"));
   div.appendChild(el("p", "状态：" + REQUEST_STATUS[r.status] + (r.answer ? "（" + r.answer + "）" : ""),
     r.status === "requested" ? "warn" : "muted"));
@@ -199,7 +199,7 @@ function remindCell(caseId, open) {
   const td = el("td", null, "remind");
   const list = remindedCases[caseId] || [];
   const count = el("span", list.length ? "已催办 " + list.length + " 次" : "", "muted");
-  if (list.length) count.title = "最近：" + list[0].sent_at.replace("T", " ").slice(0, 16) + " " + list[0].note;
+  if (list.length) count.title = "最近：" + localStamp(list[0].sent_at) + " " + list[0].note;
   td.appendChild(count);
   if (open && me.actions.includes("remind")) {
     const b = el("button", "催办", "remind-one");
@@ -280,7 +280,7 @@ async function loadAdmin() {
     for (const m of models.data) {
       const tr = el("tr", null, m.active ? "decided" : "");
       const top1 = m.metrics && (m.metrics.top1 || (m.metrics.backtest || {}).top1);
-      for (const v of [m.version, (m.created_at || "").replace("T", " ").slice(0, 16), m.rows || "",
+      for (const v of [m.version, localStamp(m.created_at), m.rows || "",
         top1 !== undefined && top1 !== null ? "top-1 " + pct(top1) : "", m.active ? "在用" : ""]) {
         tr.appendChild(el("td", v));
       }
@@ -323,7 +323,7 @@ async function loadAdmin() {
       "promote (index repaired)": "修复索引后上线" };
     for (const h of models.history.slice().reverse()) {
       const tr = el("tr");
-      for (const v of [(h.at || "").replace("T", " ").slice(0, 16), ACTIONS[h.action] || h.action, h.version,
+      for (const v of [localStamp(h.at), ACTIONS[h.action] || h.action, h.version,
         h.previous || "", h.by || "", h.why || ""]) tr.appendChild(el("td", v));
       hb.appendChild(tr);
     }
@@ -333,7 +333,7 @@ async function loadAdmin() {
     for (const k of keys.data) {
       const tr = el("tr", null, k.revoked_at ? "muted" : "");
       for (const v of [k.name, ROLE_NAMES[k.role] || k.role, k.unit ? k.unit.name : "", k.prefix + "…",
-        k.created_at.slice(0, 10), k.revoked_at ? "已停用" : "有效"]) tr.appendChild(el("td", v));
+        localStamp(k.created_at).slice(0, 10), k.revoked_at ? "已停用" : "有效"]) tr.appendChild(el("td", v));
       const td = el("td");
       if (!k.revoked_at) {
         const b = el("button", "停用");

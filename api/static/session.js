@@ -423,7 +423,7 @@ function detailNode(full, i) {
     side.appendChild(el("h4", "交办记录"));
     const ul = el("ul", null, "history");
     for (const h of full.history) {
-      ul.appendChild(el("li", h.decided_at.replace("T", " ").slice(0, 16) + " " + h.decided_by + "：" +
+      ul.appendChild(el("li", localStamp(h.decided_at) + " " + h.decided_by + "：" +
         (h.from ? "由 " + h.from.name + " 改为 " : "交 ") + h.to.name + (h.note ? "（" + h.note + "）" : "")));
     }
     side.appendChild(ul);

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from models import clock
 from tests.api.conftest import KEYS
 from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
 from tests.api.test_roles_browser import sign_in
@@ -58,6 +59,11 @@ def test_the_supervisor_lists_the_dismissals(served, tmp_path):  # noqa: F811
             first = [c.strip() for c in rows.nth(0).locator("td").all_text_contents()]
             assert first[0] == "JY2026-0102" and first[3] == "受理提示" and first[4] == "一事多议"
             assert first[7] == "两项均属课后服务，同一事项" and "教育局" in first[2]
+            # Times are the office's (Beijing) wall clock, not UTC as the API sends them, and not the browser's zone.
+            listed = httpx.get(api + "/aids/dismissals", headers={"X-API-Key": sup}).json()["data"]
+            assert first[6] == clock.local_stamp(listed[0]["dismissed_at"]) != listed[0]["dismissed_at"][:16]
+            assert page.evaluate("localStamp('2026-12-01T20:30:00+00:00')") == "2026-12-02 04:30"
+            assert page.evaluate("localToday()") == clock.today().isoformat()
             page.select_option("#dm-aid", "category")
             page.click("#dm-refresh")
             page.wait_for_function("document.querySelectorAll('#dismissals-table tbody tr').length === 1")

@@ -1,9 +1,13 @@
-from datetime import date
+from datetime import date, datetime, timezone
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api.casework import add_months
+from api.config import Settings, settings_error_message
 from api.main import create_app
+from models import clock
 from tests.api.conftest import H, make_settings
 
 
@@ -71,3 +75,38 @@ def test_yearly_figures(client):
     assert figs["nync"]["satisfaction_rate"] == 1.0 and figs["nync"]["items"] == 1
     assert client.get("/api/v1/ledger/figures", headers=H["drafter"]).status_code == 422
     assert client.get("/api/v1/ledger/figures", params={"year": 2030}, headers=H["drafter"]).json()["data"] == []
+
+
+@pytest.fixture
+def one_am_in_beijing(monkeypatch):
+    """The clock reads 17:00 UTC on 1 December 2026: already 01:00 on 2 December in the office's zone."""
+    instant = datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant.astimezone(tz)
+
+    monkeypatch.setattr(clock, "datetime", Frozen)
+    yield instant
+    clock.set_zone(clock.DEFAULT_ZONE)
+
+
+@pytest.mark.parametrize(("zone", "overdue"), [("Asia/Shanghai", True), ("UTC", False)])
+def test_today_for_deadlines_is_the_offices_day(tmp_path, models_dir, one_am_in_beijing, zone, overdue):
+    """An item due on 1 December is overdue at 01:00 on 2 December Beijing time even on a server that runs on UTC
+    (where the date is still 1 December); with JIAOBAN_TIMEZONE=UTC it is due today and not yet overdue."""
+    with TestClient(create_app(make_settings(tmp_path, models_dir, timezone=zone))) as c:
+        assert c.get("/api/v1/keys/me", headers=H["assigner"]).json()["timezone"] == zone
+        case_id = case_with(c, "关于加装电梯的建议", "住建局", "2026-09-01", due_on="2026-12-01")
+        listed = c.get("/api/v1/ledger/overdue", headers=H["assigner"]).json()
+        assert [x["id"] for x in listed["data"]] == ([case_id] if overdue else [])
+        assert c.get(f"/api/v1/cases/{case_id}", headers=H["drafter"]).json()["overdue"] is overdue
+
+
+def test_an_unknown_time_zone_is_named_at_start_up(monkeypatch):
+    monkeypatch.setenv("JIAOBAN_TIMEZONE", "Beijing")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    message = settings_error_message(caught.value)
+    assert "JIAOBAN_TIMEZONE" in message and "未知时区" in message and "Asia/Shanghai" in message

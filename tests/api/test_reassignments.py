@@ -10,6 +10,7 @@ import pytest
 from api import reassign
 from api.auth import Principal
 from api.role_schemas import ReassignmentCreate
+from models import clock
 from tests.api.conftest import H
 from tests.api.test_scoped_keys import make_case
 
@@ -38,7 +39,7 @@ def test_request_then_approve_moves_the_item_and_restarts_its_deadline(client, z
     assert done.status_code == 200 and done.json()["status"] == "approved"
     case = client.get(f"/api/v1/cases/{case_id}", headers=H["assigner"]).json()
     assert case["lead"]["id"] == "jyj" and case["decisions"][-1]["note"].startswith("改办")
-    assert case["assigned_on"] == date.today().isoformat()
+    assert case["assigned_on"] == clock.today().isoformat()
     assert client.get(f"/api/v1/cases/{case_id}", headers=zjj_key).status_code == 404  # not theirs any more
     again = client.post(f"/api/v1/reassignments/{req['id']}/refuse", json={"answer": "x"}, headers=H["assigner"])
     assert again.status_code == 409

@@ -3,6 +3,7 @@ twice in a day; the unit's drafters see and acknowledge them; other units see no
 
 from __future__ import annotations
 
+from models import clock
 from tests.api.conftest import H
 from tests.api.supervision_data import END, fill, supervisor_key
 
@@ -82,7 +83,6 @@ ZJJ, JYJ = "江州市住房和城乡建设局", "江州市教育局"
 
 def test_the_periodic_report_counts_reminders_sent_up_to_its_date(client):
     import io
-    from datetime import date
 
     from openpyxl import load_workbook
 
@@ -102,7 +102,7 @@ def test_the_periodic_report_counts_reminders_sent_up_to_its_date(client):
         items = {row[1]: dict(zip([c.value for c in unit[2]], row)) for row in unit.iter_rows(min_row=3, values_only=True)}
         return rows, items
 
-    rows, items = summary(date.today().isoformat())
+    rows, items = summary(clock.today().isoformat())
     assert rows[ZJJ]["催办次数"] == 2 and rows[ZJJ]["被催办件数"] == 1
     assert rows["合计"]["催办次数"] == 2 and rows[JYJ]["催办次数"] == 0
     assert items["JY-03"]["催办次数"] == 2 and not items["JY-01"]["催办次数"]

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
+from models import clock
 from tests.api.conftest import KEYS
 from tests.api.fakedata import closed_rows, write_csv
 from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
@@ -69,7 +69,7 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             # a reorganisation: 市城管执法局 renamed from today; its old names now lead to the new unit
             page.fill("#reorg-old input", "城管执法")
             page.press("#reorg-old input", "Enter")
-            page.fill("#reorg-on", date.today().isoformat())
+            page.fill("#reorg-on", clock.today().isoformat())
             page.fill("#reorg-name", "江州市城市综合管理局")
             page.fill("#reorg-short", "市城综局")
             page.click("#reorg-form button[type=submit]")
@@ -139,7 +139,7 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
             late = httpx.post(api + "/cases", json={"case_no": "JY2026-0100", "title": "关于小区停车位配建的建议",
                                                     "body": "新建小区停车位不足。"}, headers=h["assigner"]).json()
             httpx.post(f"{api}/cases/{late['id']}/decision", json={
-                "lead": "市住建局", "assigned_on": f"{date.today().year}-01-05", "due_on": f"{date.today().year}-04-05"},
+                "lead": "市住建局", "assigned_on": f"{clock.today().year}-01-05", "due_on": f"{clock.today().year}-04-05"},
                 headers=h["assigner"])
             sign_in(page, served, sup)
             assert "session" not in visible_tabs(page) and "ledger" in visible_tabs(page)
@@ -216,7 +216,7 @@ def test_every_role_in_the_browser(served, tmp_path):  # noqa: F811
     counted = {r[unit]: r[col] for r in summary.iter_rows(values_only=True) if r and r[unit] and r[col] is not None}
     with sqlite3.connect(tmp_path / "data" / "jiaoban.db") as db:  # the store, asked directly
         direct = db.execute("SELECT count(*) FROM cases WHERE lead_id = 'jyj' AND assigned_on >= ? AND "
-                            "assigned_on <= ?", (f"{date.today().year}-01-01", date.today().isoformat())).fetchone()[0]
+                            "assigned_on <= ?", (f"{clock.today().year}-01-01", clock.today().isoformat())).fetchone()[0]
     assert counted["江州市教育局"] == direct == 1
     active = httpx.get(api + "/models/active", headers=h["admin"]).json()
     assert not active["version"].endswith("-copy")  # promoted, then rolled back

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from models import clock
 from models.bundle import BundleStore
 from models.classifier import RoutingParams
 from models.departments import DepartmentRegistry
@@ -76,7 +77,9 @@ def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
 
 def settings() -> Settings:
     """The service's settings (environment and ``.env``), less what only the service needs (API keys)."""
-    return Settings(env="development", api_keys="")
+    s = Settings(env="development", api_keys="")
+    clock.set_zone(s.timezone)  # dates the CLI derives from timestamps are the office's days, not the server's
+    return s
 
 
 def models_dir(given: Path | None) -> Path:
