@@ -217,7 +217,8 @@ class Store:
             where.append("kind = ?")
             args.append(kind)
         if q:
-            where.append("title LIKE ? ESCAPE '\\'")
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not ("5g" finds "5G")
+            where.append("lower(title) LIKE lower(?) ESCAPE '\\'")
             args.append(f"%{like_escape(q)}%")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self.reader() as c:

@@ -97,3 +97,12 @@ def test_access_log_drops_query_strings():
                                ("127.0.0.1:5", "GET", "/api/v1/cases?q=加装电梯", "1.1", 200), None)
     _DropQueryString().filter(record)
     assert "加装电梯" not in record.getMessage() and "/api/v1/cases?…" in record.getMessage()
+
+
+def test_title_search_ignores_latin_case_on_both_back_ends(store):
+    found = store.create_case({"title": "关于加快5G基站和APP适老化改造的建议"})
+    store.create_case({"title": "关于加装电梯的建议"})
+    for q in ("5g", "5G", "app", "App", "适老化"):
+        rows, count = store.list_cases(q=q)
+        assert [r["id"] for r in rows] == [found] and count == 1, q
+    assert store.list_cases(q="5g_")[1] == 0  # still a literal, not a pattern
