@@ -35,6 +35,7 @@ from models.features import (
     segmenter_of,
     word_columns,
 )
+from models.prototypes import DutyPrototypes, choose_weight
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 from nlp.segment import Doc, Segmenter
@@ -67,6 +68,12 @@ class RoutingParams:
     random_state: int = 0
     # Whole words for the segmenter (the registry's names): part of the model, so backtest and final model agree.
     user_words: tuple[str, ...] = ()
+    # (unit id, name and duties) from the registry, and whether units with fewer than ``duties_max_cases`` training
+    # cases get their duties as a prototype score (models.prototypes; weight chosen out of fold). Off: on the sample
+    # cases it gains little top-1 and costs the review threshold its certificate (bench_duties).
+    unit_duties: tuple[tuple[str, str], ...] = ()
+    duty_prototypes: bool = False
+    duties_max_cases: int = 50
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +84,8 @@ class RoutingParams:
         for key in ("word_ngrams", "char_ngrams", "user_words"):
             if key in known:
                 known[key] = tuple(known[key])
+        if "unit_duties" in known:
+            known["unit_duties"] = tuple(tuple(pair) for pair in known["unit_duties"])
         return cls(**known)
 
 
@@ -152,6 +161,14 @@ class RoutingModel:
         self.groups_ = [groups[i] for i in cal]
         y_cal = y[cal]
         oof, folds = self._out_of_fold_scores(X, y, cal)
+        self.duties_weight_, self.prototypes_ = 0.0, None
+        if p.duty_prototypes and p.unit_duties:
+            self.prototypes_ = DutyPrototypes.build(self.features_, self.classes_, dict(p.unit_duties),
+                                                    np.bincount(y, minlength=len(self.classes_)), p.duties_max_cases)
+        if self.prototypes_ is not None:
+            similarity = self.prototypes_.similarity(X[cal])
+            self.duties_weight_ = choose_weight(oof, y_cal, similarity)
+            oof = oof + self.duties_weight_ * similarity
         self.fold_models_ = folds if p.crossfit else []
         # Items whose department was absent from their fold's training part say nothing about the scale.
         usable = np.isfinite(oof[np.arange(len(y_cal)), y_cal])
@@ -174,6 +191,7 @@ class RoutingModel:
             # the earlier rule on the same predictions, for comparison: the lowest point-estimate threshold
             "point_threshold": choose_threshold(conf, hit, p.target_precision)[0],
             "calibration_items": int(len(cal)),
+            "duties_weight": self.duties_weight_,
         }
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)
@@ -264,14 +282,22 @@ class RoutingModel:
         if not folds:
             return self.full_proba(X=X)
         total = np.zeros((X.shape[0], len(self.classes_)))
+        duty = self._duty_scores(X)
         for cols, est in folds:
-            total[:, cols] += softmax(_scores(est, X) / self.temperature_, axis=1)
+            total[:, cols] += softmax((_scores(est, X) + duty[:, cols]) / self.temperature_, axis=1)
         return total / len(folds)
 
     def full_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
         """Probabilities of the model refitted on all the training data."""
         X = self.transform(items) if X is None else X
-        return softmax(_scores(self.lead_, X) / self.temperature_, axis=1)
+        return softmax((_scores(self.lead_, X) + self._duty_scores(X)) / self.temperature_, axis=1)
+
+    def _duty_scores(self, X) -> np.ndarray:
+        """The duty prototypes' share of each class's score (zeros when off, and for bundles saved before them)."""
+        w = getattr(self, "duties_weight_", 0.0)
+        if not w or self.prototypes_ is None:
+            return np.zeros((X.shape[0], len(self.classes_)))
+        return w * self.prototypes_.similarity(X)
 
     def co_proba(self, items: Sequence[Item] | None = None, *, X=None, leads: Sequence[str] | None = None,
                  ) -> np.ndarray | None:

@@ -11,7 +11,12 @@ with three numbers and one logistic regression over them:
 The margins and the partner shares that train the logistic regression are out of fold: each fold's text model and
 counts see only the fold's training part, and its vocabulary is the fold's own (``features.as_unseen``), so the
 regression and the threshold chosen on it see margins as unseen items will have them. ``use_lead=False`` keeps the
-text margin alone (the earlier model, for comparison).
+text margin alone (the served default: the lead's partners do not gain on the sample cases).
+
+Other pair features (the lead classifier's probability and rank of the candidate, the text naming the candidate,
+the co-handlers of similar past cases) and per-rank thresholds were measured too and do not gain either; on the
+sample cases even a model that knew each item's generator plan stays below F1 0.55 (``benchmarks/
+cohandler_ideas.py``, the bench_cohandlers section of ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations

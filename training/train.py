@@ -93,8 +93,14 @@ def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
 
 
 def with_registry_words(params: RoutingParams, registry: DepartmentRegistry | None) -> RoutingParams:
-    """``params`` whose segmenter knows the registry's names as whole words (unless it already has words)."""
-    if registry is None or params.user_words:
+    """``params`` whose segmenter knows the registry's names as whole words (unless it already has words), and with
+    ``duty_prototypes`` the active units' names and duties."""
+    if registry is None:
+        return params
+    if params.duty_prototypes and not params.unit_duties:
+        duties = tuple((d.id, f"{d.name} {d.duties}") for d in registry.active() if d.duties.strip())
+        params = replace(params, unit_duties=duties)
+    if params.user_words:
         return params
     return replace(params, user_words=tuple(sorted(set(registry.vocabulary()))))
 
