@@ -22,23 +22,29 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# name -> (script, takes --data and --quick); in the order they run.
+# name -> (script with its fixed arguments, how it takes the data folder: "--data", "--tipdm", "arg" (positional) or
+# None, whether it has a --quick smoke mode); in the order they run.
 BENCHMARKS = {
-    "routing": ("bench_routing.py", True),
-    "search": ("bench_search.py", True),
-    "speed": ("bench_speed.py", True),
-    "tipdm-cli": ("cli_tipdm.py", False),
-    "fusion-bm25": ("bench_fusion.py --mode bm25 --encoder hashing", False),
-    "fusion-hybrid": ("bench_fusion.py --mode hybrid --encoder var/encoders/multilingual-e5-small", False),
-    "duplicates": ("bench_duplicates.py", False),
-    "finetune": ("bench_finetune.py", False),
-    "encoder-ceiling": ("bench_encoder_ceiling.py", False),
-    "load": ("bench_load.py --scenario default", False),
-    "writes": ("bench_writes.py", False),
-    "load-report": ("load_report.py", False),
-    "readme": ("readme_figures.py --run", False),
+    "routing": ("bench_routing.py", "--data", True),
+    "search": ("bench_search.py", "--data", True),
+    "speed": ("bench_speed.py", "--data", True),
+    "tipdm-cli": ("cli_tipdm.py", "arg", False),
+    "threshold": ("bench_threshold.py", "--data", False),
+    "cohandlers": ("bench_cohandlers.py", None, True),
+    "duties": ("bench_duties.py --seeds 3", None, True),
+    "precedents": ("bench_precedents.py --samples --n 200", "--data", False),
+    "lead-chars": ("bench_lead_chars.py --samples", "--data", False),
+    "reply-aids": ("bench_reply_aids.py", "--tipdm", False),
+    "fusion-bm25": ("bench_fusion.py --mode bm25 --encoder hashing", None, False),
+    "fusion-hybrid": ("bench_fusion.py --mode hybrid --encoder var/encoders/multilingual-e5-small", None, False),
+    "duplicates": ("bench_duplicates.py", None, False),
+    "finetune": ("bench_finetune.py", None, False),
+    "encoder-ceiling": ("bench_encoder_ceiling.py", None, False),
+    "load": ("bench_load.py --scenario default", None, False),
+    "writes": ("bench_writes.py", None, False),
+    "load-report": ("load_report.py", None, False),
+    "readme": ("readme_figures.py --run", None, False),
 }
-QUICK = ("routing", "search", "speed")  # the others have no smoke mode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,16 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         if name not in BENCHMARKS:
             parser.error(f"unknown benchmark {name!r}: choose from {', '.join(BENCHMARKS)}")
-        script, *rest = BENCHMARKS[name][0].split()
+        command, takes_data, has_quick = BENCHMARKS[name]
+        script, *rest = command.split()
         cmd = [sys.executable, str(HERE / script), *rest]
-        if args.quick and name not in QUICK:
+        if args.quick and not has_quick:
             print(f"== {name}: skipped (no quick mode)", flush=True)
             continue
-        if BENCHMARKS[name][1]:
-            cmd += ["--data", str(args.data)] if args.data else []
-            cmd += ["--quick"] if args.quick else []
-        elif name == "tipdm-cli" and args.data:
-            cmd.append(str(args.data))
+        if args.data and takes_data:
+            cmd += [str(args.data)] if takes_data == "arg" else [takes_data, str(args.data)]
+        cmd += ["--quick"] if args.quick else []
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         code = subprocess.call(cmd, cwd=ROOT)
