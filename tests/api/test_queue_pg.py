@@ -6,20 +6,10 @@ from __future__ import annotations
 import time
 
 import psycopg
-import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from api.queue_pg import TASK, PgQueue, ensure_schema
-from tests.api.conftest import H, make_settings
+from tests.api.conftest import H
 from tests.api.test_sessions import csv_bytes, sheet_rows, upload, wait_job
-
-
-@pytest.fixture()
-def pg_client(tmp_path, models_dir, pg_cluster):
-    url = pg_cluster.database()
-    with TestClient(create_app(make_settings(tmp_path, models_dir, database_url=url))) as c:
-        yield c, url
 
 
 def _queue_rows(url: str) -> list[tuple]:

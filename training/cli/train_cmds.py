@@ -250,6 +250,8 @@ def index_cmd(
     duplicate_labels: DupOpt = None,
     promote: Annotated[bool, typer.Option(
         "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
+    result_json: Annotated[Path | None, typer.Option(
+        "--result-json", help="把结果（新版本、索引件数、新编码件数）写入 JSON 文件（服务的后台重建索引任务读取它）")] = None,
 ) -> None:
     """为模型建立（或增量更新）相似案例检索索引。原版本不会被修改：结果写成一个新版本。
 
@@ -292,5 +294,9 @@ def index_cmd(
         out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变，可用 jiaoban rollback 回退）")
     else:
         out.print(f"新版本 {path.name} 未上线（原版本 {source.name} 保持不变；上线：jiaoban promote {path.name}）")
+    if result_json:
+        summary = {"version": path.name, "source": source.name, "promoted": promote and was_active,
+                   **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind")}}
+        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
