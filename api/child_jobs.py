@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -124,7 +125,7 @@ class ChildJobs:
         lines: queue.Queue[str | None] = queue.Queue()
         with open(log, "a", encoding="utf-8") as out, subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                errors="replace", bufsize=1) as proc:
+                errors="replace", bufsize=1, env=os.environ | {"COLUMNS": "240"}) as proc:  # a line a message
             threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
             done, total = int(job["done"]), int(job["total"])
             while True:
