@@ -9,16 +9,15 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import psycopg
 
 from api.index_jobs import KIND
 from api.jobs import JobRunner
 from api.queue_pg import TASK, PgQueue
 from tests.api.conftest import H
 from tests.api.fakedata import closed_rows, write_csv
+from tests.api.test_queue_pg import drain, queue_rows
+from tests.api.test_training_job import wait_for as wait_for_job
 
 NEW_TITLE = "关于治理青苔河蓝藻水华的建议"
 NEW_BODY = "青苔河每年夏季蓝藻水华暴发，建议开展青苔河蓝藻水华治理。"
@@ -40,14 +39,8 @@ def top_hit(client) -> str:
     return r.json()["data"][0]["title"]
 
 
-def wait_for(client, job_id: int, limit_s: float = 180) -> dict:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/reindex/jobs/{job_id}", headers=H["admin"]).json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.3)
-    raise AssertionError(f"re-index job {job_id} did not finish within {limit_s} s: {job}")
+def wait_for(client, job_id: int) -> dict:
+    return wait_for_job(client, job_id, path="reindex", limit_s=180)
 
 
 def versions(client) -> list[str]:
@@ -156,12 +149,6 @@ def write_registry(tmp_path: Path) -> Path:
     return path
 
 
-def _queue_rows(url: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT task_name, args->>'job_id', status::text FROM procrastinate_jobs "
-                            "ORDER BY id").fetchall()
-
-
 def _worker(client, url: str) -> PgQueue:
     state = client.app.state
     runner = JobRunner(state.sessions, state.models.current, handlers={KIND: state.reindex.run})
@@ -174,7 +161,7 @@ def test_on_postgresql_a_reindex_job_is_a_procrastinate_task_whose_result_is_ser
     before = client.get("/api/v1/models/active", headers=H["drafter"]).json()["version"]
     client.app.state.jobs.stop()  # hold the service's worker: the task waits in procrastinate's queue
     job_id = client.post("/api/v1/reindex/jobs", json={"why": "年度补录"}, headers=H["admin"]).json()["id"]
-    assert _queue_rows(url) == [(TASK, str(job_id), "todo")]
+    assert queue_rows(url) == [(TASK, str(job_id), "todo")]
     worker = _worker(client, url)
     worker.start()
     try:
@@ -182,7 +169,7 @@ def test_on_postgresql_a_reindex_job_is_a_procrastinate_task_whose_result_is_ser
     finally:
         worker.close()
     assert_served_from_a_new_index(client, job, before, n)
-    assert _queue_rows(url) == [(TASK, str(job_id), "succeeded")]
+    assert queue_rows(url) == [(TASK, str(job_id), "succeeded")]
 
 
 def test_on_postgresql_a_reindex_job_cancelled_while_queued_is_not_run(pg_client, tmp_path):
@@ -192,14 +179,6 @@ def test_on_postgresql_a_reindex_job_cancelled_while_queued_is_not_run(pg_client
     listed = versions(client)
     job_id = client.post("/api/v1/reindex/jobs", json={}, headers=H["admin"]).json()["id"]
     assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=H["admin"]).json()["status"] == "cancelled"
-    worker = _worker(client, url)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 30
-        while _queue_rows(url)[0][2] != "succeeded" and time.monotonic() < deadline:
-            time.sleep(0.2)
-    finally:
-        worker.close()
-    assert _queue_rows(url)[0][2] == "succeeded"
+    drain(_worker(client, url), url)
     assert client.app.state.sessions.get_job(job_id)["status"] == "cancelled"
     assert versions(client) == listed and not (client.app.state.reindex.directory(job_id) / "log.txt").exists()

@@ -273,7 +273,7 @@ def index_cmd(
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
     problems = sorted(ts.errors + untrainable, key=lambda e: e.row)
     files = {"rejected_rows.csv": rejected_rows_csv(problems)} if problems else None
-    with progress("编码开始") as say, discarded_on_failure(path):
+    with discarded_on_failure(path), progress("编码开始") as say:  # the version is guarded before the line shows
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
                                   config=search_config(dense_text, lead_chars), files=files,
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
