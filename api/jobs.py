@@ -44,7 +44,7 @@ class JobRunner:
                  chunk: int = CHUNK, stale_s: float = STALE_S, handlers: Mapping[str, Handler] | None = None,
                  ahead: int = AHEAD):
         self.sdb = sdb
-        # Other kinds of job (e.g. api.training_jobs): handler(job, stopping) -> final status.
+        # Other kinds of job (api.training_jobs, api.index_jobs): handler(job, stopping) -> final status.
         self.handlers = dict(handlers or {})
         self.service = service
         self.poll_s = poll_s

@@ -74,7 +74,7 @@ async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     configure_logging(settings.log_level)
     services = await run_in_threadpool(Services(settings).open)
-    for name in ("store", "registry", "models", "sessions", "training", "jobs"):
+    for name in ("store", "registry", "models", "sessions", "training", "reindex", "jobs"):
         setattr(app.state, name, getattr(services, name))
     dev_key = await run_in_threadpool(auth.provision_keys, services.store, settings)
     if dev_key:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from api.bundles import ModelHolder
 from api.config import Settings
+from api.index_jobs import KIND as REINDEX_JOB
+from api.index_jobs import ReindexJobs
 from api.jobs import JobRunner
 from api.model_sync import ModelSync
 from api.queue_pg import PgQueue, ensure_schema
@@ -17,7 +19,8 @@ from models import clock
 
 class Services:
     """What the service and a worker process hold: the store, the registry, the model (kept the one the store
-    names, ``api.model_sync``), sessions and the job runner. ``open`` loads them; ``close`` stops the threads."""
+    names, ``api.model_sync``), sessions, the training and re-indexing jobs and the job runner. ``open`` loads
+    them; ``close`` stops the threads."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -36,13 +39,18 @@ class Services:
         self.model_sync.start()
         self.sessions = SessionStore(store)
         self.training = TrainingJobs(store, self.sessions, self.models, registry, settings)
-        runner = JobRunner(self.sessions, self.models.current, handlers={TRAINING_JOB: self.training.run})
+        self.reindex = ReindexJobs(store, self.sessions, self.models, registry, settings)
+        runner = JobRunner(self.sessions, self.models.current, handlers=self.handlers())
         self.jobs: JobRunner | PgQueue = runner
         if store.dialect == "postgresql":  # procrastinate queues the jobs (api.queue_pg); SQLite: the runner's thread
             ensure_schema(str(store.db.target))
             self.jobs = queue = PgQueue(runner, str(store.db.target))
             self.sessions.on_job_created = queue.defer
         return self
+
+    def handlers(self) -> dict:
+        """The job kinds run by a handler of their own (sheet routing is the runner's)."""
+        return {TRAINING_JOB: self.training.run, REINDEX_JOB: self.reindex.run}
 
     def close(self) -> None:
         self.jobs.close() if isinstance(self.jobs, PgQueue) else self.jobs.stop()

@@ -1,5 +1,5 @@
 """``python -m api.worker``: a background worker process that runs the queued jobs (sheet routing,
-training) beside service replicas started with ``JIAOBAN_JOBS_IN_PROCESS=false``.
+training, re-indexing) beside service replicas started with ``JIAOBAN_JOBS_IN_PROCESS=false``.
 
 It reads the same settings as the service (``JIAOBAN_*``, ``.env``), serves the model version the store names as
 the replicas do, and runs jobs one at a time: on PostgreSQL a procrastinate worker (``api.queue_pg``: woken by

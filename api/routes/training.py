@@ -1,5 +1,5 @@
-"""Training from the service (admin): start a background training job, follow it, and read each version's
-evaluation report (the HTML page with its charts, and the same figures as JSON)."""
+"""Training from the service (admin): start a background training or re-indexing job, follow it, and read each
+version's evaluation report (the HTML page with its charts, and the same figures as JSON)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from api import session_views, sessions
+from api.child_jobs import ChildJobs
 from api.deps import Admin, JobsDep, ModelsDep, SessionsDep
-from api.errors import Conflict, NotFound, error_responses
+from api.errors import Conflict, NotFound, Unprocessable, error_responses
 from api.fields import RowId
+from api.index_jobs import KIND as REINDEX
+from api.index_jobs import NoActiveModel, ReindexJobs, ReindexRequest, UnknownVersion
 from api.jobs import JobError
 from api.session_schemas import JobPublic
 from api.training_jobs import KIND, TrainingJobs, TrainingRequest
 
 router = APIRouter(tags=["training 训练"], responses=error_responses(401, 403))
 NO_JOB = (404, "训练任务不存在（job_not_found）")
+NO_REINDEX_JOB = (404, "重建索引任务不存在（job_not_found）")
 NO_REPORT = (404, "模型版本或其评估报告不存在（report_not_found）")
 
 
@@ -27,7 +31,12 @@ def get_training(request: Request) -> TrainingJobs:
     return request.app.state.training
 
 
+def get_reindex(request: Request) -> ReindexJobs:
+    return request.app.state.reindex
+
+
 TrainingDep = Annotated[TrainingJobs, Depends(get_training)]
+ReindexDep = Annotated[ReindexJobs, Depends(get_reindex)]
 
 
 class TrainingCreate(BaseModel):
@@ -42,11 +51,23 @@ class TrainingJobPublic(JobPublic):
     result: dict | None = Field(description="完成后：新版本、上线判断、主要指标")
 
 
-def _public(training: TrainingJobs, sessions_db, job_id: int) -> dict:
+class ReindexCreate(BaseModel):
+    version: str | None = Field(None, min_length=1, max_length=100,
+                                description="要重建索引的模型版本（默认：在用版本）")
+    promote: bool = Field(True, strict=True, description="重建的是在用版本时，完成后新版本自动上线")
+    why: str = Field("", max_length=500, description="上线理由，记入上线记录")
+
+
+class ReindexJobPublic(JobPublic):
+    log: list[str] = Field(description="重建索引命令逐步打印的进度行（带时间）")
+    result: dict | None = Field(description="完成后：新版本、原版本、索引件数、新编码件数、是否上线")
+
+
+def _public(jobs: ChildJobs, kind: str, sessions_db, job_id: int) -> dict:
     job = sessions.get_job(sessions_db, job_id)
-    if job["kind"] != KIND:
-        raise NotFound(f"任务 {job_id} 不是训练任务", code="job_not_found", details={"job_id": job_id})
-    return (session_views.job_public(job) or {}) | training.state(job_id)
+    if job["kind"] != kind:
+        raise NotFound(f"任务 {job_id} 不是{jobs.what}任务", code="job_not_found", details={"job_id": job_id})
+    return (session_views.job_public(job) or {}) | jobs.state(job_id)
 
 
 @router.post("/training/jobs", status_code=202, response_model=TrainingJobPublic,
@@ -60,13 +81,41 @@ def start_training(principal: Admin, body: TrainingCreate, training: TrainingDep
     except JobError as exc:
         raise Conflict(str(exc), code="too_few_cases") from None
     jobs.wake()
-    return _public(training, sessions_db, job_id)
+    return _public(training, KIND, sessions_db, job_id)
 
 
 @router.get("/training/jobs/{job_id:int}", response_model=TrainingJobPublic, responses=error_responses(NO_JOB, 422))
 def training_job(_: Admin, job_id: RowId, training: TrainingDep, sessions_db: SessionsDep) -> dict:
     """The job's progress, the lines the training printed so far, and its result when done."""
-    return _public(training, sessions_db, job_id)
+    return _public(training, KIND, sessions_db, job_id)
+
+
+@router.post("/reindex/jobs", status_code=202, response_model=ReindexJobPublic,
+             responses=error_responses(400, (409, "没有在用模型或没有已办结案件（no_active_model、no_closed_cases）"),
+                                       (422, "模型版本不存在（unknown_version）")))
+def start_reindex(principal: Admin, body: ReindexCreate, reindex: ReindexDep, sessions_db: SessionsDep,
+                  jobs: JobsDep) -> dict:
+    """Rebuild a version's precedent index from the store's closed cases, in the background, as ``jiaoban index``
+    does: a new version (vectors of unchanged texts reused) that goes into service when the one re-indexed is in
+    service; follow it with ``GET /reindex/jobs/{id}`` (or ``GET /jobs/{id}``, and cancel with its ``/cancel``)."""
+    try:
+        job_id = reindex.submit(ReindexRequest(**body.model_dump()), created_by=principal.name)
+    except UnknownVersion as exc:
+        raise Unprocessable(str(exc), code="unknown_version", details={
+            "field": "version", "version": body.version, "available": reindex.models.store.versions()}) from None
+    except NoActiveModel as exc:
+        raise Conflict(str(exc), code="no_active_model") from None
+    except JobError as exc:
+        raise Conflict(str(exc), code="no_closed_cases") from None
+    jobs.wake()
+    return _public(reindex, REINDEX, sessions_db, job_id)
+
+
+@router.get("/reindex/jobs/{job_id:int}", response_model=ReindexJobPublic,
+            responses=error_responses(NO_REINDEX_JOB, 422))
+def reindex_job(_: Admin, job_id: RowId, reindex: ReindexDep, sessions_db: SessionsDep) -> dict:
+    """The job's progress (texts encoded of those to encode), the lines the command printed, its result when done."""
+    return _public(reindex, REINDEX, sessions_db, job_id)
 
 
 def _report_file(models: ModelsDep, version: str, name: str):

@@ -499,29 +499,55 @@ $("dept-add-form").addEventListener("submit", async (ev) => {
   }
 });
 
-// ---- 重新训练（后台任务） ----
+// ---- 重新训练、重建类案检索索引（后台任务） ----
+// Each kind has its button, box (progress bar, status line, the command's last lines) and its job endpoint.
+const JOB_VIEWS = {
+  train: { path: "/training/jobs/", name: "训练任务", steps: (j) => "第 " + j.done + " / " + j.total + " 步" },
+  reindex: { path: "/reindex/jobs/", name: "重建索引任务", steps: (j) => "已编码 " + j.done + " / " + j.total + " 件" },
+};
+
 $("train-start").addEventListener("click", () => busy($("train-start"), async () => {
   showMessage("");
   try {
     const job = await api("/training/jobs", { method: "POST", json: { promote: $("train-promote").checked,
       why: "网页发起的年度重新训练" } });
-    watchTraining(job.id);
+    watchJob("train", job.id);
   } catch (err) {
     showMessage(err.message);
   }
 }));
 
-async function watchTraining(id) {
+$("reindex-start").addEventListener("click", () => busy($("reindex-start"), async () => {
+  showMessage("");
   try {
-    const job = await api("/training/jobs/" + id);
-    $("train-box").hidden = false;
-    $("train-bar").max = Math.max(1, job.total);
-    $("train-bar").value = job.done;
-    $("train-text").textContent = "训练任务 " + job.id + "：" + job.status_text + "（" + job.done + " / " + job.total + "）" +
+    const job = await api("/reindex/jobs", { method: "POST", json: { why: "网页发起的重建类案检索索引" } });
+    watchJob("reindex", job.id);
+  } catch (err) {
+    showMessage(err.message);
+  }
+}));
+
+async function watchJob(kind, id) {
+  const view = JOB_VIEWS[kind];
+  try {
+    const job = await api(view.path + id);
+    const running = job.status === "queued" || job.status === "running";
+    $(kind + "-box").hidden = false;
+    $(kind + "-bar").max = Math.max(1, job.total);
+    $(kind + "-bar").value = job.done;
+    $(kind + "-text").textContent = view.name + " " + job.id + "：" + job.status_text + "（" + view.steps(job) + "）" +
       (job.error ? "：" + job.error : "");
-    $("train-log").textContent = (job.log || []).slice(-8).join("\n");
-    $("train-start").disabled = job.status === "queued" || job.status === "running";
-    if (job.status === "queued" || job.status === "running") setTimeout(() => watchTraining(id), 2000);
+    $(kind + "-log").textContent = (job.log || []).slice(-8).join("\n");
+    $(kind + "-start").disabled = running;
+    $(kind + "-cancel").hidden = !running;
+    $(kind + "-cancel").onclick = () => busy($(kind + "-cancel"), async () => {
+      try {
+        await api("/jobs/" + id + "/cancel", { method: "POST" });
+      } catch (err) {
+        showMessage(err.message);
+      }
+    });
+    if (running) setTimeout(() => watchJob(kind, id), 2000);
     else loadAdmin();
   } catch (err) {
     showMessage(err.message);

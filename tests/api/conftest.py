@@ -70,6 +70,14 @@ def pg_cluster():
     cluster.stop()
 
 
+@pytest.fixture()
+def pg_client(tmp_path, models_dir, pg_cluster):
+    """A client of a service on the test PostgreSQL server (its jobs go through procrastinate), and its URL."""
+    url = pg_cluster.database()
+    with TestClient(create_app(make_settings(tmp_path, models_dir, database_url=url))) as c:
+        yield c, url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_target(request, tmp_path) -> str | Path:
     """The store on each back end: a SQLite file, and a fresh database on the test PostgreSQL server."""

@@ -43,6 +43,7 @@ SETTINGS = hypothesis.settings(deadline=timedelta(seconds=10),
 # (a 422 with one of these codes is the right answer to a schema-valid request, not a schema that says too little):
 RUNTIME_RULES = {
     "unknown_department": "a unit name must be in the registry, which changes at run time (POST /departments)",
+    "unknown_version": "a model version must be in the models directory, which training and re-indexing add to",
     "repeated_department": "two co-handler names may denote one unit through its aliases or a merger",
     "unknown_category": "reply categories are a setting (JIAOBAN_REPLY_CATEGORIES), not part of the schema",
     "date_order": "due_on/closed_on not before assigned_on, also the one stored with the case",

@@ -6,26 +6,29 @@ from __future__ import annotations
 import time
 
 import psycopg
-import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from api.queue_pg import TASK, PgQueue, ensure_schema
-from tests.api.conftest import H, make_settings
+from tests.api.conftest import H
 from tests.api.test_sessions import csv_bytes, sheet_rows, upload, wait_job
 
 
-@pytest.fixture()
-def pg_client(tmp_path, models_dir, pg_cluster):
-    url = pg_cluster.database()
-    with TestClient(create_app(make_settings(tmp_path, models_dir, database_url=url))) as c:
-        yield c, url
-
-
-def _queue_rows(url: str) -> list[tuple]:
+def queue_rows(url: str) -> list[tuple]:
+    """procrastinate's tasks, oldest first: (task name, our job id, status)."""
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT task_name, args->>'job_id', status::text FROM procrastinate_jobs "
                             "ORDER BY id").fetchall()
+
+
+def drain(worker: PgQueue, url: str, limit_s: float = 30) -> None:
+    """Run ``worker`` until procrastinate's first task has succeeded."""
+    worker.start()
+    try:
+        deadline = time.monotonic() + limit_s
+        while queue_rows(url)[0][2] != "succeeded" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.close()
+    assert queue_rows(url)[0][2] == "succeeded"
 
 
 def test_the_schema_is_applied_once(pg_client):
@@ -41,7 +44,7 @@ def test_a_sheet_job_is_a_procrastinate_task_that_its_worker_runs(pg_client):
     assert isinstance(queue, PgQueue)
     queue.stop()  # hold the worker: the task waits in procrastinate's queue
     job_id = upload(client, csv_bytes(sheet_rows(5))).json()["job"]["id"]
-    assert _queue_rows(url) == [(TASK, str(job_id), "todo")]
+    assert queue_rows(url) == [(TASK, str(job_id), "todo")]
     worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url)
     worker.start()
     try:
@@ -49,7 +52,7 @@ def test_a_sheet_job_is_a_procrastinate_task_that_its_worker_runs(pg_client):
     finally:
         worker.close()
     assert job["status"] == "done" and job["done"] == 5
-    assert _queue_rows(url) == [(TASK, str(job_id), "succeeded")]
+    assert queue_rows(url) == [(TASK, str(job_id), "succeeded")]
 
 
 def test_a_dead_workers_task_is_retried_and_resumes_with_the_rows_left(pg_client):
@@ -70,7 +73,7 @@ def test_a_dead_workers_task_is_retried_and_resumes_with_the_rows_left(pg_client
     finally:
         worker.close()
     assert job["status"] == "done" and job["done"] == 6
-    assert [r[2] for r in _queue_rows(url)] == ["succeeded"]
+    assert [r[2] for r in queue_rows(url)] == ["succeeded"]
 
 
 def test_a_job_cancelled_while_queued_is_not_run(pg_client):
@@ -80,15 +83,7 @@ def test_a_job_cancelled_while_queued_is_not_run(pg_client):
     r = upload(client, csv_bytes(sheet_rows(4)))
     job_id = r.json()["job"]["id"]
     assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=H["assigner"]).json()["status"] == "cancelled"
-    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 30
-        while _queue_rows(url)[0][2] != "succeeded" and time.monotonic() < deadline:
-            time.sleep(0.2)
-    finally:
-        worker.close()
-    assert _queue_rows(url)[0][2] == "succeeded"
+    drain(PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url), url)
     job = queue.sdb.get_job(job_id)
     assert job["status"] == "cancelled" and job["done"] == 0
     assert client.get(f"/api/v1/sessions/{r.json()['id']}/rows", headers=H["assigner"]).status_code == 200

@@ -10,14 +10,15 @@ from tests.api.conftest import H
 from tests.api.fakedata import closed_rows, write_csv
 
 
-def wait_for(client, job_id, limit_s=240):
+def wait_for(client, job_id, limit_s=240, path="training"):
+    """The job of ``/api/v1/{path}/jobs/{job_id}`` once finished."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/training/jobs/{job_id}", headers=H["admin"]).json()
+        job = client.get(f"/api/v1/{path}/jobs/{job_id}", headers=H["admin"]).json()
         if job["status"] in ("done", "failed", "cancelled"):
             return job
         time.sleep(0.5)
-    raise AssertionError(f"training job {job_id} did not finish within {limit_s} s: {job}")
+    raise AssertionError(f"{path} job {job_id} did not finish within {limit_s} s: {job}")
 
 
 def test_a_training_job_trains_compares_promotes_and_serves_its_report(client, tmp_path):

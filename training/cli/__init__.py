@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 import typer
 from pydantic import ValidationError
@@ -46,7 +47,13 @@ ERRORS = (CliError, BackupError, CaseFileError, BundleError, RegistryError, Unkn
           SearchUnavailable, EmbedderError, ConversionError, ValueError)
 
 
+def _terminated(signum, frame) -> None:
+    # SIGTERM (a cancelled service job, a stopped container) unwinds like Ctrl-C, so a version being written is removed
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminated)
     logging.basicConfig(level=os.environ.get("JIAOBAN_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -250,6 +250,8 @@ def index_cmd(
     duplicate_labels: DupOpt = None,
     promote: Annotated[bool, typer.Option(
         "--promote/--no-promote", help="新版本是否上线（默认：原版本在用时上线）")] = True,
+    result_json: Annotated[Path | None, typer.Option(
+        "--result-json", help="把结果（新版本、索引件数、新编码件数）写入 JSON 文件（服务的后台重建索引任务读取它）")] = None,
 ) -> None:
     """为模型建立（或增量更新）相似案例检索索引。原版本不会被修改：结果写成一个新版本。
 
@@ -271,7 +273,7 @@ def index_cmd(
     path = derive_version(source, store.new_version_path("index"), reason="index --add" if add else "index")
     problems = sorted(ts.errors + untrainable, key=lambda e: e.row)
     files = {"rejected_rows.csv": rejected_rows_csv(problems)} if problems else None
-    with progress("编码开始") as say, discarded_on_failure(path):
+    with discarded_on_failure(path), progress("编码开始") as say:  # the version is guarded before the line shows
         meta = build_search_index(path, ts.cases, registry, embedder, add_to_existing=add, reuse_from=source,
                                   config=search_config(dense_text, lead_chars), files=files,
                                   duplicate_groups=_dup_groups(duplicate_labels), progress=lambda d, t: say(f"向量编码 {d}/{t}"))
@@ -292,5 +294,9 @@ def index_cmd(
         out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变，可用 jiaoban rollback 回退）")
     else:
         out.print(f"新版本 {path.name} 未上线（原版本 {source.name} 保持不变；上线：jiaoban promote {path.name}）")
+    if result_json:
+        summary = {"version": path.name, "source": source.name, "promoted": promote and was_active,
+                   **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind")}}
+        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
