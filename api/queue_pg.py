@@ -9,6 +9,11 @@ workers share the queue) and runs it with ``api.jobs.JobRunner.run`` as the in-p
 A worker stopped mid-job (SIGTERM) leaves the job ``running`` with the rows routed so far saved, and defers it again;
 a worker that died (kill -9, lost machine) stops its procrastinate heartbeat, and any live worker retries its
 stalled tasks (``get_stalled_jobs``). Either way the next run resumes with the rows not routed yet.
+
+A job with no task waiting or running for it (queued before the store moved to this queue, or whose defer was lost
+between the job's commit and the task's) is deferred when a worker starts. Each task carries procrastinate's
+``queueing_lock`` and ``lock`` named after its job, so replicas starting at once defer it once, and two tasks of one
+job never run at the same time. A running worker looks again every ``STALLED_S``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import threading
 
 import procrastinate
 import psycopg
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 
 from api.casework import now_iso
@@ -69,17 +75,41 @@ class PgQueue:
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
 
-    def defer(self, job_id: int) -> None:
-        self._defer_app.configure_task(TASK, queue=QUEUE).defer(job_id=job_id)
+    def defer(self, job_id: int) -> bool:
+        """Queue a task for the job; False when one is already waiting for it (nothing is queued twice)."""
+        lock = f"jiaoban-job-{job_id}"
+        try:
+            self._defer_app.configure_task(TASK, queue=QUEUE, queueing_lock=lock, lock=lock).defer(job_id=job_id)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    def orphans(self) -> list[int]:
+        """Jobs still to run (queued, or running) that no procrastinate task is waiting for or running."""
+        with psycopg.connect(self.url) as conn:
+            rows = conn.execute(
+                "SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT EXISTS ("
+                "SELECT 1 FROM procrastinate_jobs p WHERE p.task_name = %s AND p.status IN ('todo', 'doing') "
+                "AND p.args->>'job_id' = j.id::text) ORDER BY j.id", (TASK,)).fetchall()
+        return [int(r[0]) for r in rows]
 
     def wake(self) -> None:
         pass
 
+    def defer_orphans(self) -> list[int]:
+        """Defer every job no task stands for; returns those deferred now."""
+        deferred = [job_id for job_id in self.orphans() if self.defer(job_id)]
+        if deferred:
+            logger.warning("deferred %d job(s) that had no task in the queue: %s", len(deferred), deferred)
+        return deferred
+
     def start(self) -> list[int]:
+        """Defer the jobs no task stands for, then start the worker thread; returns the jobs deferred now."""
+        deferred = self.defer_orphans()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="jiaoban-queue", daemon=True)
         self._thread.start()
         self._ready.wait(30)
-        return []
+        return deferred
 
     def stop(self, timeout: float = 30.0) -> None:
         self.runner._stop.set()  # a running job stops between chunks and is deferred again
@@ -104,9 +134,13 @@ class PgQueue:
                 update_heartbeat_interval=self.heartbeat_s, stalled_worker_timeout=self.stalled_s,
                 shutdown_graceful_timeout=30))
             self._ready.set()
+            swept = loop_time = self._loop.time()
             while not self._stopping.is_set() and not worker.done():
                 try:
                     await self._retry_stalled(app)
+                    if (loop_time := self._loop.time()) - swept >= self.stalled_s:  # a defer lost since start
+                        swept = loop_time
+                        await asyncio.to_thread(self.defer_orphans)
                 except Exception:  # the database may be briefly gone; try again later
                     logger.exception("could not look for stalled jobs")
                 with contextlib.suppress(asyncio.TimeoutError):

@@ -36,7 +36,7 @@ class SessionStore:
     def __init__(self, store: Store):
         self.store = store
         # Called with a new job's id once it may run (PostgreSQL: defers its procrastinate task, api.queue_pg).
-        self.on_job_created: Callable[[int], None] | None = None
+        self.on_job_created: Callable[[int], object] | None = None
 
     # -- sessions ------------------------------------------------------------------------------------------------
     def create_session(self, *, name: str, held_on: str | None, kind: str, created_by: str,

@@ -87,3 +87,43 @@ def test_a_job_cancelled_while_queued_is_not_run(pg_client):
     job = queue.sdb.get_job(job_id)
     assert job["status"] == "cancelled" and job["done"] == 0
     assert client.get(f"/api/v1/sessions/{r.json()['id']}/rows", headers=H["assigner"]).status_code == 200
+
+
+def test_a_job_without_a_task_is_deferred_when_a_worker_starts_and_only_once(pg_client):
+    """A job queued before the store moved to procrastinate (or whose defer was lost) has no task: the next worker
+    to start defers it and runs it; a second defer of the same waiting job queues nothing."""
+    client, url = pg_client
+    queue = client.app.state.jobs
+    queue.stop()
+    job_id = upload(client, csv_bytes(sheet_rows(3))).json()["job"]["id"]
+    with psycopg.connect(url) as conn:  # as if it had been queued on our own job table, before the switch
+        conn.execute("DELETE FROM procrastinate_jobs")
+    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url)
+    assert worker.orphans() == [job_id]
+    assert worker.defer(job_id) is True and worker.defer(job_id) is False  # another replica starting at once
+    assert queue_rows(url) == [(TASK, str(job_id), "todo")] and worker.orphans() == []
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM procrastinate_jobs")
+    try:
+        assert worker.start() == [job_id]
+        job = wait_job(client, job_id)
+    finally:
+        worker.close()
+    assert job["status"] == "done" and job["done"] == 3
+    assert queue_rows(url) == [(TASK, str(job_id), "succeeded")]
+
+
+def test_a_running_worker_defers_a_job_whose_defer_was_lost(pg_client):
+    client, url = pg_client
+    queue = client.app.state.jobs
+    queue.stop()
+    worker = PgQueue(queue.runner.__class__(queue.sdb, client.app.state.models.current), url, stalled_s=1.0,
+                     heartbeat_s=0.3)
+    worker.start()
+    try:
+        queue.sdb.on_job_created = None  # the job's row is committed, its task never queued
+        job_id = upload(client, csv_bytes(sheet_rows(2))).json()["job"]["id"]
+        job = wait_job(client, job_id)
+    finally:
+        worker.close()
+    assert job["status"] == "done" and job["done"] == 2
