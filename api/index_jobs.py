@@ -59,7 +59,7 @@ class ReindexJobs(ChildJobs):
             raise NoActiveModel("没有在用模型，无法重建索引：请指定模型版本（字段“version”），或先训练并上线模型")
         if version not in store.versions():
             raise UnknownVersion(f"字段“version”：模型版本“{version}”不存在；已有版本见 GET /api/v1/models")
-        n = len(self.store.closed_cases())
+        n = self.store.count_closed()
         if n == 0:
             raise JobError("案件库中没有已办结案件，无法建立相似案例索引：请先导入或办结案件")
         return self._queue(KIND, asdict(ReindexRequest(version, request.promote, request.why)), total=n,

@@ -275,6 +275,11 @@ class Store:
         with self.reader() as c:
             return [dict(r) for r in c.execute("SELECT * FROM outcomes WHERE case_id = ? ORDER BY id", (case_id,))]
 
+    def count_closed(self) -> int:
+        """How many cases are closed (what a training or re-index job would export), without reading them."""
+        with self.reader() as c:
+            return int(c.execute("SELECT count(*) FROM cases WHERE status = 'closed'").fetchone()[0])
+
     def closed_cases(self, year: int | None = None) -> list[dict]:
         """Closed cases with their latest reply text, oldest first (the training export)."""
         sql = """SELECT c.*, (SELECT o.reply FROM outcomes o WHERE o.case_id = c.id ORDER BY o.id DESC LIMIT 1)

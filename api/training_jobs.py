@@ -39,7 +39,7 @@ class TrainingJobs(ChildJobs):
     what = "训练"
 
     def submit(self, request: TrainingRequest, *, created_by: str) -> int:
-        n = len(self.store.closed_cases())
+        n = self.store.count_closed()
         if n < MIN_CASES:
             raise JobError(f"案件库中只有 {n} 件已办结案件，至少需要 {MIN_CASES} 件才能训练：请先导入或办结案件")
         return self._queue(KIND, asdict(request), total=5, created_by=created_by)

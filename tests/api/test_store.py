@@ -106,3 +106,14 @@ def test_title_search_ignores_latin_case_on_both_back_ends(store):
         rows, count = store.list_cases(q=q)
         assert [r["id"] for r in rows] == [found] and count == 1, q
     assert store.list_cases(q="5g_")[1] == 0  # still a literal, not a pattern
+
+
+def test_closed_cases_are_counted_without_reading_them(store):
+    assert store.count_closed() == 0
+    for i in range(3):
+        case_id = store.create_case({"title": f"关于第{i}件事的建议"})
+        if i:
+            store.add_decision(case_id, {"lead_id": "zjj", "co_ids": [], "decided_by": "t"})
+            with store.transaction() as c:
+                c.execute("UPDATE cases SET status = 'closed' WHERE id = ?", (case_id,))
+    assert store.count_closed() == len(store.closed_cases()) == 2
