@@ -511,7 +511,7 @@ $("train-start").addEventListener("click", () => busy($("train-start"), async ()
   try {
     const job = await api("/training/jobs", { method: "POST", json: { promote: $("train-promote").checked,
       why: "网页发起的年度重新训练" } });
-    watchJob("train", job.id);
+    watchChildJob("train", job.id);
   } catch (err) {
     showMessage(err.message);
   }
@@ -521,13 +521,13 @@ $("reindex-start").addEventListener("click", () => busy($("reindex-start"), asyn
   showMessage("");
   try {
     const job = await api("/reindex/jobs", { method: "POST", json: { why: "网页发起的重建类案检索索引" } });
-    watchJob("reindex", job.id);
+    watchChildJob("reindex", job.id);
   } catch (err) {
     showMessage(err.message);
   }
 }));
 
-async function watchJob(kind, id) {
+async function watchChildJob(kind, id) {
   const view = JOB_VIEWS[kind];
   try {
     const job = await api(view.path + id);
@@ -547,7 +547,7 @@ async function watchJob(kind, id) {
         showMessage(err.message);
       }
     });
-    if (running) setTimeout(() => watchJob(kind, id), 2000);
+    if (running) setTimeout(() => watchChildJob(kind, id), 2000);
     else loadAdmin();
   } catch (err) {
     showMessage(err.message);
