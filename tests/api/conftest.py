@@ -1,11 +1,14 @@
 """API test fixtures: a tiny bundle (with a hashing-encoder precedent index) trained once per session, a temporary
-store per test, one key per role."""
+store per test, one key per role, the service on a loopback port, and the browser tests' fixtures
+(tests/api/browser.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from models.bundle import META_FILE, BundleStore
 from models.departments import DepartmentRegistry
 from models.embeddings import HashingEmbedder
 from tests import servers
+from tests.api.browser import browser, new_page, shots  # noqa: F401  (fixtures for every API test)
 from tests.api.fakedata import closed_rows, write_csv
 from tests.conftest import MINI_REGISTRY
 from training.dataset import load_training_set
@@ -129,3 +133,22 @@ def client(app):
 @pytest.fixture()
 def closed_csv(tmp_path) -> Path:
     return write_csv(closed_rows(n_per_dept=4), tmp_path / "closed_small.csv")
+
+
+@pytest.fixture()
+def served(tmp_path, models_dir):
+    """The service on a free loopback port (for a real browser, or real concurrent clients); yields its base URL."""
+    import uvicorn
+
+    port = servers.free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(make_settings(tmp_path, models_dir)), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the service did not start on loopback"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

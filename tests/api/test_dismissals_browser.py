@@ -4,16 +4,12 @@ made with it set to docs/screenshots)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import httpx
 import pytest
 
 from models import clock
+from tests.api.browser import sign_in
 from tests.api.conftest import KEYS
-from tests.api.test_page_browser import CHROMIUM, launch, served  # noqa: F401  (the fixture)
-from tests.api.test_roles_browser import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +20,7 @@ CASES = [("JY2026-0101", "关于加快老旧小区加装电梯的建议", "市�
           [("assigner", "admissibility", "multi_matter", "两项均属课后服务，同一事项")])]
 
 
-def test_the_supervisor_lists_the_dismissals(served, tmp_path):  # noqa: F811
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get where it can)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    shots = Path(os.environ.get("JIAOBAN_SCREENSHOTS") or tmp_path / "screens")
-    shots.mkdir(parents=True, exist_ok=True)
+def test_the_supervisor_lists_the_dismissals(served, new_page, shots):
     h = {role: {"X-API-Key": KEYS[role]} for role in KEYS}
     api = served + "/api/v1"
     for case_no, title, lead, dismissals in CASES:
@@ -42,41 +33,33 @@ def test_the_supervisor_lists_the_dismissals(served, tmp_path):  # noqa: F811
                            headers=h[who])
             assert r.status_code == 201, r.text
     sup = httpx.post(api + "/keys", json={"name": "督查室", "role": "supervisor"}, headers=h["admin"]).json()["key"]
-    with sync_api.sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            sign_in(page, served, KEYS["drafter"])
-            assert page.locator("button[data-tab=dismissals]").is_hidden()  # the supervision office's tab only
+    page = new_page(viewport={"width": 1280, "height": 720})
+    sign_in(page, served, KEYS["drafter"])
+    assert page.locator("button[data-tab=dismissals]").is_hidden()  # the supervision office's tab only
 
-            sign_in(page, served, sup)
-            page.click("button[data-tab=dismissals]")
-            rows = page.locator("#dismissals-table tbody tr")
-            rows.nth(2).wait_for()
-            assert rows.count() == 3 and "共 3 条" in page.text_content("#dm-count")
-            first = [c.strip() for c in rows.nth(0).locator("td").all_text_contents()]
-            assert first[0] == "JY2026-0102" and first[3] == "受理提示" and first[4] == "一事多议"
-            assert first[7] == "两项均属课后服务，同一事项" and "教育局" in first[2]
-            # Times are the office's (Beijing) wall clock, not UTC as the API sends them, and not the browser's zone.
-            listed = httpx.get(api + "/aids/dismissals", headers={"X-API-Key": sup}).json()["data"]
-            assert first[6] == clock.local_stamp(listed[0]["dismissed_at"]) != listed[0]["dismissed_at"][:16]
-            assert page.evaluate("localStamp('2026-12-01T20:30:00+00:00')") == "2026-12-02 04:30"
-            assert page.evaluate("localToday()") == clock.today().isoformat()
-            page.select_option("#dm-aid", "category")
-            page.click("#dm-refresh")
-            page.wait_for_function("document.querySelectorAll('#dismissals-table tbody tr').length === 1")
-            assert "（未填理由）" in rows.nth(0).text_content()
+    sign_in(page, served, sup)
+    page.click("button[data-tab=dismissals]")
+    rows = page.locator("#dismissals-table tbody tr")
+    rows.nth(2).wait_for()
+    assert rows.count() == 3 and "共 3 条" in page.text_content("#dm-count")
+    first = [c.strip() for c in rows.nth(0).locator("td").all_text_contents()]
+    assert first[0] == "JY2026-0102" and first[3] == "受理提示" and first[4] == "一事多议"
+    assert first[7] == "两项均属课后服务，同一事项" and "教育局" in first[2]
+    # Times are the office's (Beijing) wall clock, not UTC as the API sends them, and not the browser's zone.
+    listed = httpx.get(api + "/aids/dismissals", headers={"X-API-Key": sup}).json()["data"]
+    assert first[6] == clock.local_stamp(listed[0]["dismissed_at"]) != listed[0]["dismissed_at"][:16]
+    assert page.evaluate("localStamp('2026-12-01T20:30:00+00:00')") == "2026-12-02 04:30"
+    assert page.evaluate("localToday()") == clock.today().isoformat()
+    page.select_option("#dm-aid", "category")
+    page.click("#dm-refresh")
+    page.wait_for_function("document.querySelectorAll('#dismissals-table tbody tr').length === 1")
+    assert "（未填理由）" in rows.nth(0).text_content()
 
-            page.select_option("#dm-aid", "")
-            page.fill("#dm-unit input", "住建")
-            page.click("#dm-unit .picker-list li >> nth=0")
-            page.click("#dm-refresh")
-            page.wait_for_function("document.querySelectorAll('#dismissals-table tbody tr').length === 2")
-            assert all("住房和城乡建设局" in t for t in rows.locator("td:nth-child(3)").all_text_contents())
-            assert "第三点已与代表电话沟通" in page.text_content("#dismissals-table")
-            page.screenshot(path=str(shots / "aid-dismissals.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+    page.select_option("#dm-aid", "")
+    page.fill("#dm-unit input", "住建")
+    page.click("#dm-unit .picker-list li >> nth=0")
+    page.click("#dm-refresh")
+    page.wait_for_function("document.querySelectorAll('#dismissals-table tbody tr').length === 2")
+    assert all("住房和城乡建设局" in t for t in rows.locator("td:nth-child(3)").all_text_contents())
+    assert "第三点已与代表电话沟通" in page.text_content("#dismissals-table")
+    page.screenshot(path=str(shots / "aid-dismissals.png"), full_page=True)

@@ -18,8 +18,8 @@ import pytest
 from models.bundle import BundleStore, verify_bundle
 from tests.api.conftest import API_KEYS, H
 from tests.api.fakedata import closed_rows, write_csv
-from tests.api.test_page_browser import free_port
 from tests.conftest import MINI_REGISTRY, ROOT
+from tests.servers import free_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

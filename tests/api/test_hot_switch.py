@@ -6,7 +6,6 @@ import threading
 import httpx
 
 from tests.api.conftest import H
-from tests.api.test_page_browser import served  # noqa: F401  (the service on a free loopback port)
 
 CLIENTS = 20
 REQUESTS_EACH = 12
@@ -14,7 +13,7 @@ SWITCHES = 6
 ITEM = {"title": "关于加快老旧小区加装电梯的建议", "body": "老旧小区加装电梯。"}
 
 
-def test_promote_and_rollback_under_20_clients_fail_no_request(served):  # noqa: F811
+def test_promote_and_rollback_under_20_clients_fail_no_request(served):
     base = served
     with httpx.Client(base_url=base, timeout=60) as admin:
         original = admin.get("/api/v1/models/active", headers=H["drafter"]).json()["version"]

@@ -10,10 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.main import DOCS_ASSETS
-from tests.api import test_page_browser as page_browser
 from tests.api.conftest import KEYS
 
-served = page_browser.served  # the service on a loopback port, as the staff-page browser test uses it
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
@@ -53,24 +51,9 @@ def test_the_schema_still_offers_the_api_key_to_the_authorize_button(client):
         s for s in schemes if s["type"] == "apiKey").items()
 
 
-@pytest.fixture()
-def browser():
-    if page_browser.CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get where it can)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=page_browser.CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def offline_page(browser, elsewhere: list[str]):
+def offline_page(new_page, elsewhere: list[str]):
     """A page whose requests to any host but loopback are aborted and recorded in ``elsewhere``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = new_page(viewport={"width": 1400, "height": 900})
 
     def only_loopback(route):
         if urlsplit(route.request.url).hostname in LOOPBACK:
@@ -83,9 +66,9 @@ def offline_page(browser, elsewhere: list[str]):
     return page
 
 
-def test_swagger_ui_renders_offline_and_sends_the_key_it_is_given(served, browser, tmp_path):
+def test_swagger_ui_renders_offline_and_sends_the_key_it_is_given(served, new_page, tmp_path):
     elsewhere: list[str] = []
-    page = offline_page(browser, elsewhere)
+    page = offline_page(new_page, elsewhere)
     sent: list[dict] = []
     page.on("request", lambda r: sent.append(r.headers) if urlsplit(r.url).path == "/api/v1/departments" else None)
     page.goto(served + "/docs")
@@ -110,9 +93,9 @@ def test_swagger_ui_renders_offline_and_sends_the_key_it_is_given(served, browse
     assert elsewhere == []
 
 
-def test_redoc_renders_offline(served, browser):
+def test_redoc_renders_offline(served, new_page):
     elsewhere: list[str] = []
-    page = offline_page(browser, elsewhere)
+    page = offline_page(new_page, elsewhere)
     page.goto(served + "/redoc")
     page.wait_for_selector("h1:has-text('交办助手 Jiaoban API')", timeout=30_000)
     page.wait_for_selector("[data-section-id$='list_departments_api_v1_departments_get']", state="attached")
