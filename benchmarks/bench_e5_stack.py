@@ -8,7 +8,7 @@ those inner folds only, never on the outer test part:
 - ``knn``: our probabilities blended with a kNN vote over the training items' e5 vectors (top-k cosine-weighted
   votes per unit); k and the blend weight chosen for inner out-of-fold macro-F1;
 - ``e5_lr``: our probabilities blended with a LogisticRegression on the e5 vectors (its inner out-of-fold
-  probabilities); C and the weight chosen the same way;
+  probabilities, C = 10); the weight chosen the same way;
 - ``concat``: the e5 vector appended to our TF-IDF blocks as one more unit-norm block, same LinearSVC (no choice).
 
 Each item is encoded once (its service text, title subject + body, first ``--lead-chars`` characters) and the vectors
@@ -25,6 +25,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
 import time
@@ -36,6 +37,7 @@ from _common import (
     DEFAULT_DATA,
     DEFAULT_ENCODER,
     DOC,
+    RESULTS,
     Stopwatch,
     dataset_dir,
     environment_lines,
@@ -54,13 +56,14 @@ logger = logging.getLogger("bench_e5_stack")
 
 KS = (5, 10, 20, 40)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(9))
-LR_CS = (10.0, 100.0)
+# One C: each costs five inner fits on a 2-core machine; C 10 beat 100 on the first titles fold's inner folds.
+LR_CS = (10.0,)
 METHODS = {
     "svc_words": "TF-IDF + LinearSVC, jieba word 1-2-grams (bench_threshold's baseline)",
     "svc": "TF-IDF + LinearSVC, jieba word 1-2-grams + character 1-3-grams (**the baseline**)",
     "ours": "our model, `RoutingParams()` defaults (the service today)",
     "knn": "ours blended with a kNN vote over e5 vectors (k, weight from inner folds)",
-    "e5_lr": "ours blended with LogisticRegression on e5 vectors (C, weight from inner folds)",
+    "e5_lr": "ours blended with LogisticRegression (C 10) on e5 vectors (weight from inner folds)",
     "concat": "our LinearSVC with the e5 vector as one more unit-norm feature block",
 }
 
@@ -131,7 +134,7 @@ def choose_blend(y: np.ndarray, ours: np.ndarray, others: dict) -> tuple:
 def lr_proba(E_train, y_train, E_test, n_classes: int, C: float) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(C=C, max_iter=500).fit(E_train, y_train)
+    lr = LogisticRegression(C=C, max_iter=300).fit(E_train, y_train)
     out = np.zeros((len(E_test), n_classes))
     out[:, lr.classes_] = lr.predict_proba(E_test)
     return out
@@ -291,7 +294,9 @@ def _diff(st: dict | None) -> str:
 def markdown(report: dict) -> str:
     lines = ["## e5 vectors stacked on the n-gram model (issue #12, item 2)", "",
              "Grouped outer 5-fold (bench_threshold's folds); every choice (k, C, blend weight) is made on the "
-             "inner out-of-fold predictions of the outer training part only. Methods:", ""]
+             "inner out-of-fold predictions of the outer training part only. Each item's e5 vector "
+             "(multilingual-e5-small, float32, passage prompt) is of its service text's first "
+             f"{next(iter(report['sets'].values())).get('lead_chars', 200)} characters. Methods:", ""]
     lines += [f"- `{m}`: {text}" for m, text in METHODS.items()]
     lines += ["", "Intervals: 95% bootstrap over items; differences are paired (macro-F1 in points, two-sided "
               "paired-bootstrap p; McNemar's exact test on top-1). *Certified* is the 95% threshold certified on the "
@@ -319,7 +324,9 @@ def markdown(report: dict) -> str:
                      " / ".join(f"{m} {fit[m]:.1f}" for m in ("svc", "ours", "knn", "e5_lr", "concat")), knn, lr])
     lines += table(["data", "encoding per 1,000 items", "fit s per fold (extra for knn, e5_lr, concat)",
                     "knn chosen per fold", "e5_lr chosen per fold"], rows) + [""]
-    lines += [report.get("decision", ""), ""] + environment_lines(report)
+    lines += [report.get("decision", ""), ""]
+    lines += [f"- {name}: `{r['command']}` ({r['date']})" for name, r in report["sets"].items() if "command" in r]
+    lines += environment_lines(report)
     return "\n".join(lines)
 
 
@@ -337,6 +344,16 @@ def decision(report: dict) -> str:
             "SVC with p < 0.05 and a significant gain over our model, on titles and bodies both. "
             + (f"Meeting it: {', '.join(good)}." if good else "No method meets it; none is adopted and "
                "`RoutingParams()` is unchanged."))
+
+
+def earlier_sets(args) -> dict:
+    """The other sets of the last full run (``--sets bodies`` re-runs one set and keeps the other's figures)."""
+    path = RESULTS / "e5_stack.json"
+    if args.limit or not path.is_file():
+        return {}
+    sets = json.loads(path.read_text(encoding="utf-8")).get("sets", {})
+    return {name: r for name, r in sets.items() if name not in args.sets.split(",")
+            and r.get("lead_chars") == args.lead_chars and r.get("folds") == args.folds}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -358,8 +375,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     report = report_header(("scikit-learn", "numpy", "scipy", "jieba", "sentence-transformers", "torch"),
                            quick=bool(args.limit))
-    report["sets"] = {name: evaluate(data, args.encoder, name, args.folds, args.limit, args.lead_chars,
-                                     args.resamples) for name in args.sets.split(",")}
+    report["sets"] = earlier_sets(args)
+    for name in args.sets.split(","):
+        report["sets"][name] = evaluate(data, args.encoder, name, args.folds, args.limit, args.lead_chars,
+                                        args.resamples)
+        report["sets"][name].update(command=report["command"], date=report["date"], lead_chars=args.lead_chars)
     report["decision"] = decision(report)
     report["runtime_s"] = time.time() - start
     write_results("e5_stack" + ("_quick" if args.limit else ""), report)
