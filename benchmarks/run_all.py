@@ -30,6 +30,7 @@ BENCHMARKS = {
     "speed": ("bench_speed.py", "--data", True),
     "tipdm-cli": ("cli_tipdm.py", "arg", False),
     "threshold": ("bench_threshold.py", "--data", False),
+    "e5-stack": ("bench_e5_stack.py", "--data", False),
     "cohandlers": ("bench_cohandlers.py", None, True),
     "duties": ("bench_duties.py --seeds 3", None, True),
     "precedents": ("bench_precedents.py --samples --n 200", "--data", False),
