@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from api.casework import now_iso
 from api.child_jobs import ChildJobs
 from api.jobs import JobError
+from models import clock
 from models.bundle import index_encoder, read_meta
 
 KIND = "reindex_model"
@@ -95,12 +95,12 @@ class ReindexJobs(ChildJobs):
         """The new version goes into service when the one re-indexed still is (a promotion every replica follows)."""
         with open(log, "a", encoding="utf-8") as out:
             if not request.promote:
-                out.write(f"{now_iso()} 新版本 {result['version']} 未上线（未要求上线）\n")
+                out.write(f"{clock.stamp()} 新版本 {result['version']} 未上线（未要求上线）\n")
             elif self.models.store.active() != request.version:
-                out.write(f"{now_iso()} 新版本 {result['version']} 未上线：{request.version} 不是在用版本\n")
+                out.write(f"{clock.stamp()} 新版本 {result['version']} 未上线：{request.version} 不是在用版本\n")
             else:
                 why = f"重建相似案例索引：{result['size']} 件（新编码 {result['encoded']} 件）" + \
                       (f"；{request.why}" if request.why else "")
                 self.models.promote(result["version"], by=job["created_by"], why=why)
-                out.write(f"{now_iso()} 已上线 {result['version']}：{why}\n")
+                out.write(f"{clock.stamp()} 已上线 {result['version']}：{why}\n")
                 self._write_result(job["id"], result | {"promoted": True})

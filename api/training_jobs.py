@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from api.casework import now_iso
 from api.child_jobs import ChildJobs
 from api.jobs import JobError
+from models import clock
 
 KIND = "train_model"
 STEP = re.compile(r"\[(\d+)/(\d+)\]")
@@ -69,6 +69,6 @@ class TrainingJobs(ChildJobs):
             if decision["allowed"]:
                 why = decision["reason"] + (f"；{request.why}" if request.why else "")
                 self.models.promote(result["version"], by=job["created_by"], why=why)
-                out.write(f"{now_iso()} 已上线 {result['version']}：{why}\n")
+                out.write(f"{clock.stamp()} 已上线 {result['version']}：{why}\n")
             else:
-                out.write(f"{now_iso()} 未上线：{decision['reason']}\n")
+                out.write(f"{clock.stamp()} 未上线：{decision['reason']}\n")

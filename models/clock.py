@@ -70,3 +70,8 @@ def day_end_utc(day: date) -> str:
     ``stamp < day_end_utc(day)`` is "happened on or before ``day``, office time"."""
     midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=_zone)
     return midnight.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def stamp() -> str:
+    """Now as the office's wall clock, ``2026-12-02 09:30:12``: what log lines that staff read start with."""
+    return now().strftime("%Y-%m-%d %H:%M:%S")

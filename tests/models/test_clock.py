@@ -57,3 +57,11 @@ def test_a_day_ends_at_the_offices_midnight(zone):
     assert not "2026-12-02T17:00:00+00:00" < clock.day_end_utc(date(2026, 12, 2))
     zone("UTC")
     assert clock.day_end_utc(date(2026, 12, 2)) == "2026-12-03T00:00:00+00:00"
+
+
+def test_log_lines_carry_the_offices_time(monkeypatch):
+    from training.cli.progress import stamped
+
+    monkeypatch.setattr(clock, "datetime", _Frozen(datetime(2026, 12, 1, 17, 0, 5, tzinfo=timezone.utc)))
+    assert clock.stamp() == "2026-12-02 01:00:05"
+    assert stamped("编码开始") == "2026-12-02 01:00:05 编码开始"

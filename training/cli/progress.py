@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TextIO
 
+from models import clock
 from training.cli.common import console
 
 
 def stamped(message: str, now: datetime | None = None) -> str:
-    return f"{(now or datetime.now()).strftime('%Y-%m-%d %H:%M:%S')} {message}"
+    """``message`` after the time, in the office's zone (``models.clock``) unless ``now`` is given."""
+    return f"{now.strftime('%Y-%m-%d %H:%M:%S') if now else clock.stamp()} {message}"
 
 
 @contextmanager
