@@ -26,6 +26,7 @@ from api.jobs import JobError
 from api.registry import RegistryHolder
 from api.sessions_db import SessionStore
 from api.store import Store
+from models import clock
 from models.casefile import write_cases
 from models.records import CaseRecord
 
@@ -144,6 +145,7 @@ class ChildJobs:
                 if stopping() or (current and current["cancel_requested"]):
                     proc.terminate()
                     proc.wait(30)
+                    self._note_made_before_cancel(log)
                     return "cancelled"
             code = proc.wait()
         if code != 0:
@@ -152,3 +154,15 @@ class ChildJobs:
             raise JobError(f"{self.what}未完成：{last}（完整输出见任务日志）")
         self.sdb.update_job(job["id"], done=total, total=total)
         return "done"
+
+    @staticmethod
+    def _note_made_before_cancel(log: Path) -> None:
+        """A cancel that reaches the command after it finished leaves a complete version: say so in the log, so the
+        list of versions does not hold one nobody knows about."""
+        result = log.parent / "result.json"
+        if not result.is_file():
+            return
+        version = json.loads(result.read_text(encoding="utf-8")).get("version")
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{clock.stamp()} 取消时命令已完成：新版本 {version} 已建好但未上线；"
+                      f"需要时在模型列表中上线（jiaoban promote {version}）\n")

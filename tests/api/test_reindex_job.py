@@ -182,3 +182,16 @@ def test_on_postgresql_a_reindex_job_cancelled_while_queued_is_not_run(pg_client
     drain(_worker(client, url), url)
     assert client.app.state.sessions.get_job(job_id)["status"] == "cancelled"
     assert versions(client) == listed and not (client.app.state.reindex.directory(job_id) / "log.txt").exists()
+
+
+def test_a_cancel_that_comes_after_the_command_finished_says_the_version_exists(tmp_path):
+    from api.child_jobs import ChildJobs
+
+    log = tmp_path / "log.txt"
+    log.write_text("", encoding="utf-8")
+    ChildJobs._note_made_before_cancel(log)  # nothing made: nothing said
+    assert log.read_text(encoding="utf-8") == ""
+    (tmp_path / "result.json").write_text(json.dumps({"version": "20261202-010203-index"}), encoding="utf-8")
+    ChildJobs._note_made_before_cancel(log)
+    line = log.read_text(encoding="utf-8")
+    assert "新版本 20261202-010203-index 已建好但未上线" in line and "jiaoban promote 20261202-010203-index" in line

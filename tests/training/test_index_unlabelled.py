@@ -39,3 +39,22 @@ def test_index_keeps_rows_without_units_for_search_and_writes_rejected_rows(tmp_
     # the index check reads the file the same way: the rows without units are not "extra"
     check = runner.invoke(app, ["index-check", str(ws / "messages.csv"), *common, "--encoder", "hashing"])
     assert check.exit_code == 0 and "索引与案件一致：4 件" in check.output, check.output
+
+
+def test_index_says_why_a_new_version_is_not_in_service(tmp_path):
+    ws = make_workspace(tmp_path)
+    common = ["--departments", str(ws / "departments.json"), "--models-dir", str(ws / "models")]
+    assert runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--promote", "--no-index"]).exit_code == 0
+    store = BundleStore(ws / "models")
+    active = store.active()
+    asked = runner.invoke(app, ["index", str(ws / "cases.csv"), *common, "--encoder", "hashing", "--no-promote"])
+    flat = asked.output.replace("\n", "")
+    assert asked.exit_code == 0 and "--no-promote：本命令不上线" in flat, asked.output
+    assert "未上线" not in flat  # a service job runs it this way and then promotes: its log must not contradict itself
+    assert store.active() == active
+    newest = sorted(v for v in store.versions() if v != active)[-1]
+    other = runner.invoke(app, ["index", str(ws / "cases.csv"), *common, "--encoder", "hashing",
+                                "--bundle", str(store.path(newest))])
+    flat = other.output.replace("\n", "")
+    assert other.exit_code == 0 and f"未上线：{newest} 不是在用版本" in flat, other.output
+    assert store.active() == active

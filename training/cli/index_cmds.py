@@ -64,7 +64,7 @@ def index_check_cmd(
         raise typer.Exit(1)
     store = BundleStore(models_dir(models))
     path = derive_version(source, store.new_version_path("sync"), reason="index-check --repair")
-    with progress("修复索引") as say, discarded_on_failure(path):
+    with discarded_on_failure(path), progress("修复索引") as say:  # the version is guarded before the line shows
         fixed, _, encoded = repaired(index, ts.cases, registry, progress=lambda d, t: say(f"向量编码 {d}/{t}"))
         attach_search_index(path, fixed)
     out.print(f"已修复：新版本 {path.name}，索引 {len(fixed)} 件，新编码 {encoded} 件（其余沿用原向量）")

@@ -292,8 +292,10 @@ def index_cmd(
     if promote and was_active:
         store.promote(path.name, reason="promote (re-indexed)")
         out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变，可用 jiaoban rollback 回退）")
+    elif not promote:  # asked for (a service job promotes the version itself when it is done)
+        out.print(f"新版本 {path.name} 已建好（--no-promote：本命令不上线；上线：jiaoban promote {path.name}）")
     else:
-        out.print(f"新版本 {path.name} 未上线（原版本 {source.name} 保持不变；上线：jiaoban promote {path.name}）")
+        out.print(f"新版本 {path.name} 未上线：{source.name} 不是在用版本（上线：jiaoban promote {path.name}）")
     if result_json:
         summary = {"version": path.name, "source": source.name, "promoted": promote and was_active,
                    **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind")}}
