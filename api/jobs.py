@@ -88,8 +88,12 @@ class JobRunner:
             return False
         return False
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def request_stop(self) -> None:
+        """Running jobs stop at their next check (between chunks); nothing waits for them."""
         self._stop.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.request_stop()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -112,7 +112,7 @@ class PgQueue:
         return deferred
 
     def stop(self, timeout: float = 30.0) -> None:
-        self.runner._stop.set()  # a running job stops between chunks and is deferred again
+        self.runner.request_stop()  # a running job stops between chunks and is deferred again
         if self._thread is None or not self._thread.is_alive():
             return
         if self._loop is not None and self._stopping is not None:
