@@ -157,6 +157,22 @@ def features(items: list[dict], rows: dict[str, dict], seg, embedder) -> tuple[l
     return names, np.array(out, dtype=float)
 
 
+def with_context(items: list[dict], names: list[str], x: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Scores relative to the message's other points (a reply answers the main ask; a point far below its
+    siblings is the one it skips), the point's position, and the reply's length."""
+    extra, row = [], 0
+    base = [n for n in ("lexical_reply", "idf_bigram_reply", "e5_sentence") if n in names]
+    for item in items:
+        n = len(item["points"])
+        block = x[row:row + n]
+        for k in range(n):
+            rel = [block[k, names.index(b)] - block[:, names.index(b)].max() for b in base]
+            extra.append(rel + [k / (n - 1) if n > 1 else 0.0, math.log(len(item["reply"]) + 1)])
+        row += n
+    return names + [f"{b}_minus_best_sibling" for b in base] + ["position", "log_reply_chars"], \
+        np.hstack([x, np.array(extra)])
+
+
 # -- thresholds ------------------------------------------------------------------------------------------------------
 def pr_at(scores: np.ndarray, answered: np.ndarray, threshold: float) -> dict:
     """Flag a point unanswered when its score is below the threshold; positives are the unanswered points."""
@@ -218,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=str(ROOT / "var" / "encoders" / "multilingual-e5-small"),
                     help="e5 encoder directory for the semantic candidates, or 'none'")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--cache", default=None, help="a JSON file keeping the per-point scores between runs")
     args = ap.parse_args(argv)
     rows = read_rows(Path(args.tipdm))
     if rows is None:
@@ -235,7 +252,16 @@ def main(argv: list[str] | None = None) -> int:
         embedder = load_embedder(args.encoder)
     from nlp.segment import Segmenter
 
-    names, x = features(items, rows, Segmenter(), embedder)
+    cache = Path(args.cache) if args.cache else None
+    key = hashlib.sha1((LABELS.read_text(encoding="utf-8") + str(embedder is not None)).encode()).hexdigest()
+    if cache is not None and cache.is_file() and json.loads(cache.read_text())["key"] == key:
+        saved = json.loads(cache.read_text())
+        names, x = saved["names"], np.array(saved["x"])
+    else:
+        names, x = features(items, rows, Segmenter(), embedder)
+        if cache is not None:
+            cache.write_text(json.dumps({"key": key, "names": names, "x": x.tolist()}))
+    names, x = with_context(items, names, x)
     split = np.array([it["split"] for it in items for _ in it["points"]])
     y = np.array([p["answered"] for it in items for p in it["points"]], dtype=bool)
     dev, test = split == "dev", split == "test"
