@@ -202,6 +202,13 @@ def choose(scores: np.ndarray, answered: np.ndarray) -> tuple[float, str]:
     return float(np.median(scores)), "fallback: median"
 
 
+def ceiling(scores: np.ndarray, answered: np.ndarray) -> dict | None:
+    """An upper bound, not a result: the best precision at recall >= 0.7 with the threshold picked on these points."""
+    rows = [pr_at(scores, answered, float(v) + 1e-9) for v in np.unique(scores)]
+    ok = [r for r in rows if (r["recall"] or 0) >= MIN_RECALL]
+    return max(ok, key=lambda r: (r["precision"] or 0, r["recall"] or 0)) if ok else None
+
+
 def auc(scores: np.ndarray, answered: np.ndarray) -> float | None:
     """The chance that an answered point scores above an unanswered one (ties count half)."""
     pos, neg = scores[answered], scores[~answered]
@@ -281,17 +288,20 @@ def main(argv: list[str] | None = None) -> int:
         t, how = choose(col[dev], y[dev])
         result["candidates"][name] = {"threshold": round(t, 4), "how": how, "dev": pr_at(col[dev], y[dev], t),
                                       "test": pr_at(col[test], y[test], t),
-                                      "auc": {"dev": auc(col[dev], y[dev]), "test": auc(col[test], y[test])}}
+                                      "auc": {"dev": auc(col[dev], y[dev]), "test": auc(col[test], y[test])},
+                                      "ceiling_test": ceiling(col[test], y[test])}
     t, how = choose(lr_dev, y[dev])
     result["candidates"]["logistic"] = {"threshold": round(t, 4), "how": how, "features": names, **lr_info,
                                         "dev": pr_at(lr_dev, y[dev], t), "test": pr_at(lr_test, y[test], t),
-                                        "auc": {"dev": auc(lr_dev, y[dev]), "test": auc(lr_test, y[test])}}
+                                        "auc": {"dev": auc(lr_dev, y[dev]), "test": auc(lr_test, y[test])},
+                                        "ceiling_test": ceiling(lr_test, y[test])}
     result["seconds"] = round(time.time() - started, 1)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for name, r in result["candidates"].items():
         d, s = r["dev"], r["test"]
         print(f"{name:22s} t={r['threshold']:<8} dev P={d['precision']} R={d['recall']} ({d['tp']}/{d['fp']}/{d['fn']})"
-              f"  test P={s['precision']} R={s['recall']} ({s['tp']}/{s['fp']}/{s['fn']})  AUC {r['auc']}")
+              f"  test P={s['precision']} R={s['recall']} ({s['tp']}/{s['fp']}/{s['fn']})  AUC {r['auc']}"
+              f"  test ceiling P={(r['ceiling_test'] or {}).get('precision')}")
     return 0
 
 
