@@ -31,6 +31,7 @@ class TrainingRequest:
     min_test: int = 100
     tolerance: float = 0.005
     why: str = ""
+    knn_blend: bool = False
 
 
 class TrainingJobs(ChildJobs):
@@ -51,6 +52,7 @@ class TrainingJobs(ChildJobs):
                "--models-dir", str(s.models_dir), "--min-test", str(request.min_test),
                "--tolerance", str(request.tolerance), "--by", created_by, "--tag", "job",
                "--result-json", str(directory / "result.json")]
+        cmd += ["--knn-blend"] if request.knn_blend else []
         return cmd + (["--encoder", s.encoder] if s.encoder else ["--no-index"])
 
     def run(self, job: dict, stopping: Callable[[], bool]) -> str:

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "tipdm-cli": ("cli_tipdm.py", "arg", False),
     "threshold": ("bench_threshold.py", "--data", False),
     "e5-stack": ("bench_e5_stack.py", "--data", False),
+    "knn-blend": ("bench_knn_blend.py", "--data", False),
     "cohandlers": ("bench_cohandlers.py", None, True),
     "duties": ("bench_duties.py --seeds 3", None, True),
     "precedents": ("bench_precedents.py --samples --n 200", "--data", False),

@@ -35,6 +35,7 @@ from models.features import (
     segmenter_of,
     word_columns,
 )
+from models.knn_vote import VectorTable, fit_blend, text_certificate
 from models.prototypes import DutyPrototypes, choose_weight
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
@@ -74,6 +75,9 @@ class RoutingParams:
     unit_duties: tuple[tuple[str, str], ...] = ()
     duty_prototypes: bool = False
     duties_max_cases: int = 50
+    # Blend a kNN vote over the training items' e5 vectors into the probabilities (models.knn_vote); needs the
+    # vectors at fit and at routing time, else the text model and its own threshold serve.
+    knn_blend: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +107,7 @@ class Routing:
     needs_review: bool
     threshold: float
     certified: bool = True  # False: the training data could not certify the target, everything goes to review
+    blended: bool = False  # True: the kNN vote of the closest training cases is in the probabilities
 
 
 def _linear(params: RoutingParams):
@@ -134,6 +139,8 @@ class RoutingModel:
         leads: Sequence[str],
         co_handlers: Sequence[Sequence[str]] | None = None,
         years: Sequence[int | None] | None = None,
+        vectors: np.ndarray | None = None,
+        vector_spec: dict | None = None,
     ):
         """Fit on (title, body) items and their lead departments.
 
@@ -142,6 +149,7 @@ class RoutingModel:
             years: each item's year (optional). With three or more years the out-of-fold predictions that
                 calibrate the model and set the review threshold leave one year out at a time, so they see the
                 drift a new session brings, as the deployed model will.
+            vectors: each item's e5 vector (of the kind ``vector_spec`` names) for ``params.knn_blend``.
         """
         p = self.params
         self.features_ = make_features(Segmenter(p.user_words), word_ngrams=p.word_ngrams, char_ngrams=p.char_ngrams)
@@ -193,6 +201,11 @@ class RoutingModel:
             "calibration_items": int(len(cal)),
             "duties_weight": self.duties_weight_,
         }
+        self.knn_ = None
+        if p.knn_blend and vectors is not None:
+            self.knn_ = fit_blend(self, np.asarray(vectors, dtype=np.float32), y, cal, proba, y_cal,
+                                  vector_spec or {})
+        del self.oof_folds_
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)
         # Co-handlers learn from word features only: as accurate as with the character n-grams on the sample data
@@ -202,13 +215,15 @@ class RoutingModel:
         del self.groups_
         return self
 
-    def fit_cases(self, cases: Sequence[CaseRecord]):
-        """Fit on resolved case records (``lead_id``, ``co_ids``, ``year``)."""
-        return self.fit([(c.title, c.body) for c in cases], [c.lead_id or c.lead for c in cases],
-                        [c.co_ids for c in cases], [c.year for c in cases])
+    def fit_cases(self, cases: Sequence[CaseRecord], vectors: VectorTable | None = None):
+        """Fit on resolved case records (``lead_id``, ``co_ids``, ``year``); ``vectors`` for the kNN blend."""
+        items = [(c.title, c.body) for c in cases]
+        table = vectors if self.params.knn_blend else None
+        return self.fit(items, [c.lead_id or c.lead for c in cases], [c.co_ids for c in cases],
+                        [c.year for c in cases], vectors=None if table is None else table(items),
+                        vector_spec=None if table is None else table.spec)
 
-    def _folds(self, X):
-        """Out-of-fold splits that keep near-duplicates (same title subject / body opening) together."""
+    def _folds(self, X):  # out-of-fold splits that keep near-duplicates (same title subject / body opening) together
         groups = self.groups_
         k = min(self.params.cv_folds, len(set(groups)))
         return GroupKFold(n_splits=k).split(X, groups=groups)
@@ -229,7 +244,9 @@ class RoutingModel:
         oof = np.full((len(cal), n_classes), -np.inf)
         fold_models = []
         bounds = blocks(self.features_)
+        self.oof_folds_ = []
         for _, val_idx in self._folds(X[cal]):
+            self.oof_folds_.append(val_idx)
             keep = np.ones(X.shape[0], bool)
             keep[cal[val_idx]] = False
             train_idx = np.nonzero(keep)[0]
@@ -287,13 +304,20 @@ class RoutingModel:
             total[:, cols] += softmax((_scores(est, X) + duty[:, cols]) / self.temperature_, axis=1)
         return total / len(folds)
 
+    def serving_proba(self, X, vectors: np.ndarray | None = None) -> tuple[np.ndarray, Certificate, bool]:
+        """The probabilities the service ranks, the certificate that judges them, and whether they are blended:
+        with the items' vectors and a kNN blend, the blend and its certificate; else the text model's."""
+        proba, knn = self.predict_proba(X=X), getattr(self, "knn_", None)
+        if knn is None or vectors is None:
+            return proba, text_certificate(self), False
+        return knn.blend(proba, vectors), knn.certificate, True
+
     def full_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
         """Probabilities of the model refitted on all the training data."""
         X = self.transform(items) if X is None else X
         return softmax((_scores(self.lead_, X) + self._duty_scores(X)) / self.temperature_, axis=1)
 
-    def _duty_scores(self, X) -> np.ndarray:
-        """The duty prototypes' share of each class's score (zeros when off, and for bundles saved before them)."""
+    def _duty_scores(self, X) -> np.ndarray:  # the duty prototypes' share of each class's score (zeros when off)
         w = getattr(self, "duties_weight_", 0.0)
         if not w or self.prototypes_ is None:
             return np.zeros((X.shape[0], len(self.classes_)))
@@ -333,10 +357,11 @@ class RoutingModel:
         return out
 
     def route(self, items: Sequence[Item] | None = None, top_k: int = 5, *,
-              docs: Sequence[Doc] | None = None) -> list[Routing]:
-        """Ranked lead suggestions with reasons, co-handler suggestions and the needs-review flag for each item."""
+              docs: Sequence[Doc] | None = None, vectors: np.ndarray | None = None) -> list[Routing]:
+        """Ranked lead suggestions with reasons, co-handler suggestions and the needs-review flag for each item
+        (``vectors``: the items' e5 vectors, for a model with a kNN blend)."""
         X = self.transform(items, docs=docs)
-        proba = self.predict_proba(X=X)
+        proba, cert, blended = self.serving_proba(X, vectors)
         co = self.co_proba(X=X, leads=[str(self.classes_[row.argmax()]) for row in proba])
         out = []
         for i in range(X.shape[0]):
@@ -357,9 +382,10 @@ class RoutingModel:
                         break
                     if labels[j] != lead[0].label:
                         co_list.append(Suggestion(label=str(labels[j]), probability=float(co[i, j])))
-            certified = bool(getattr(self, "certified_", True))
-            out.append(Routing(lead=lead, co_handlers=co_list, threshold=self.threshold_, certified=certified,
-                               needs_review=not certified or lead[0].probability < self.threshold_))
+            certified = bool(cert.certified)
+            out.append(Routing(lead=lead, co_handlers=co_list, threshold=cert.threshold, certified=certified,
+                               needs_review=not certified or lead[0].probability < cert.threshold,
+                               blended=blended))
         return out
 
 

@@ -21,6 +21,7 @@ from models.admissibility import DEFAULT_GROUNDS, Ground, screen_batch
 from models.bundle import Bundle, encoder_candidates, load_bundle, load_search_index
 from models.classifier import Routing
 from models.departments import DepartmentRegistry, UnknownDepartmentError
+from models.knn_vote import index_vector_spec
 from models.precision import precision_of
 from models.results import (
     CoHandler,
@@ -193,14 +194,50 @@ class RoutingService:
             return RoutedBatch([], [], self.has_search)
         model = self.bundle.model
         docs = model.prepare(items)
-        routings = model.route(docs=docs, top_k=self.options.top_k)
+        vectors = self._encode(docs) if self.index is not None and (precedents or self.blends) else None
+        blend = vectors if self.blends else None
+        routings = model.route(docs=docs, top_k=self.options.top_k, vectors=blend)
         out = [self._present(n, r, None if rows is None else rows[n]) for n, r in enumerate(routings)]
+        if blend is not None:
+            self._vote_reasons(out, blend)
         self._screen(items, out)
         groups: list[DuplicateGroup] = []
-        vectors: list[np.ndarray] = []
-        if self.index is not None and precedents:
+        if vectors is not None and precedents:
             groups = self._attach_search(out, docs, rows, vectors)
-        return RoutedBatch(out, groups, self.index is not None and precedents, vectors[0] if vectors else None)
+        return RoutedBatch(out, groups, self.index is not None and precedents, vectors if precedents else None)
+
+    @property
+    def blends(self) -> bool:
+        """Whether routing blends the kNN vote of the closest training cases: the model has one and the index's item
+        vectors are of the kind it was fitted on (else the text model and its own threshold serve)."""
+        knn = getattr(self.bundle.model, "knn_", None)
+        return knn is not None and self.index is not None and knn.matches(index_vector_spec(self.index))
+
+    def _encode(self, docs) -> np.ndarray | None:
+        """One vector per item (precedents, repeats, 并案 and the kNN vote); None when the encoder fails."""
+        try:
+            return self.index.embed_docs(docs)
+        except Exception as exc:
+            logger.warning("encoding for precedent search failed (%s); routing without precedents", type(exc).__name__)
+            return None
+
+    def _vote_reasons(self, out: list[RoutedItem], vectors: np.ndarray) -> None:
+        """Each suggestion's share of the closest training cases' vote, in its reason."""
+        model = self.bundle.model
+        knn = model.knn_
+        assert knn is not None  # only called when the service blends
+        votes = knn.votes(vectors, len(model.classes_))
+        share: dict[str, float] = {}
+        for item, row in zip(out, votes):
+            share.clear()
+            for label, v in zip(model.classes_, row):
+                unit = self.unit(str(label)).id
+                share[unit] = share.get(unit, 0.0) + float(v)
+            for suggestion in item.lead[:3]:
+                v = share.get(suggestion.unit.id, 0.0)
+                if v >= 0.05:
+                    note = f"与之最相似的 {knn.k} 件往年案件中约 {v:.0%}（按相似度加权）由该单位主办"
+                    suggestion.reason = f"{suggestion.reason}；{note}" if suggestion.reason else note
 
     def _present(self, index: int, routing: Routing, row: int | None) -> RoutedItem:
         leads: dict[str, LeadSuggestion] = {}
@@ -248,16 +285,9 @@ class RoutingService:
             old = item.review
             item.review = ReviewDecision(True, old.threshold, f"{old.reason}；{reasons}" if old.reason else reasons)
 
-    def _attach_search(self, out: list[RoutedItem], docs, rows, keep: list[np.ndarray]) -> list[DuplicateGroup]:
-        """Precedents, repeats and 并案 from one vector per item (appended to ``keep``); search trouble never breaks
-        routing."""
+    def _attach_search(self, out: list[RoutedItem], docs, rows, vectors: np.ndarray) -> list[DuplicateGroup]:
+        """Precedents, repeats and 并案 from one vector per item; search trouble never breaks routing."""
         index = self.index
-        try:
-            vectors = index.embed_docs(docs)
-        except Exception as exc:
-            logger.warning("encoding for precedent search failed (%s); routing without precedents", type(exc).__name__)
-            return []
-        keep.append(vectors)
         try:
             for item, repeat in zip(out, index.repeats(vectors=vectors)):
                 if repeat is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from models.bundle import Bundle, BundleError, BundleStore, load_bundle
 from models.classifier import RoutingModel, RoutingParams
+from models.knn_vote import VectorTable, served_threshold
 from models.provenance import text_hash, trained_on
 from training.dataset import TrainingSet, temporal_split
 from training.evaluate import Predictions, predict_cases
@@ -56,7 +57,8 @@ def load_active(store: BundleStore) -> Bundle | None:
 
 
 def champion_challenger(ts: TrainingSet, params: RoutingParams, active: Bundle, *,
-                        say: Callable[[str], None] = lambda m: None) -> tuple[Comparison | None, list[str]]:
+                        say: Callable[[str], None] = lambda m: None, vectors: VectorTable | None = None,
+                        ) -> tuple[Comparison | None, list[str]]:
     """Compare the candidate configuration ``params`` with the ``active`` bundle on cases neither was trained on.
 
     Returns the comparison (None when no fair one is possible) and notes for the report.
@@ -76,43 +78,47 @@ def champion_challenger(ts: TrainingSet, params: RoutingParams, active: Bundle, 
             notes.append(f"在用模型训练过的案件中有 {changed} 件的主办单位与当时不同（更正或名录变化）")
         if unseen and seen:
             say(f"在用模型未见过的新案件 {len(unseen)} 件：在用模型打分；新配置用在用模型的 {len(seen)} 件训练案件训练")
-            challenger = RoutingModel(params).fit_cases(seen)
+            challenger = RoutingModel(params).fit_cases(seen, vectors)
             years = sorted({c.year for c in unseen if c.year})
             return Comparison(
                 mode="unseen", active_version=active.version,
                 description=(f"在 {len(unseen)} 件在用模型从未见过的新办结案件上比较"
                              f"（{_years(years)}）：在用模型 {active.version} 直接打分，新配置用在用模型的同一批 "
                              f"{len(seen)} 件训练案件训练后打分"),
-                candidate=predict_cases(challenger, unseen), active=predict_cases(active.model, unseen),
+                candidate=predict_cases(challenger, unseen, vectors),
+                active=predict_cases(active.model, unseen, vectors),
                 stats={}, notes=notes,
-                detail={"n_train": len(seen), "test_years": years, "challenger_threshold": challenger.threshold_,
-                        "active_threshold": float(active.model.threshold_)},
+                detail={"n_train": len(seen), "test_years": years,
+                        "challenger_threshold": served_threshold(challenger, vectors),
+                        "active_threshold": served_threshold(active.model, vectors)},
             ).with_stats(), notes
     else:
         notes.append(f"在用模型 {active.version} 没有记录训练案件（早期版本），无法找出它未见过的案件")
     if len({c.year for c in ts.cases if c.year}) < 2:
         notes.append("数据不足两个年度，且没有可与在用模型公平比较的案件：未做对比，不会自动上线")
         return None, notes
-    return _backtest(ts, params, active, notes, say), notes
+    return _backtest(ts, params, active, notes, say, vectors), notes
 
 
 def _backtest(ts: TrainingSet, params: RoutingParams, active: Bundle, notes: list[str],
-              say: Callable[[str], None]) -> Comparison:
+              say: Callable[[str], None], vectors: VectorTable | None = None) -> Comparison:
     """Both configurations trained on the same earlier years and tested on the latest year."""
     train, test, year = temporal_split(ts.cases)
     active_params = RoutingParams.from_dict(active.meta.get("params") or {})
     say(f"没有在用模型未见过的案件：两种配置都用 {len(train)} 件（{year} 年以前）训练，"
         f"在 {year} 年 {len(test)} 件上回测")
-    challenger = RoutingModel(params).fit_cases(train)
-    champion = challenger if active_params == params else RoutingModel(active_params).fit_cases(train)
+    challenger = RoutingModel(params).fit_cases(train, vectors)
+    champion = challenger if active_params == params else RoutingModel(active_params).fit_cases(train, vectors)
     notes.append("本次数据中没有在用模型未见过的案件，改为两种配置在同一年度切分上回测（不是在用模型本身的成绩）")
     return Comparison(
         mode="backtest", active_version=active.version,
         description=(f"两种配置都用 {year} 年以前的 {len(train)} 件训练，在 {year} 年的 {len(test)} 件上回测"
                      f"（在用模型 {active.version} 的参数 vs 新参数）"),
-        candidate=predict_cases(challenger, test), active=predict_cases(champion, test), stats={}, notes=notes,
+        candidate=predict_cases(challenger, test, vectors), active=predict_cases(champion, test, vectors), stats={},
+        notes=notes,
         detail={"n_train": len(train), "test_years": [year], "same_params": active_params == params,
-                "challenger_threshold": challenger.threshold_, "active_threshold": float(champion.threshold_)},
+                "challenger_threshold": served_threshold(challenger, vectors),
+                "active_threshold": served_threshold(champion, vectors)},
     ).with_stats()
 
 

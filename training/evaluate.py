@@ -16,6 +16,7 @@ from sklearn.model_selection import GroupKFold
 
 from models.certify import clopper_pearson_interval
 from models.classifier import RoutingModel, RoutingParams, top_k_accuracy
+from models.knn_vote import VectorTable, blends_with
 from models.records import CaseRecord
 from nlp.normalize import near_duplicate_key
 from training.dataset import TrainingSet, temporal_split
@@ -45,10 +46,14 @@ class Predictions:
         return replace(self, thresholds=[float(threshold)] * len(self.truth),
                        certified=[bool(certified)] * len(self.truth))
 
-    def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str]) -> None:
+    def extend(self, model: RoutingModel, cases: Sequence[CaseRecord], truth: Sequence[str],
+               vectors: VectorTable | None = None) -> None:
+        """Add the model's outcomes on ``cases``, as the service would give them (blended with the kNN vote when the
+        model has one and ``vectors`` are of its kind)."""
         items = [(c.title, c.body) for c in cases]
         X = model.transform(items)
-        proba = model.predict_proba(X=X)
+        proba, cert, _ = model.serving_proba(X, vectors(items) if vectors is not None and blends_with(model, vectors)
+                                             else None)
         order = np.argsort(-proba, axis=1)
         co = model.co_proba(X=X, leads=[str(model.classes_[row[0]]) for row in order])
         for i, case in enumerate(cases):
@@ -64,8 +69,8 @@ class Predictions:
                 labels = model.co_binarizer_.classes_
                 picked = [labels[j] for j in np.argsort(-co[i])[:3] if co[i, j] >= model.co_threshold_]
                 self.co_pred.append({p for p in picked if p != self.ranked[-1][0]})
-        self.thresholds.extend([float(model.threshold_)] * len(cases))
-        self.certified.extend([bool(getattr(model, "certified_", True))] * len(cases))
+        self.thresholds.extend([float(cert.threshold)] * len(cases))
+        self.certified.extend([bool(cert.certified)] * len(cases))
         self.target = float(model.params.target_precision)
 
 
@@ -194,6 +199,7 @@ def evaluate(
     folds: int = 5,
     test_year: int | None = None,
     progress: Callable[[str], None] | None = None,
+    vectors: VectorTable | None = None,
 ) -> EvalReport:
     """Backtest the routing model on a training set.
 
@@ -202,6 +208,7 @@ def evaluate(
         folds: number of folds for k-fold.
         test_year: the year to test on with the temporal split (default: the latest).
         progress: called with a short message as each model is trained.
+        vectors: the cases' e5 vectors, for ``params.knn_blend`` (each fold's model blends as the final one will).
     """
     params = params or RoutingParams()
     say = progress or (lambda msg: None)
@@ -213,8 +220,8 @@ def evaluate(
     if split == "temporal":
         train, test, year = temporal_split(ts.cases, test_year)
         say(f"训练 {len(train)} 条（{min(c.year for c in train)}–{year - 1} 年），测试 {len(test)} 条（{year} 年）")
-        model = RoutingModel(params).fit_cases(train)
-        pred.extend(model, test, _leads(test))
+        model = RoutingModel(params).fit_cases(train, vectors)
+        pred.extend(model, test, _leads(test), vectors)
         detail = {"test_year": year, "n_train": len(train), "validation": model.validation_}
     elif split == "kfold":
         groups = group_keys(ts.cases)
@@ -224,8 +231,8 @@ def evaluate(
             say(f"第 {i}/{k} 折：训练 {len(tr)} 条，测试 {len(te)} 条")
             train = [ts.cases[j] for j in tr]
             test = [ts.cases[j] for j in te]
-            model = RoutingModel(params).fit_cases(train)
-            pred.extend(model, test, _leads(test))
+            model = RoutingModel(params).fit_cases(train, vectors)
+            pred.extend(model, test, _leads(test), vectors)
         detail = {"folds": k, "groups": n_groups}
     else:
         raise ValueError(f"未知的切分方式“{split}”：可选 temporal、kfold、auto")
@@ -243,10 +250,11 @@ def _leads(cases: Sequence[CaseRecord]) -> list[str]:
     return [c.lead_id or c.lead for c in cases]
 
 
-def predict_cases(model: RoutingModel, cases: Sequence[CaseRecord]) -> Predictions:
+def predict_cases(model: RoutingModel, cases: Sequence[CaseRecord], vectors: VectorTable | None = None,
+                  ) -> Predictions:
     """An already trained model's (e.g. the one in service) outcomes on the given cases."""
     pred = Predictions()
-    pred.extend(model, cases, _leads(cases))
+    pred.extend(model, cases, _leads(cases), vectors)
     return pred
 
 

@@ -100,6 +100,8 @@ def _promise(f: dict) -> str:
     parts = []
     if th.get("note"):
         parts.append(f'<div class="{"note" if th.get("certified", True) else "warn"}">{escape(th["note"])}</div>')
+    if th.get("text_only"):
+        parts.append(f'<p class="note">{escape(th["text_only"]["note"])}</p>')
     if promise:
         parts.append(f'<p class="note">{escape(promise["text"])}</p>')
     return "".join(parts)

@@ -24,10 +24,12 @@ from models.certify import Certificate
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
+from models.knn_vote import VectorTable, blends_with, index_vector_spec
 from models.provenance import TRAINING_CASES_FILE, cases_digest, training_cases_file
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 from models.search_weights import calibrate_weights
+from nlp.segment import Segmenter
 from training.compare import Comparison, champion_challenger, load_active
 from training.dataset import TrainingSet
 from training.diagnostics import mapped_labels
@@ -88,8 +90,24 @@ def discarded_on_failure(version: Path):
     return removed_on_failure(version, f"模型版本 {version}")
 
 
-def fit_model(ts: TrainingSet, params: RoutingParams) -> RoutingModel:
-    return RoutingModel(params).fit_cases(ts.cases)
+def fit_model(ts: TrainingSet, params: RoutingParams, vectors: VectorTable | None = None) -> RoutingModel:
+    return RoutingModel(params).fit_cases(ts.cases, vectors)
+
+
+def encode_cases(cases: list[CaseRecord], registry: DepartmentRegistry | None, embedder: Embedder,
+                 config: SearchConfig | None, params: RoutingParams, reuse_from: Path | None,
+                 progress: Callable[[int, int], None] | None = None) -> PrecedentIndex:
+    """The training cases' precedent index, built before the model so that its item vectors feed the kNN blend and
+    the bundle's index alike (each text encoded once; unchanged texts reuse the version in service's vectors)."""
+    index = PrecedentIndex(embedder, config or SearchConfig(), Segmenter(params.user_words))
+    reuse = None
+    if reuse_from is not None:
+        try:
+            reuse = load_search_index(load_bundle(reuse_from), embedder)
+        except (BundleError, SearchIndexError) as exc:
+            logger.info("no vectors reused: %s", exc)
+    index.add(cases, registry, reuse=reuse, progress=progress)
+    return index
 
 
 def with_registry_words(params: RoutingParams, registry: DepartmentRegistry | None) -> RoutingParams:
@@ -112,6 +130,7 @@ def build_search_index(
     embedder: Embedder,
     *,
     reuse_from: Path | None = None,
+    reuse_index: PrecedentIndex | None = None,
     add_to_existing: bool = False,
     config: SearchConfig | None = None,
     duplicate_groups: dict[str, str] | None = None,
@@ -123,6 +142,7 @@ def build_search_index(
 
     Args:
         reuse_from: another bundle whose vectors may be reused for unchanged texts (same encoder only).
+        reuse_index: an index in memory whose vectors are reused the same way (``encode_cases``).
         add_to_existing: keep the bundle's current index and add ``cases`` to it (incremental).
         duplicate_groups: case number -> group id of known near-duplicates; when given, the duplicate threshold
             is chosen on them (training.duplicates.calibrate) and recorded in the manifest.
@@ -135,8 +155,8 @@ def build_search_index(
         index = load_search_index(bundle, embedder)
     if index is None:
         index = PrecedentIndex(embedder, config or SearchConfig(), bundle.model.segmenter)
-    reuse = None
-    if reuse_from is not None and Path(reuse_from) != Path(bundle_path):
+    reuse = reuse_index
+    if reuse is None and reuse_from is not None and Path(reuse_from) != Path(bundle_path):
         try:
             reuse = load_search_index(load_bundle(reuse_from), embedder)
         except (BundleError, SearchIndexError) as exc:
@@ -193,23 +213,42 @@ def train(
     if len(ts.cases) < 10:
         raise ValueError(f"只有 {len(ts.cases)} 条可用案件，至少需要 10 条才能训练")
     params = with_registry_words(params, registry)
-    steps = Steps(say, total=5 if embedder is not None else 4)
+    if params.knn_blend and embedder is None:
+        raise ValueError("近邻投票（--knn-blend）需要句向量编码器：请配置 JIAOBAN_ENCODER，或去掉 --knn-blend")
+    steps = Steps(say, total=(5 if embedder is not None else 4) + bool(params.knn_blend))
+    reuse = store.active_path() if store.active() else None
+    pre: PrecedentIndex | None = None
+    vectors: VectorTable | None = None
+    if params.knn_blend and embedder is not None:
+        steps(f"编码全部 {len(ts.cases)} 件案件（近邻投票与类案检索共用，编码器 {embedder.name}）")
+        pre = encode_cases(ts.cases, registry, embedder, search_config, params, reuse,
+                           progress=lambda done, total: steps.detail(f"向量编码 {done}/{total}"))
+        vectors = VectorTable([(c.title, c.body) for c in ts.cases], pre.vectors, index_vector_spec(pre))
     active = load_active(store)
     comparison: Comparison | None = None
     notes: list[str] = []
     if active is not None:
         steps("与在用模型比较（只用它未见过的案件）")
-        comparison, notes = champion_challenger(ts, params, active, say=steps.detail)
+        comparison, notes = champion_challenger(ts, params, active, say=steps.detail, vectors=vectors)
     if comparison is None:
         steps("回测评估")
-        backtest = evaluate(ts, params, split=split, progress=steps.detail)
+        backtest = evaluate(ts, params, split=split, progress=steps.detail, vectors=vectors)
     steps(f"用全部 {len(ts.cases)} 件案件训练最终模型")
-    model = fit_model(ts, params)
-    in_service = review_threshold or float(model.threshold_)
-    certified = bool(review_threshold) or model.certified_
-    threshold = {"in_service": in_service, "model": float(model.threshold_),
+    model = fit_model(ts, params, vectors)
+    knn = model.knn_ if blends_with(model, vectors) else None
+    served = model.certificate_ if knn is None else knn.certificate
+    in_service = review_threshold or float(served.threshold)
+    certified = bool(review_threshold) or served.certified
+    threshold = {"in_service": in_service, "model": float(served.threshold),
                  "source": "setting" if review_threshold else "model", "certified": certified,
-                 "certificate": model.certificate_.to_dict(), "note": certificate_note(model.certificate_)}
+                 "certificate": served.to_dict(), "note": certificate_note(served),
+                 "knn_blend": knn is not None}
+    if knn is not None:
+        threshold["note"] = (f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）；"
+                             + certificate_note(served))
+        threshold["text_only"] = {"threshold": float(model.threshold_), "certificate": model.certificate_.to_dict(),
+                                  "note": "无法编码时（编码器不可用）只用文本模型，按此阈值复核："
+                                          + certificate_note(model.certificate_)}
     if comparison is not None:
         backtest = report_from(comparison.candidate, comparison.mode, comparison.detail)
     candidate = backtest.predictions
@@ -243,9 +282,9 @@ def train(
     )
     if embedder is not None:
         steps(f"建立相似案例检索索引（编码器 {embedder.name}）")
-        reuse = store.active_path() if store.active() else None
         with discarded_on_failure(path):
-            build_search_index(path, ts.cases, registry, embedder, reuse_from=reuse, config=search_config,
+            build_search_index(path, ts.cases, registry, embedder, reuse_from=reuse, reuse_index=pre,
+                               config=search_config,
                                duplicate_groups=duplicate_groups,
                                progress=lambda done, total: steps.detail(f"向量编码 {done}/{total}"))
     promoted, note = False, "未上线（加 --promote 可在不显著劣于在用模型时上线）"

@@ -44,6 +44,8 @@ class TrainingCreate(BaseModel):
     min_test: int = Field(100, ge=1, le=100_000, description="可比较案件少于此数时警告且不自动上线")
     tolerance: float = Field(0.005, ge=0, le=1, description="首选准确率允许的下降（显著时才拒绝）")
     why: str = Field("", max_length=500, description="上线理由，记入上线记录")
+    knn_blend: bool = Field(False, strict=True, description="主办建议结合最相似往年案件的投票（jiaoban train "
+                            "--knn-blend；需要服务已配置编码器）")
 
 
 class TrainingJobPublic(JobPublic):
@@ -71,11 +73,15 @@ def _public(jobs: ChildJobs, kind: str, sessions_db, job_id: int) -> dict:
 
 
 @router.post("/training/jobs", status_code=202, response_model=TrainingJobPublic,
-             responses=error_responses(400, (409, "已办结案件太少（too_few_cases）"), 422))
+             responses=error_responses(
+                 400, (409, "已办结案件太少（too_few_cases）；要求近邻投票而未配置编码器（no_encoder）"), 422))
 def start_training(principal: Admin, body: TrainingCreate, training: TrainingDep, sessions_db: SessionsDep,
                    jobs: JobsDep) -> dict:
     """Export the closed cases, map them through the registry's lineage, train, index and compare with the model in
     service, in the background; follow it with ``GET /training/jobs/{id}`` (or ``GET /jobs/{id}``)."""
+    if body.knn_blend and not training.settings.encoder:
+        raise Conflict("结合相似往年案件投票需要句向量编码器：请先配置 JIAOBAN_ENCODER，或不勾选此项",
+                       code="no_encoder")
     try:
         job_id = training.submit(TrainingRequest(**body.model_dump()), created_by=principal.name)
     except JobError as exc:

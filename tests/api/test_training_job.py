@@ -61,3 +61,18 @@ def test_a_training_job_trains_compares_promotes_and_serves_its_report(client, t
 def test_training_needs_closed_cases(client):
     r = client.post("/api/v1/training/jobs", json={}, headers=H["admin"])
     assert r.status_code == 409 and r.json()["error"]["code"] == "too_few_cases"
+
+
+def test_a_training_job_can_blend_the_vote_of_similar_cases(client, tmp_path):
+    content = write_csv(closed_rows(), tmp_path / "closed.csv").read_bytes()
+    assert client.post("/api/v1/cases/import", files={"file": ("closed.csv", io.BytesIO(content))},
+                       headers=H["admin"]).status_code == 200
+    r = client.post("/api/v1/training/jobs", json={"knn_blend": "yes"}, headers=H["admin"])
+    assert r.status_code == 422  # strict: a boolean
+    r = client.post("/api/v1/training/jobs", json={"knn_blend": True, "min_test": 5}, headers=H["admin"])
+    assert r.status_code == 202, r.text
+    job = wait_for(client, r.json()["id"])
+    assert job["status"] == "done", job
+    assert any("近邻投票与类案检索共用" in line for line in job["log"])
+    threshold = job["result"]["threshold"]
+    assert "knn_blend" in threshold and ("text_only" in threshold) is threshold["knn_blend"]

@@ -42,6 +42,8 @@ def print_figures(f: dict) -> None:
     out.print(f"在用复核阈值 {th['in_service']:.3f}（{'服务配置' if th['source'] == 'setting' else '本模型训练时选定'}）")
     if th.get("note"):
         out.print(th["note"], markup=False, style=None if th.get("certified", True) else "yellow")
+    if th.get("text_only"):
+        out.print(th["text_only"]["note"], markup=False)
     if cmp:
         m = cmp["mcnemar"]
         out.print(f"配对检验 McNemar：只有在用模型答对 {m['only_active_right']} 件，只有新模型答对 "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from models.bundle import BundleStore, index_encoder, read_meta
+from models.knn_vote import VectorTable, index_vector_spec
 from models.precision import precision_of
 from models.search import SearchConfig
 from training.cli.common import (
@@ -43,7 +45,10 @@ from training.cli.common import (
 from training.cli.figures import print_figures
 from training.cli.progress import progress
 from training.evaluate import evaluate
-from training.train import MIN_TEST, PROMOTION_TOLERANCE, train
+from training.train import MIN_TEST, PROMOTION_TOLERANCE, encode_cases, train
+
+KnnOpt = Annotated[bool, typer.Option(
+    "--knn-blend", help="主办建议结合最相似往年案件（句向量近邻）的投票；复核阈值按结合后的交叉验证预测认证")]
 
 
 def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
@@ -108,6 +113,7 @@ def train_cmd(
     by: Annotated[str, typer.Option("--by", help="上线记录中的操作人（默认：当前系统用户）")] = "",
     result_json: Annotated[Path | None, typer.Option(
         "--result-json", help="把结果（版本、上线判断、主要指标）写入 JSON 文件（服务的后台训练任务读取它）")] = None,
+    knn_blend: KnnOpt = False,
 ) -> None:
     """训练新模型版本，在在用模型未见过的案件上与它对比（配对检验、95% 区间），写出评估报告。
 
@@ -116,17 +122,22 @@ def train_cmd(
     例：jiaoban train 2025年办结案件.xlsx --promote > 训练日志.txt   （不在终端时逐步打印带时间的进度行）
 
     例：jiaoban train 2025年办结案件.xlsx --promote --fine-tune-encoder
+
+    例：jiaoban train 2025年办结案件.xlsx --knn-blend   （主办建议结合最相似往年案件的投票）
     """
     check_choice("--split", split, SPLITS)
     check_choice("--estimator", estimator, ESTIMATORS)
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding, writes_rejected=True)
     store = BundleStore(models_dir(models))
+    if knn_blend and no_index:
+        raise CliError("--knn-blend 需要类案检索的向量：不能与 --no-index 同用")
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
         embedder = _fine_tuned(ts, encoder_spec(encoder), embedder, store)
     with progress("训练开始") as say:
-        result = train(ts, registry, store=store, params=params(estimator, c, threshold_z, registry), split=split, promote=promote,
+        p = replace(params(estimator, c, threshold_z, registry), knn_blend=knn_blend)
+        result = train(ts, registry, store=store, params=p, split=split, promote=promote,
                        force=force, tag=tag, embedder=embedder, search_config=search_config(dense_text, lead_chars),
                        duplicate_groups=_dup_groups(duplicate_labels), progress=say, tolerance=tolerance,
                        min_test=min_test, review_threshold=settings().review_threshold, promoted_by=by)
@@ -162,17 +173,30 @@ def evaluate_cmd(
     c: Annotated[float | None, typer.Option("--C", help="正则化强度")] = None,
     threshold_z: ThresholdZOpt = 0.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="把完整结果写入 JSON 文件")] = None,
+    knn_blend: KnnOpt = False,
+    encoder: EncoderOpt = None,
+    dense_text: Annotated[str, typer.Option(help="--knn-blend 的向量化内容（同 train）")] = "lead",
+    lead_chars: LeadCharsOpt = None,
 ) -> None:
     """回测评估（不保存模型）：首选/前三准确率、宏 F1、复核阈值下的覆盖率与准确率。
 
     例：jiaoban evaluate data/samples/closed_cases.csv --split temporal
+
+    例：jiaoban evaluate data/samples/closed_cases.csv --knn-blend   （与 train --knn-blend 同样结合近邻投票）
     """
     check_choice("--split", split, SPLITS)
     check_choice("--estimator", estimator, ESTIMATORS)
+    check_choice("--dense-text", dense_text, DENSE_TEXTS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
-    p = params(estimator, c, threshold_z, registry)
+    p = replace(params(estimator, c, threshold_z, registry), knn_blend=knn_blend)
     with progress("评估开始") as say:
-        report = evaluate(ts, p, split=split, folds=folds, progress=say)
+        vectors = None
+        if knn_blend:
+            say(f"编码 {len(ts.cases)} 件案件（近邻投票）")
+            index = encode_cases(ts.cases, registry, load_encoder(encoder), search_config(dense_text, lead_chars),
+                                 p, None)
+            vectors = VectorTable([(x.title, x.body) for x in ts.cases], index.vectors, index_vector_spec(index))
+        report = evaluate(ts, p, split=split, folds=folds, progress=say, vectors=vectors)
     title = f"回测（{report.split}）"
     out.print(_metrics_table(title, report.metrics))
     promise = report.metrics["promise"]

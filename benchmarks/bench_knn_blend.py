@@ -1,0 +1,288 @@
+"""The kNN blend as shipped (``RoutingParams(knn_blend=True)``, models.knn_vote) on unseen folds (issue #12).
+
+Each item's vector is the one the service computes (``PrecedentIndex.embed_items``: the item's passages in the
+index's ``lead`` mode, pooled), encoded once per data set and cached under /tmp. For every outer part the real
+training runs (``RoutingModel.fit`` with the training part's vectors: (k, weight) and the blend's certified threshold
+from its own inner folds), and the never-seen outer part is routed twice by the same model: with its vectors (the
+blend and its threshold, as the service serves it) and without (the text model and its threshold, the fallback).
+
+- nested: TipDM titles and bodies, grouped outer 5-fold (bench_threshold's folds);
+- proxies: 30 training items per unit (TipDM bodies and the sample cases; seeds 0..R-1), tested on all the rest.
+
+Every share has a 95 % exact interval; accuracy is paired (bootstrap interval of the difference, McNemar's exact
+test on top-1) against the text model and against TF-IDF + LinearSVC (word 1–2 + character 1–3-grams) on the same
+items.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_knn_blend.py --data ../shared/datasets/tipdm2020c
+
+Skips the TipDM parts cleanly when the folder is absent. Writes benchmarks/results/knn_blend.json and the
+``knn_blend`` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from _common import (
+    DEFAULT_DATA,
+    DEFAULT_ENCODER,
+    DOC,
+    ROOT,
+    Stopwatch,
+    dataset_dir,
+    environment_lines,
+    fmt,
+    replace_section,
+    report_header,
+    setup_logging,
+    table,
+    write_results,
+)
+from _e5_vectors import cached_vectors
+from bench_threshold import FILES, jieba_texts, rule_summary, subsample
+
+logger = logging.getLogger("bench_knn_blend")
+SIDES = ("blend", "text", "svc")
+
+
+class CachedEncoder:
+    """The real encoder behind a cache of whole calls (bench data sets are encoded once)."""
+
+    def __init__(self, path: Path, tag: str):
+        from models.embeddings import load_embedder
+
+        self.path, self.tag, self._inner = path, tag, load_embedder(str(path))
+        self.dim, self.fingerprint, self.name = self._inner.dim, self._inner.fingerprint, self._inner.name
+        self.seconds = 0.0
+
+    def encode_passages(self, texts, *, show_progress: bool = False) -> np.ndarray:
+        vectors, cost = cached_vectors(list(texts), self.path, self.tag)
+        self.seconds += cost["seconds"]
+        return vectors
+
+    def encode_queries(self, texts) -> np.ndarray:
+        return self._inner.encode_queries(texts)
+
+
+def service_vectors(cases, encoder: Path, tag: str) -> tuple[np.ndarray, dict, float]:
+    """The service's vector of each case (pooled passages of ``lead`` mode) and their kind."""
+    from models.knn_vote import index_vector_spec
+    from models.search import PrecedentIndex, SearchConfig
+
+    index = PrecedentIndex(CachedEncoder(encoder, tag), SearchConfig())
+    vectors = index.embed_items([(c.title, c.body) for c in cases])
+    return vectors, index_vector_spec(index), index.embedder.seconds
+
+
+def routed(train, test, V_tr, V_te, spec, texts_tr, texts_te, params) -> dict:
+    """One outer part: the blend and the text model of the same fitted model, and the SVC, on ``test``."""
+    from bench_e5_stack import WordCharSVC
+
+    from models.classifier import RoutingModel
+    from models.knn_vote import VectorTable
+
+    with Stopwatch() as sw:
+        model = RoutingModel(params).fit_cases(train, VectorTable([(c.title, c.body) for c in train], V_tr, spec))
+    X = model.transform([(c.title, c.body) for c in test])
+    truth = np.array([c.lead_id or c.lead for c in test])
+    out: dict = {"truth": truth, "fit_s": sw.seconds, "knn": model.validation_.get("knn", {})}
+    for side, vectors in (("blend", V_te), ("text", None)):
+        proba, cert, blended = model.serving_proba(X, vectors)
+        order = np.argsort(-proba, axis=1)[:, :10]
+        out[side] = {"ranked": [[str(model.classes_[j]) for j in row] for row in order],
+                     "hit": model.classes_[order[:, 0]] == truth,
+                     "accepted": (proba.max(axis=1) >= cert.threshold) & bool(cert.certified),
+                     "threshold": float(cert.threshold), "certified": bool(cert.certified), "blended": blended}
+    svc = WordCharSVC().fit(texts_tr, [c.lead_id or c.lead for c in train])
+    out["svc"] = {"ranked": svc.ranked(texts_te)}
+    return out
+
+
+def paired(truth, a, b) -> dict:
+    from training.stats import paired_comparison
+
+    return paired_comparison(list(truth), a, b, resamples=1000)
+
+
+def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[str]) -> dict:
+    from sklearn.model_selection import GroupKFold
+
+    from models.classifier import RoutingParams
+    from training.dataset import load_training_set
+    from training.evaluate import group_keys
+
+    out = {}
+    for name in sets:
+        cases = load_training_set(data / FILES[name], None).cases
+        if limit:
+            cases = random.Random(0).sample(cases, min(limit, len(cases)))
+        V, spec, enc_s = service_vectors(cases, encoder, f"knn-{name}")
+        texts = jieba_texts(cases)
+        parts: dict = defaultdict(list)
+        per_fold = []
+        for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(cases, groups=group_keys(cases)), start=1):
+            r = routed([cases[i] for i in tr], [cases[i] for i in te], V[tr], V[te], spec,
+                       [texts[i] for i in tr], [texts[i] for i in te], RoutingParams(knn_blend=True))
+            parts["truth"].extend(r["truth"])
+            for side in SIDES:
+                for key in ("ranked", "hit", "accepted"):
+                    if key in r[side]:
+                        parts[f"{side}_{key}"].extend(r[side][key])
+            per_fold.append({"fit_s": r["fit_s"], "knn": r["knn"], "threshold": r["blend"]["threshold"],
+                             "text_threshold": r["text"]["threshold"]})
+            logger.info("%s fold %d/%d: fit %.0f s, knn %s", name, k, folds, r["fit_s"], r["knn"].get("k"))
+        truth = np.array(parts["truth"])
+        out[name] = {"rows": len(cases), "folds": folds, "encoding_s": enc_s, "per_fold": per_fold,
+                     "rules": {s: rule_summary(np.array(parts[f"{s}_hit"]), np.array(parts[f"{s}_accepted"]), 0.95)
+                               for s in ("blend", "text")},
+                     "blend_vs_text": paired(truth, parts["blend_ranked"], parts["text_ranked"]),
+                     "blend_vs_svc": paired(truth, parts["blend_ranked"], parts["svc_ranked"])}
+    return out
+
+
+def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int) -> dict:
+    from models.classifier import RoutingParams
+    from models.departments import DepartmentRegistry
+    from training.dataset import load_training_set
+    from training.train import with_registry_words
+
+    sets = {}
+    if data is not None:
+        sets["tipdm_bodies"] = (load_training_set(data / FILES["bodies"], None).cases, RoutingParams(knn_blend=True))
+    cases_file, registry_file = ROOT / "data/samples/closed_cases.csv", ROOT / "data/samples/departments.json"
+    if cases_file.is_file() and registry_file.is_file():
+        registry = DepartmentRegistry.load(registry_file)
+        sets["samples"] = (load_training_set(cases_file, registry).cases,
+                           with_registry_words(RoutingParams(knn_blend=True), registry))
+    out = {}
+    for name, (cases, params) in sets.items():
+        V, spec, _ = service_vectors(cases, encoder, f"knn-{name}")
+        row_of = {id(c): i for i, c in enumerate(cases)}
+        texts = jieba_texts(cases)
+        runs = []
+        for seed in range(seeds):
+            train, test = subsample(cases, per_unit, seed)
+            known = {t.lead_id or t.lead for t in train}
+            test = [c for c in test if (c.lead_id or c.lead) in known]
+            tr, te = [row_of[id(c)] for c in train], [row_of[id(c)] for c in test]
+            r = routed(train, test, V[tr], V[te], spec, [texts[i] for i in tr], [texts[i] for i in te], params)
+            runs.append({"seed": seed, "n_train": len(train), "n_test": len(test), "fit_s": r["fit_s"],
+                         "knn": r["knn"],
+                         "rules": {s: {**rule_summary(r[s]["hit"], r[s]["accepted"], 0.95),
+                                       "certified": r[s]["certified"]} for s in ("blend", "text")},
+                         "blend_vs_text": paired(r["truth"], r["blend"]["ranked"], r["text"]["ranked"]),
+                         "blend_vs_svc": paired(r["truth"], r["blend"]["ranked"], r["svc"]["ranked"])})
+            logger.info("%s seed %d: knn %s", name, seed, r["knn"].get("k"))
+        out[name] = {"per_unit": per_unit, "runs": runs}
+    return out
+
+
+def _ci(ci) -> str:
+    return f"{ci[0]:.1%}–{ci[1]:.1%}"
+
+
+def _diff(st: dict, metric: str) -> str:
+    d = st["diff"][metric]
+    return f"{d['value'] * 100:+.1f} ({d['ci'][0] * 100:+.1f}–{d['ci'][1] * 100:+.1f})"
+
+
+def markdown(report: dict) -> str:
+    lines = ["## The kNN blend as shipped (issue #12)", "",
+             "`jiaoban train --knn-blend` (`RoutingParams(knn_blend=True)`, `models/knn_vote.py`): the text model's "
+             "probabilities blended with a cosine-weighted vote of the k closest training cases' e5 vectors — the "
+             "vectors the service computes anyway for precedents, 往年重复 and 并案. k and the weight are chosen, and "
+             "the blend's review threshold certified, on the training part's own out-of-fold predictions; the outer "
+             "part is never seen. `blend` is what the service gives with the vectors, `text` the same model without "
+             "them (its fallback, with its own certified threshold). Intervals 95% (exact for shares, paired bootstrap "
+             "for differences in points); p: McNemar's exact test on top-1. SVC: TF-IDF word 1–2 + character 1–3-grams "
+             "+ LinearSVC (bench_e5_stack's baseline).", ""]
+    nest = report.get("nested")
+    if nest:
+        rows = []
+        for name, r in nest.items():
+            for side in ("text", "blend"):
+                s = r["rules"][side]
+                rows.append([f"{name} ({r['rows']:,})", f"`{side}`", f"{s['coverage']:.1%} ({_ci(s['coverage_ci'])})",
+                             f"{fmt(s['precision'], '.1%')} ({_ci(s['precision_ci'])})", s["verdict"]])
+        lines += [f"### Nested grouped {next(iter(nest.values()))['folds']}-fold on TipDM", ""]
+        lines += table(["data", "served", "auto-assigned (95% CI)", "precision on those (95% CI)", "≥ 94.5%?"], rows)
+        rows = []
+        for name, r in nest.items():
+            for other in ("text", "svc"):
+                st = r[f"blend_vs_{other}"]
+                rows.append([name, f"blend − {other}", f"{st['candidate']['top1']['value']:.3f}",
+                             _diff(st, "top1"), f"{st['candidate']['macro_f1']['value']:.3f}", _diff(st, "macro_f1"),
+                             f"{st['mcnemar']['p_value']:.3g}"])
+        lines += [""] + table(["data", "pair", "blend top-1", "top-1 diff, points", "blend macro-F1",
+                               "macro-F1 diff, points", "McNemar p"], rows)
+        chosen = "; ".join(f"{n}: " + ", ".join(f"k {f['knn'].get('k')} w {f['knn'].get('weight')}"
+                                                 for f in r["per_fold"]) for n, r in nest.items())
+        lines += ["", f"Chosen per outer fold: {chosen}.", ""]
+    prox = report.get("proxies")
+    if prox:
+        rows = []
+        for name, r in prox.items():
+            for run in r["runs"]:
+                b, t = run["rules"]["blend"], run["rules"]["text"]
+                st, sv = run["blend_vs_text"], run["blend_vs_svc"]
+                status = "certified" if b["certified"] else "cannot certify: all to review"
+                rows.append([name, run["seed"], f"{run['n_train']}/{run['n_test']}", status,
+                             f"{b['coverage']:.1%} at {b['precision']:.1%}" if b["accepted"] else "–",
+                             f"{t['coverage']:.1%} at {t['precision']:.1%}" if t["accepted"] else
+                             ("cannot certify" if not t["certified"] else "–"),
+                             f"{st['candidate']['top1']['value']:.3f}", _diff(st, "top1"), _diff(sv, "top1"),
+                             f"{st['candidate']['top3']['value']:.3f}"])
+        lines += [f"### Small-data proxies: {next(iter(prox.values()))['per_unit']} training items per unit", ""]
+        lines += table(["data", "seed", "train/test", "blend threshold", "blend: auto at precision",
+                        "text: auto at precision", "blend top-1", "− text, points", "− SVC, points", "blend top-3"],
+                       rows) + [""]
+    lines += environment_lines(report)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the tipdm2020c CSV files")
+    parser.add_argument("--encoder", type=Path, default=DEFAULT_ENCODER)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--per-unit", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--parts", default="nested,proxies")
+    parser.add_argument("--sets", default="titles,bodies")
+    parser.add_argument("--limit", type=int, default=None, help="nested part: at most this many rows (smoke runs)")
+    parser.add_argument("--no-doc", action="store_true", help="write the JSON only")
+    parser.add_argument("--render", action="store_true", help="only rewrite the doc section from the saved JSON")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if args.render:
+        import json
+
+        from _common import RESULTS
+
+        replace_section(DOC, "knn_blend", markdown(json.loads((RESULTS / "knn_blend.json").read_text("utf-8"))))
+        return
+    if not (args.encoder / "modules.json").is_file() and not (args.encoder / "config.json").is_file():
+        print(f"skipped: no encoder at {args.encoder} (make model builds it)")
+        return
+    data = dataset_dir(args.data, tuple(FILES.values()))
+    parts = set(args.parts.split(","))
+    report = report_header(("scikit-learn", "numpy", "jieba", "sentence-transformers", "torch"), bool(args.limit))
+    with Stopwatch() as sw:
+        if "nested" in parts and data is not None:
+            report["nested"] = nested(data, args.encoder, args.folds, args.limit, args.sets.split(","))
+        if "proxies" in parts:
+            report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds)
+    report["runtime_s"] = sw.seconds
+    write_results("knn_blend", report)
+    if not args.no_doc:
+        replace_section(DOC, "knn_blend", markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+import joblib
+import numpy as np
+import pytest
+
+from models.classifier import RoutingModel, RoutingParams
+from models.knn_vote import VectorTable, knn_votes
+from models.records import CaseRecord
+from tests.models.test_classifier import toy_data
+
+SPEC = {"encoder": "toy-encoder", "dense_text": "lead", "lead_chars": 200}
+
+
+def test_votes_are_cosine_weighted_shares_of_the_nearest():
+    ref = np.array([[1, 0], [0, 1], [0.8, 0.6]], dtype=np.float32)
+    y = np.array([0, 1, 1])
+    q = np.array([[0.6, 0.8]], dtype=np.float32)
+    votes = knn_votes(q, ref, y, 2, ks=(1, 2, 3))
+    assert votes[1].tolist() == [[0.0, 1.0]]  # nearest: [0.8, 0.6] (cos 0.96), class 1
+    np.testing.assert_allclose(votes[2], [[0.0, 1.0]])  # then [0, 1] (cos 0.8), class 1
+    np.testing.assert_allclose(votes[3], [[0.6 / 2.36, 1.76 / 2.36]], rtol=1e-5)
+    opposite = knn_votes(-q, ref, y, 2, ks=(1,))[1]
+    assert opposite.tolist() == [[0.0, 0.0]]  # negative cosines vote nothing
+
+
+def twins(seed: int = 0, n: int = 12):
+    """The toy topics plus a unit "czj" whose items read exactly like "zjj"'s: only their vectors tell them apart."""
+    items, leads, _ = toy_data(n_per_topic=n, seed=seed)
+    zjj = [it for it, lead in zip(items, leads) if lead == "zjj"]
+    items, leads = items + zjj, leads + ["czj"] * len(zjj)
+    rng = np.random.default_rng(seed)
+    centres = {lab: rng.normal(size=16) for lab in sorted(set(leads))}
+    vectors = np.array([centres[lab] + 0.3 * rng.normal(size=16) for lab in leads], dtype=np.float32)
+    return items, leads, vectors, centres
+
+
+@pytest.fixture(scope="module")
+def blended():
+    items, leads, vectors, centres = twins()
+    model = RoutingModel(RoutingParams(knn_blend=True, co_min_count=3)).fit(items, leads, vectors=vectors,
+                                                                            vector_spec=SPEC)
+    return model, centres
+
+
+def test_a_blend_that_helps_out_of_fold_is_adopted_with_its_own_certificate(blended):
+    model, _ = blended
+    knn = model.knn_
+    assert knn is not None and knn.weight > 0 and knn.k >= 5
+    assert knn.vector_spec == SPEC and knn.vectors.shape == (60, 16)
+    info = model.validation_["knn"]
+    assert info["adopted"] and info["k"] == knn.k and info["weight"] == knn.weight
+    # the text model cannot tell czj from zjj out of fold; the blend can
+    assert info["oof_top1"] > model.validation_["oof_top1"] + 0.1
+    assert not hasattr(model, "oof_folds_")
+
+
+def test_routing_uses_the_blend_only_with_vectors_and_each_with_its_own_threshold(blended):
+    model, centres = blended
+    rng = np.random.default_rng(7)
+    item = ("关于临江区老旧小区加装电梯问题的建议", "临江区老旧小区加装电梯问题突出，建议加大投入，完善机制。")
+    czj_vec = (centres["czj"] + 0.3 * rng.normal(size=16)).astype(np.float32)[None]
+    [with_vec] = model.route([item], vectors=czj_vec)
+    assert with_vec.blended and with_vec.lead[0].label == "czj"
+    assert with_vec.threshold == model.knn_.certificate.threshold
+    assert with_vec.certified == model.knn_.certificate.certified
+    [text_only] = model.route([item])
+    assert not text_only.blended and text_only.lead[0].label in {"czj", "zjj"}
+    assert text_only.threshold == model.certificate_.threshold
+    assert text_only.lead[0].probability < 0.75  # the text alone is torn between the twins
+
+
+def test_the_blend_survives_the_bundle_file(blended, tmp_path):
+    model, centres = blended
+    joblib.dump(model, tmp_path / "m.joblib")
+    again = joblib.load(tmp_path / "m.joblib")
+    vec = centres["czj"][None].astype(np.float32)
+    item = [("关于东湖区物业管理服务不规范问题的建议", "物业管理服务不规范。")]
+    a, b = model.route(item, vectors=vec)[0], again.route(item, vectors=vec)[0]
+    assert [(s.label, round(s.probability, 9)) for s in a.lead] == [(s.label, round(s.probability, 9))
+                                                                     for s in b.lead]
+
+
+def test_without_vectors_or_without_the_option_the_model_is_the_text_model():
+    items, leads, vectors, _ = twins()
+    no_vectors = RoutingModel(RoutingParams(knn_blend=True)).fit(items, leads)
+    off = RoutingModel(RoutingParams()).fit(items, leads, vectors=vectors, vector_spec=SPEC)
+    for model in (no_vectors, off):
+        assert model.knn_ is None
+        [r] = model.route(items[:1], vectors=vectors[:1])
+        assert not r.blended and r.threshold == model.certificate_.threshold
+
+
+def test_fit_cases_takes_each_case_vector_from_the_table_by_its_text():
+    items, leads, vectors, _ = twins()
+    cases = [CaseRecord(row=i + 2, title=t, body=b, lead=lead, year=2024) for i, ((t, b), lead)
+             in enumerate(zip(items, leads))]
+    table = VectorTable(items, vectors, SPEC)
+    order = np.random.default_rng(1).permutation(len(cases))
+    model = RoutingModel(RoutingParams(knn_blend=True)).fit_cases([cases[i] for i in order], table)
+    assert model.knn_ is not None
+    np.testing.assert_allclose(np.linalg.norm(model.knn_.vectors, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(model.knn_.vectors[0], vectors[order[0]] / np.linalg.norm(vectors[order[0]]),
+                               rtol=1e-5)
+    with pytest.raises(KeyError, match="no vector for 1 of 2"):
+        table([items[0], ("没有的标题", "没有的正文")])
+    with pytest.raises(ValueError, match="2 items but 1 vectors"):
+        VectorTable(items[:2], vectors[:1], SPEC)

@@ -1,0 +1,47 @@
+"""benchmarks/bench_knn_blend.py: skips cleanly without an encoder, and its tables render from a report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_skips_cleanly_without_an_encoder(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_knn_blend.py"), "--encoder",
+                          str(tmp_path / "none"), "--data", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "skipped: no encoder" in run.stdout
+    assert not (tmp_path / "knn_blend.json").exists()
+
+
+def test_tables_render_every_figure():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_knn_blend as b
+    from bench_threshold import rule_summary
+
+    from training.stats import paired_comparison
+
+    truth = ["a", "b", "a", "c"] * 10
+    good, worse = [[t, "x"] for t in truth], [["a", "x"]] * 40
+    st = paired_comparison(truth, good, worse, resamples=50)
+    hits = np.array([True, False, True, True] * 10)
+    rules = {s: rule_summary(hits, np.ones(40, bool) if s == "blend" else np.zeros(40, bool), 0.95)
+             for s in ("blend", "text")}
+    report = {"machine": {"cpu": "cpu", "cores": 2, "memory_gib": 1, "platform": "p", "python": "3"},
+              "versions": {}, "command": "c", "date": "d", "runtime_s": 1.0,
+              "nested": {"titles": {"rows": 40, "folds": 5, "rules": rules, "blend_vs_text": st, "blend_vs_svc": st,
+                                    "per_fold": [{"knn": {"k": 5, "weight": 0.5}}]}},
+              "proxies": {"samples": {"per_unit": 30, "runs": [
+                  {"seed": 0, "n_train": 10, "n_test": 40, "rules": {
+                      "blend": {**rules["blend"], "certified": True}, "text": {**rules["text"], "certified": False}},
+                   "blend_vs_text": st, "blend_vs_svc": st}]}}}
+    md = b.markdown(report)
+    assert "| titles (40) | `blend` | 100.0% " in md and "75.0%" in md
+    assert "nothing auto-assigned" in md and "cannot certify" in md
+    assert "k 5 w 0.5" in md and "+" in md
