@@ -3,8 +3,10 @@
 Each item's e5 vector (the one the service already computes for its precedents, repeats and 并案) finds its ``k``
 nearest training items; their leads vote with their cosine similarity. The blend ``(1 - w) p + w votes`` is what the
 service ranks and thresholds when the vectors are available. ``k`` and ``w`` are chosen on out-of-fold predictions
-(the same grouped folds that calibrate the text model; a fold's votes come from its training part only) and the
-review threshold of the blend is certified on those out-of-fold blends (models.certify). The text model keeps its
+(the same grouped folds that calibrate the text model; a fold's votes come from its training part only): the blend
+that auto-assigns the most items under its own certified threshold without a lower macro-F1 than the text model, or
+none when no blend gains on one without losing on the other. The blend's threshold is certified on those
+out-of-fold blends (models.certify). The text model keeps its
 own certificate: a service that cannot encode an item (no encoder, another encoder than the training vectors')
 routes on the text alone against the text threshold, never the blend's threshold on unblended scores.
 
@@ -62,16 +64,25 @@ def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:
     return float(f1_score(y, proba.argmax(axis=1), average="macro"))
 
 
-def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray]) -> tuple[int, float, float]:
-    """The (k, weight) whose blend scores the best out-of-fold macro-F1; weight 0 when no blend beats the text
-    model alone (as bench_e5_stack chose on its inner folds)."""
-    best = (macro_f1(y, proba), min(votes), 0.0)
+def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], certify,
+                 ) -> tuple[int, float, float, float]:
+    """The (k, weight) whose out-of-fold blend auto-assigns the most items under its own certified threshold
+    (``certify(confidence, correct)``) without a lower macro-F1 than the text model alone; weight 0 when no blend
+    beats the text model on one of the two without losing on the other. Returns (k, weight, macro-F1, coverage)."""
+    def judged(p: np.ndarray) -> tuple[float, float]:
+        cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
+        return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
+
+    base_cov, base_f1 = judged(proba)
+    best = (base_cov, base_f1, min(votes), 0.0)
     for k, v in votes.items():
         for w in WEIGHTS:
-            score = macro_f1(y, (1 - w) * proba + w * v)
-            if score > best[0] + 1e-9:
-                best = (score, k, w)
-    return best[1], best[2], best[0]
+            cov, f1 = judged((1 - w) * proba + w * v)
+            no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
+            gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
+            if no_loss and gains and (best[3] == 0 or (cov, f1) > best[:2]):
+                best = (cov, f1, k, w)
+    return best[2], best[3], best[1], best[0]
 
 
 @dataclass
@@ -123,13 +134,14 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
         raise ValueError(f"knn_blend: {vectors.shape[0]} vectors for {len(y)} training items")
     n_classes = proba.shape[1]
     votes = out_of_fold_votes(vectors, y, cal, model.oof_folds_, n_classes)
-    k, weight, f1 = choose_blend(y_cal, proba, votes)
+    k, weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold)
     if weight == 0:
-        model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1}
+        model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None
     blended = (1 - weight) * proba + weight * votes[k]
     cert = model._choose_threshold(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
     model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "oof_macro_f1": f1,
+                                "text_oof_macro_f1": macro_f1(y_cal, proba),
                                 "oof_top1": float((blended.argmax(axis=1) == y_cal).mean()),
                                 "certificate": cert.to_dict(), "vector_spec": dict(spec)}
     return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec))

@@ -104,3 +104,32 @@ def test_fit_cases_takes_each_case_vector_from_the_table_by_its_text():
         table([items[0], ("没有的标题", "没有的正文")])
     with pytest.raises(ValueError, match="2 items but 1 vectors"):
         VectorTable(items[:2], vectors[:1], SPEC)
+
+
+def _by_coverage_at(level: float):
+    """A stand-in certifier: items at ``level`` and above, when at least 95 % of them are right."""
+    from models.certify import Certificate
+
+    def certify(conf, correct):
+        accepted = conf >= level
+        ok = bool(accepted.any()) and correct[accepted].mean() >= 0.95
+        return Certificate(ok, level, float(accepted.mean()), float(correct[accepted].mean()) if accepted.any()
+                           else float("nan"), 0.95, 0.95, 0.05, len(conf), 1)
+    return certify
+
+
+def test_a_blend_that_costs_auto_assigned_items_is_not_chosen_even_if_more_accurate():
+    from models.knn_vote import choose_blend
+
+    y = np.array([0] * 50 + [1] * 50)
+    proba = np.where(np.eye(2)[y] == 1, 0.95, 0.05)
+    wrong = np.r_[0:5, 50:55]
+    proba[wrong] = np.where(np.eye(2)[y[wrong]] == 1, 0.3, 0.7)  # ten items the text gets wrong, below 0.9
+    hesitant = np.where(np.eye(2)[y] == 1, 0.6, 0.4)
+    hesitant[wrong] = np.where(np.eye(2)[y[wrong]] == 1, 1.0, 0.0)
+    # every blend that fixes the ten also pulls the confident items below 0.9: more accurate, nothing auto-assigned
+    k, w, f1, cov = choose_blend(y, proba, {5: hesitant}, _by_coverage_at(0.9))
+    assert w == 0 and cov == 0.9 and f1 == pytest.approx(0.9)
+    sure = np.eye(2)[y]  # fixes the ten and keeps the rest confident: chosen
+    k, w, f1, cov = choose_blend(y, proba, {5: hesitant, 10: sure}, _by_coverage_at(0.9))
+    assert (k, cov, f1) == (10, 0.9, 1.0) and w >= 0.3

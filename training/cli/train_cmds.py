@@ -177,6 +177,7 @@ def evaluate_cmd(
     encoder: EncoderOpt = None,
     dense_text: Annotated[str, typer.Option(help="--knn-blend 的向量化内容（同 train）")] = "lead",
     lead_chars: LeadCharsOpt = None,
+    models: ModelsOpt = None,
 ) -> None:
     """回测评估（不保存模型）：首选/前三准确率、宏 F1、复核阈值下的覆盖率与准确率。
 
@@ -193,8 +194,9 @@ def evaluate_cmd(
         vectors = None
         if knn_blend:
             say(f"编码 {len(ts.cases)} 件案件（近邻投票）")
+            store = BundleStore(models_dir(models))  # unchanged texts reuse the version in service's vectors
             index = encode_cases(ts.cases, registry, load_encoder(encoder), search_config(dense_text, lead_chars),
-                                 p, None)
+                                 p, store.active_path() if store.active() else None)
             vectors = VectorTable([(x.title, x.body) for x in ts.cases], index.vectors, index_vector_spec(index))
         report = evaluate(ts, p, split=split, folds=folds, progress=say, vectors=vectors)
     title = f"回测（{report.split}）"
