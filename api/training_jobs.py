@@ -31,7 +31,7 @@ class TrainingRequest:
     min_test: int = 100
     tolerance: float = 0.005
     why: str = ""
-    knn_blend: bool = False
+    knn_blend: bool | None = None  # None: as `jiaoban train` decides (on when an encoder is configured)
 
 
 class TrainingJobs(ChildJobs):
@@ -52,7 +52,7 @@ class TrainingJobs(ChildJobs):
                "--models-dir", str(s.models_dir), "--min-test", str(request.min_test),
                "--tolerance", str(request.tolerance), "--by", created_by, "--tag", "job",
                "--result-json", str(directory / "result.json")]
-        cmd += ["--knn-blend"] if request.knn_blend else []
+        cmd += [] if request.knn_blend is None else ["--knn-blend" if request.knn_blend else "--no-knn-blend"]
         return cmd + (["--encoder", s.encoder] if s.encoder else ["--no-index"])
 
     def run(self, job: dict, stopping: Callable[[], bool]) -> str:

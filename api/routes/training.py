@@ -44,8 +44,9 @@ class TrainingCreate(BaseModel):
     min_test: int = Field(100, ge=1, le=100_000, description="可比较案件少于此数时警告且不自动上线")
     tolerance: float = Field(0.005, ge=0, le=1, description="首选准确率允许的下降（显著时才拒绝）")
     why: str = Field("", max_length=500, description="上线理由，记入上线记录")
-    knn_blend: bool = Field(False, strict=True, description="主办建议结合最相似往年案件的投票（jiaoban train "
-                            "--knn-blend；需要服务已配置编码器）")
+    knn_blend: bool | None = Field(
+        None, strict=True, description="主办建议结合最相似往年案件的投票（交叉验证中自动交办更多且不降低宏 F1 时才"
+        "采用）；不填：配置了编码器时开启；true 而未配置编码器：409")
 
 
 class TrainingJobPublic(JobPublic):

@@ -510,7 +510,7 @@ $("train-start").addEventListener("click", () => busy($("train-start"), async ()
   showMessage("");
   try {
     const job = await api("/training/jobs", { method: "POST", json: { promote: $("train-promote").checked,
-      knn_blend: $("train-knn").checked, why: "网页发起的年度重新训练" } });
+      knn_blend: $("train-knn").checked ? null : false, why: "网页发起的年度重新训练" } });
     watchChildJob("train", job.id);
   } catch (err) {
     showMessage(err.message);

@@ -123,9 +123,13 @@ def test_cli_train_and_evaluate_take_the_blend(tmp_path):
     common = ["--departments", str(ws / "departments.json"), "--models-dir", str(ws / "models")]
     res = runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--knn-blend", "--no-index"])
     assert res.exit_code != 0 and "--no-index" in str(res.exception or res.output)
-    res = runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--knn-blend", "--encoder", "hashing",
-                              "--promote"])
+    res = runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--no-knn-blend", "--encoder", "hashing"])
     assert res.exit_code == 0, res.output
+    assert "编码全部" not in res.output and "主办建议结合最相似的" not in res.output
+    res = runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--no-index"])
+    assert res.exit_code == 0 and "编码全部" not in res.output  # no encoder: the text model, no complaint
+    res = runner.invoke(app, ["train", str(ws / "cases.csv"), *common, "--encoder", "hashing", "--promote"])
+    assert res.exit_code == 0, res.output  # on by default with an encoder
     assert "编码全部" in res.output and "近邻投票" in res.output
     assert ("主办建议结合最相似的" in res.output) is ("无法编码时" in res.output)
     store = BundleStore(ws / "models")

@@ -47,8 +47,9 @@ from training.cli.progress import progress
 from training.evaluate import evaluate
 from training.train import MIN_TEST, PROMOTION_TOLERANCE, encode_cases, train
 
-KnnOpt = Annotated[bool, typer.Option(
-    "--knn-blend", help="主办建议结合最相似往年案件（句向量近邻）的投票；复核阈值按结合后的交叉验证预测认证")]
+KnnOpt = Annotated[bool | None, typer.Option(
+    "--knn-blend/--no-knn-blend", help="主办建议结合最相似往年案件（句向量近邻）的投票，交叉验证中自动交办更多且不降低"
+    "宏 F1 时才采用；复核阈值按结合后的交叉验证预测认证（train 默认：有编码器时开启）")]
 
 
 def _metrics_table(title: str, metrics: dict, other: dict | None = None, other_name: str = "") -> Table:
@@ -113,7 +114,7 @@ def train_cmd(
     by: Annotated[str, typer.Option("--by", help="上线记录中的操作人（默认：当前系统用户）")] = "",
     result_json: Annotated[Path | None, typer.Option(
         "--result-json", help="把结果（版本、上线判断、主要指标）写入 JSON 文件（服务的后台训练任务读取它）")] = None,
-    knn_blend: KnnOpt = False,
+    knn_blend: KnnOpt = None,
 ) -> None:
     """训练新模型版本，在在用模型未见过的案件上与它对比（配对检验、95% 区间），写出评估报告。
 
@@ -123,7 +124,7 @@ def train_cmd(
 
     例：jiaoban train 2025年办结案件.xlsx --promote --fine-tune-encoder
 
-    例：jiaoban train 2025年办结案件.xlsx --knn-blend   （主办建议结合最相似往年案件的投票）
+    例：jiaoban train 2025年办结案件.xlsx --no-knn-blend   （只用文本模型，不结合最相似往年案件的投票）
     """
     check_choice("--split", split, SPLITS)
     check_choice("--estimator", estimator, ESTIMATORS)
@@ -132,6 +133,7 @@ def train_cmd(
     store = BundleStore(models_dir(models))
     if knn_blend and no_index:
         raise CliError("--knn-blend 需要类案检索的向量：不能与 --no-index 同用")
+    knn_blend = not no_index if knn_blend is None else knn_blend
     embedder = None if no_index else load_encoder(encoder)
     if fine_tune_encoder and embedder is not None:
         embedder = _fine_tuned(ts, encoder_spec(encoder), embedder, store)
