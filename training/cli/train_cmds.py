@@ -191,7 +191,7 @@ def evaluate_cmd(
     check_choice("--estimator", estimator, ESTIMATORS)
     check_choice("--dense-text", dense_text, DENSE_TEXTS)
     registry, ts = load_cases(data, departments, no_registry, column, encoding)
-    p = replace(params(estimator, c, threshold_z, registry), knn_blend=knn_blend)
+    p = replace(params(estimator, c, threshold_z, registry), knn_blend=bool(knn_blend))
     with progress("评估开始") as say:
         vectors = None
         if knn_blend:
