@@ -41,3 +41,23 @@ def test_run_all_lists_it(name):
     from run_all import BENCHMARKS
 
     assert BENCHMARKS[name][0].split()[0] == SCRIPT.name
+
+
+def test_duplicates_never_straddle_folds():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_finetune_tipdm import group_ids, grouped_folds
+
+    filler = "希望有关部门尽快派人维修，" * 5  # bodies longer than the compared opening
+    rows = [(f"关于第{i}号路灯不亮的问题", f"第{i}号路灯已经坏了{i}天，居民夜间出行不便。{filler}", "已转交处理。")
+            for i in range(40)]
+    rows += [("关于第3号路灯不亮的问题！", "另一段完全不同的正文，说的也是这盏灯。", "已答复。"),  # same title
+             ("别的标题", f"第7号路灯已经坏了7天，居民夜间出行不便。{filler}还有补充。", "已答复。")]  # same body opening
+    groups = group_ids(rows)
+    assert groups[40] == groups[3] and groups[41] == groups[7]
+    assert len(set(groups)) == 40
+    folds = grouped_folds(groups, 2, seed=0)
+    assert sorted(i for f in folds for i in f) == list(range(len(rows)))
+    fold_of = {i: k for k, f in enumerate(folds) for i in f}
+    assert fold_of[40] == fold_of[3] and fold_of[41] == fold_of[7]
+    assert abs(len(folds[0]) - len(folds[1])) <= 2
+    assert grouped_folds(groups, 2, seed=0) == folds  # fixed seed, same split
