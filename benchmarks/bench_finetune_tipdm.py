@@ -221,6 +221,9 @@ def markdown(r: dict) -> str:
              "MRR falls as the collection grows, so only figures at 600 pairs compare with section "
              "`precedents-tipdm600`). Times are wall-clock on this shared machine. Intervals: 95 % bootstrap over "
              "queries; p: two-sided paired bootstrap of after − before, Wilcoxon signed-rank in brackets.", ""]
+    lines += [f"- fold {f['fold']} was run by `{f['command']}` ({f['date']})" for f in folds
+              if f.get("command") and f["command"] != r["command"]]
+    lines += [""] if lines[-1] else []
     rows = []
     for f in folds:
         rows.append([f"fold {f['fold']}", f"{f['train_pairs']:,}", f"{f['train_s'] / 60:.1f} min",
@@ -255,6 +258,19 @@ def verdict(res: dict) -> str:
                "do not show whether the target is met at 600."))
 
 
+def earlier_folds(args, settings: dict) -> list[dict]:
+    """The folds already in ``--json`` when it holds the same split and settings (else none, with a warning)."""
+    if not args.json.is_file():
+        return []
+    old = json.loads(args.json.read_text(encoding="utf-8"))
+    res = old.get("result", {})
+    if old.get("quick") != args.quick or any(res.get(k) != v for k, v in settings.items()) or \
+            any(f["scored"] != min(args.n_test, f["heldout_rows"]) for f in res.get("folds", [])):
+        logger.warning("%s holds another split or other settings: not merged", args.json)
+        return []
+    return [f for f in res["folds"] if f["fold"] != args.fold]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder holding {CSV_NAME} (skipped if absent)")
@@ -266,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-test", type=int, default=600, help="held-out pairs scored per fold")
     ap.add_argument("--folds", type=int, default=2)
     ap.add_argument("--run-folds", type=int, default=0, help="run only the first N folds (0: all)")
+    ap.add_argument("--fold", type=int, default=None,
+                    help="run only this fold and merge it into --json's other folds (same split and settings)")
     ap.add_argument("--max-train-pairs", type=int, default=0, help="cap on training pairs per fold (0: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -299,13 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%d rows, %d groups, fold sizes %s", len(rows), len(set(groups)), [len(f) for f in folds])
     base = CachedEmbedder(SentenceTransformerEmbedder(args.encoder, num_threads=args.threads), Path("/tmp"))
     workdir = Path(tempfile.mkdtemp(prefix="jiaoban-ft-tipdm-"))
-    results = []
+    settings = {"rows": len(rows), "groups": len(set(groups)), "n_folds": args.folds, "seed": args.seed,
+                "params": {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+                           "max_seq_length": args.max_seq_length}}
+    results = earlier_folds(args, settings) if args.fold is not None else []
+    todo = [args.fold] if args.fold is not None else range(args.run_folds or args.folds)
     try:
-        for k in range(args.run_folds or args.folds):
-            results.append(run_fold(k, rows, folds, args, base, workdir))
-            partial = {"rows": len(rows), "groups": len(set(groups)), "n_folds": args.folds, "seed": args.seed,
-                       "params": {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
-                                  "max_seq_length": args.max_seq_length}, "folds": results}
+        for k in todo:
+            fold = run_fold(k, rows, folds, args, base, workdir)
+            fold.update(command=report["command"], date=report["date"])
+            results = sorted([f for f in results if f["fold"] != k] + [fold], key=lambda f: f["fold"])
+            partial = {**settings, "folds": results}
             partial["pooled"] = pooled(results, args.seed)
             report["result"] = partial
             report["runtime_s"] = round(time.perf_counter() - started, 1)

@@ -61,3 +61,24 @@ def test_duplicates_never_straddle_folds():
     assert fold_of[40] == fold_of[3] and fold_of[41] == fold_of[7]
     assert abs(len(folds[0]) - len(folds[1])) <= 2
     assert grouped_folds(groups, 2, seed=0) == folds  # fixed seed, same split
+
+
+def test_a_single_fold_merges_only_into_the_same_split(tmp_path):
+    import argparse
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_finetune_tipdm import earlier_folds
+
+    settings = {"rows": 10, "groups": 9, "n_folds": 2, "seed": 0,
+                "params": {"epochs": 1, "batch_size": 32, "learning_rate": 2e-5, "max_seq_length": 128}}
+    saved = tmp_path / "r.json"
+    fold0 = {"fold": 0, "scored": 5, "heldout_rows": 5}
+    saved.write_text(json.dumps({"quick": False, "result": {**settings, "folds": [fold0]}}), encoding="utf-8")
+    args = argparse.Namespace(json=saved, quick=False, n_test=600, fold=1)
+    assert earlier_folds(args, settings) == [fold0]
+    assert earlier_folds(argparse.Namespace(json=saved, quick=False, n_test=600, fold=0), settings) == []
+    assert earlier_folds(args, {**settings, "seed": 1}) == []
+    assert earlier_folds(argparse.Namespace(json=saved, quick=True, n_test=600, fold=1), settings) == []
+    assert earlier_folds(argparse.Namespace(json=tmp_path / "none.json", quick=False, n_test=600, fold=1),
+                         settings) == []
