@@ -197,11 +197,16 @@ def fmt_ci(d: dict) -> str:
     return f"{d['mrr10']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def fmt_p(p: float) -> str:
+    """``p = 0.012``, or ``p < 0.001`` (the bootstrap's 4,000 draws resolve no smaller p)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def fmt_diff(d: dict) -> str:
     lo, hi = d["ci95"]
     w = d.get("wilcoxon_p")
-    return (f"{d['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], p = {d['p']:.3f}"
-            + (f" (Wilcoxon {w:.3g})" if w is not None else ""))
+    return (f"{d['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], {fmt_p(d['p'])}"
+            + (f" (Wilcoxon {fmt_p(w)})" if w is not None else ""))
 
 
 def markdown(r: dict) -> str:
@@ -248,10 +253,13 @@ def verdict(res: dict) -> str:
     parts = []
     for t, name in TASKS.items():
         s = final[t]
-        reached = s["after"]["mrr10"] >= TARGETS[t]
-        parts.append(f"{name} {s['before']['mrr10']:.3f} → {s['after']['mrr10']:.3f} "
-                     f"({s['diff']['diff']:+.3f}, p = {s['diff']['p']:.3f}); the issue's target {TARGETS[t]} is "
-                     + ("reached" if reached else "not reached"))
+        reached, (lo, hi) = s["after"]["mrr10"] >= TARGETS[t], s["after"]["ci95"]
+        d = s["diff"]
+        parts.append(f"{name} {s['before']['mrr10']:.3f} → {fmt_ci(s['after'])} ({d['diff']:+.3f} "
+                     f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}], {fmt_p(d['p'])}): the issue's target "
+                     f"{TARGETS[t]} is " + ("reached" if reached else "not reached")
+                     + (" (though inside the interval)" if not reached and hi >= TARGETS[t] else "")
+                     + (" (though the interval reaches below it)" if reached and lo < TARGETS[t] else ""))
     n = sum(f["scored"] for f in res["folds"]) // len(res["folds"])
     return (f"On unseen pairs ({n} per collection; the notes' baselines compare only at 600): " + "; ".join(parts) + "."
             + ("" if n >= 600 else " A collection smaller than 600 pairs makes the task easier, so these figures "
