@@ -237,7 +237,7 @@ def markdown(r: dict) -> str:
     rows = []
     sets = [(f"fold {f['fold']}", f["tasks"]) for f in folds]
     if len(folds) > 1:
-        sets.append((f"pooled ({sum(f['scored'] for f in folds)} queries)", res["pooled"]))
+        sets.append(("both folds (each query among its fold's pairs)", res["pooled"]))
     for t, name in TASKS.items():
         for label, tasks in sets:
             s = tasks[t]
