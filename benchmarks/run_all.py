@@ -41,6 +41,7 @@ BENCHMARKS = {
     "fusion-hybrid": ("bench_fusion.py --mode hybrid --encoder var/encoders/multilingual-e5-small", None, False),
     "duplicates": ("bench_duplicates.py", None, False),
     "finetune": ("bench_finetune.py", None, False),
+    "finetune-tipdm": ("bench_finetune_tipdm.py", "--data", True),
     "encoder-ceiling": ("bench_encoder_ceiling.py", None, False),
     "load": ("bench_load.py --scenario default", None, False),
     "writes": ("bench_writes.py", None, False),
