@@ -90,7 +90,7 @@ def test_train_route_search_models_rollback(workspace):
     res = runner.invoke(app, ["route", "--file", str(renamed), "--column", "title=案由", "--column", "body=正文",
                               "--json", *models])
     assert res.exit_code == 0, res.output
-    assert "'title': '案由'" in res.stderr and json.loads(res.stdout)["data"][0]["lead"][0]["id"] == "jyj"
+    assert "标题←案由" in res.stderr and json.loads(res.stdout)["data"][0]["lead"][0]["id"] == "jyj"
 
     res = runner.invoke(app, ["search", "加装电梯", "--encoder", "hashing", "-k", "3", "--json", *models])
     assert res.exit_code == 0, res.output

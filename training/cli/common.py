@@ -120,8 +120,8 @@ def load_cases(data: Path, departments: Path | None, no_registry: bool, column, 
     reg = registry(departments, no_registry)
     ts = load_training_set(data, reg, columns=columns(column), encoding=encoding,
                            categories=settings().reply_categories)
-    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}",
-                  markup=False)
+    console.print(f"读取 {data}：可用 {len(ts.cases)} 条，问题行 {len({e.row for e in ts.errors})} 条；"
+                  f"{mapping_text(ts.columns)}", markup=False, soft_wrap=True)
     report_errors(ts.errors, more="完整列表见新模型版本目录中的 rejected_rows.csv" if writes_rejected else
                   "请修正上面各行后重新运行，以看到其余问题")
     return reg, ts
@@ -137,7 +137,8 @@ def load_search_cases(data: Path, departments: Path | None, no_registry: bool, c
                                       categories=settings().reply_categories)
     flagged = len({e.row for e in untrainable})
     console.print(f"读取 {data}：可编入索引 {len(ts.cases)} 条（其中不能用于训练 {flagged} 条），"
-                  f"无法读取 {len({e.row for e in ts.errors})} 条；列映射 {ts.columns}", markup=False)
+                  f"无法读取 {len({e.row for e in ts.errors})} 条；{mapping_text(ts.columns)}", markup=False,
+                  soft_wrap=True)
     report_errors(ts.errors, more="完整列表见新模型版本目录中的 rejected_rows.csv")
     return reg, ts, untrainable
 
@@ -151,6 +152,13 @@ def params(estimator: str, c: float | None, threshold_z: float = 0.0,
     elif estimator == "logreg":
         p.C = 20.0
     return with_registry_words(p, reg)
+
+
+def mapping_text(columns: dict[str, str]) -> str:
+    """Which column of the file each field was read from, on one line: 列映射：标题←案由、内容←正文…"""
+    from models.casefile import EXPORT_HEADERS
+
+    return "列映射：" + "、".join(f"{EXPORT_HEADERS.get(field, field)}←{col}" for field, col in columns.items())
 
 
 def report_errors(errors, limit: int = 15, more: str = "请修正上面各行后重新运行，以看到其余问题") -> None:

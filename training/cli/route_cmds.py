@@ -28,6 +28,7 @@ from training.cli.common import (
     columns,
     console,
     load_service,
+    mapping_text,
     out,
     report_errors,
 )
@@ -60,7 +61,8 @@ def route_cmd(
     errors: list = []
     if file is not None:
         read = read_cases(file, columns=columns(column), encoding=encoding)
-        console.print(f"读取 {file}：{len(read.records)} 行可用；列映射 {read.columns}", markup=False)
+        console.print(f"读取 {file}：{len(read.records)} 行可用；{mapping_text(read.columns)}", markup=False,
+                      soft_wrap=True)
         report_errors(read.errors, more="加 --json 可看到全部问题行（errors）")
         errors = read.errors
         items = [(r.title, r.body) for r in read.records]
