@@ -132,7 +132,8 @@ class FixedModel:
     def prepare(self, items):
         return list(items)
 
-    def route(self, items=None, top_k=5, *, docs=None):
+    def route(self, items=None, top_k=5, *, docs=None, vectors=None):
+        assert vectors is None  # no kNN blend: the service never encodes for it
         return [self.routing for _ in docs]
 
 
