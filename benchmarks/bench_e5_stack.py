@@ -50,6 +50,7 @@ from _e5_vectors import cached_vectors, lead_texts
 from bench_threshold import FILES, TfidfSVC, jieba_texts
 
 from models.classifier import RoutingModel, RoutingParams
+from models.knn_vote import knn_votes
 
 logger = logging.getLogger("bench_e5_stack")
 
@@ -94,23 +95,6 @@ class WordCharSVC(TfidfSVC):
 
 def _no_spaces(text: str) -> str:  # character n-grams of the text itself, not of jieba's spaced tokens
     return text.replace(" ", "")
-
-
-def knn_votes(query: np.ndarray, ref: np.ndarray, y_ref: np.ndarray, n_classes: int, ks=KS) -> dict:
-    """Per k: each query's cosine-weighted vote share per class among its k nearest reference items."""
-    sims = query @ ref.T
-    kmax = min(max(ks), ref.shape[0])
-    idx = np.argpartition(-sims, kmax - 1, axis=1)[:, :kmax]
-    top = np.take_along_axis(sims, idx, axis=1)
-    order = np.argsort(-top, axis=1)
-    idx, top = np.take_along_axis(idx, order, axis=1), np.take_along_axis(top, order, axis=1)
-    rows = np.repeat(np.arange(len(query)), kmax).reshape(len(query), kmax)
-    out = {}
-    for k in ks:  # vote shares; a negative cosine votes nothing
-        votes = np.zeros((len(query), n_classes))
-        np.add.at(votes, (rows[:, :k], y_ref[idx[:, :k]]), np.maximum(top[:, :k], 0))
-        out[k] = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
-    return out
 
 
 def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:

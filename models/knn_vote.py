@@ -188,10 +188,10 @@ def blends_with(model, vectors: VectorTable | None) -> bool:
     return vectors is not None and knn is not None and knn.matches(vectors.spec)
 
 
-def served_threshold(model, vectors: VectorTable | None = None) -> float:
-    """The review threshold the model applies: the blend's with vectors of its kind, else the text model's."""
-    return float(model.knn_.certificate.threshold if blends_with(model, vectors) else text_certificate(model).threshold)
+def served_certificate(model, vectors: VectorTable | None = None) -> Certificate:
+    """The certificate of the scores the model serves: the blend's with vectors of its kind, else the text model's."""
+    return model.knn_.certificate if blends_with(model, vectors) else text_certificate(model)
 
 
 __all__ = ["KnnBlend", "VectorTable", "blends_with", "choose_blend", "fit_blend", "index_vector_spec", "knn_votes",
-           "out_of_fold_votes", "served_threshold", "text_certificate"]
+           "out_of_fold_votes", "served_certificate", "text_certificate"]

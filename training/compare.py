@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from models.bundle import Bundle, BundleError, BundleStore, load_bundle
 from models.classifier import RoutingModel, RoutingParams
-from models.knn_vote import VectorTable, served_threshold
+from models.knn_vote import VectorTable, served_certificate
 from models.provenance import text_hash, trained_on
 from training.dataset import TrainingSet, temporal_split
 from training.evaluate import Predictions, predict_cases
@@ -89,8 +89,8 @@ def champion_challenger(ts: TrainingSet, params: RoutingParams, active: Bundle, 
                 active=predict_cases(active.model, unseen, vectors),
                 stats={}, notes=notes,
                 detail={"n_train": len(seen), "test_years": years,
-                        "challenger_threshold": served_threshold(challenger, vectors),
-                        "active_threshold": served_threshold(active.model, vectors)},
+                        "challenger_threshold": served_certificate(challenger, vectors).threshold,
+                        "active_threshold": served_certificate(active.model, vectors).threshold},
             ).with_stats(), notes
     else:
         notes.append(f"在用模型 {active.version} 没有记录训练案件（早期版本），无法找出它未见过的案件")
@@ -117,8 +117,8 @@ def _backtest(ts: TrainingSet, params: RoutingParams, active: Bundle, notes: lis
         candidate=predict_cases(challenger, test, vectors), active=predict_cases(champion, test, vectors), stats={},
         notes=notes,
         detail={"n_train": len(train), "test_years": [year], "same_params": active_params == params,
-                "challenger_threshold": served_threshold(challenger, vectors),
-                "active_threshold": served_threshold(champion, vectors)},
+                "challenger_threshold": served_certificate(challenger, vectors).threshold,
+                "active_threshold": served_certificate(champion, vectors).threshold},
     ).with_stats()
 
 

@@ -24,7 +24,7 @@ from models.certify import Certificate
 from models.classifier import RoutingModel, RoutingParams
 from models.departments import DepartmentRegistry
 from models.embeddings import Embedder
-from models.knn_vote import VectorTable, blends_with, index_vector_spec
+from models.knn_vote import VectorTable, blends_with, index_vector_spec, served_certificate
 from models.provenance import TRAINING_CASES_FILE, cases_digest, training_cases_file
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
@@ -100,14 +100,19 @@ def encode_cases(cases: list[CaseRecord], registry: DepartmentRegistry | None, e
     """The training cases' precedent index, built before the model so that its item vectors feed the kNN blend and
     the bundle's index alike (each text encoded once; unchanged texts reuse the version in service's vectors)."""
     index = PrecedentIndex(embedder, config or SearchConfig(), Segmenter(params.user_words))
-    reuse = None
-    if reuse_from is not None:
-        try:
-            reuse = load_search_index(load_bundle(reuse_from), embedder)
-        except (BundleError, SearchIndexError) as exc:
-            logger.info("no vectors reused: %s", exc)
-    index.add(cases, registry, reuse=reuse, progress=progress)
+    index.add(cases, registry, reuse=_reusable_index(reuse_from, embedder), progress=progress)
     return index
+
+
+def _reusable_index(path: Path | None, embedder: Embedder) -> PrecedentIndex | None:
+    """The index of the version at ``path``, whose vectors unchanged texts may reuse (None when it has none)."""
+    if path is None:
+        return None
+    try:
+        return load_search_index(load_bundle(path), embedder)
+    except (BundleError, SearchIndexError) as exc:
+        logger.info("no vectors reused: %s", exc)
+        return None
 
 
 def with_registry_words(params: RoutingParams, registry: DepartmentRegistry | None) -> RoutingParams:
@@ -157,10 +162,7 @@ def build_search_index(
         index = PrecedentIndex(embedder, config or SearchConfig(), bundle.model.segmenter)
     reuse = reuse_index
     if reuse is None and reuse_from is not None and Path(reuse_from) != Path(bundle_path):
-        try:
-            reuse = load_search_index(load_bundle(reuse_from), embedder)
-        except (BundleError, SearchIndexError) as exc:
-            logger.info("no vectors reused: %s", exc)
+        reuse = _reusable_index(reuse_from, embedder)
     encoded = index.add(cases, registry, reuse=reuse, progress=progress)
     if weights:
         calibrate_weights(index)
@@ -236,7 +238,7 @@ def train(
     steps(f"用全部 {len(ts.cases)} 件案件训练最终模型")
     model = fit_model(ts, params, vectors)
     knn = model.knn_ if blends_with(model, vectors) else None
-    served = model.certificate_ if knn is None else knn.certificate
+    served = served_certificate(model, vectors)
     in_service = review_threshold or float(served.threshold)
     certified = bool(review_threshold) or served.certified
     threshold = {"in_service": in_service, "model": float(served.threshold),
