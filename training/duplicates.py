@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from models.bundle import BundleError, read_meta
 from models.duplicates import choose_duplicate_threshold
-from models.search import PrecedentIndex
+from models.knn_vote import index_vector_spec
+from models.search import PrecedentIndex, SearchConfig
 
 
 def read_duplicate_groups(path: str | Path) -> dict[str, str]:
@@ -65,7 +67,74 @@ def calibrate(index: PrecedentIndex, groups: dict[str, str], *, target_precision
     if not same:
         raise ValueError(f"标注的重复件互相都不在彼此最相似的 {neighbours} 件之内，无法据此选定阈值")
     result = choose_duplicate_threshold(np.array(same), np.array(different), target_precision)
-    result.update(target_precision=target_precision, groups=len(labelled), neighbours=neighbours,
+    result.update(target_precision=target_precision, groups=len(labelled), cases=sum(map(len, labelled)),
+                  neighbours=neighbours,
                   same_median=float(np.median(same)),
                   different_median=float(np.median(different)) if different else None)
     return result
+
+
+def saved_vector_spec(search: dict) -> dict:
+    """``index_vector_spec`` of a saved index, from its manifest entry (``meta["search"]``)."""
+    config, default = search.get("config") or {}, SearchConfig()
+    return {"encoder": search.get("encoder_fingerprint"), **{k: config.get(k, getattr(default, k))
+                                                            for k in ("dense_text", "lead_chars", "chunk_chars")}}
+
+
+def set_duplicate_threshold(index: PrecedentIndex, groups: dict[str, str] | None, *, version: str,
+                            previous: Path | None) -> dict:
+    """Set the index's 并案 threshold: chosen on ``groups`` when given (and usable), else carried over from the
+    version at ``previous`` when that one was calibrated on vectors of the same kind, else the default.
+
+    A threshold is a cosine on one kind of vectors: another encoder or other text settings move every score, so a
+    threshold chosen on them is not carried over. Returns where the threshold came from (``source``: calibrated,
+    carried or default) with a one-line Chinese ``note`` for the command's output.
+    """
+    unusable = ""
+    if groups:
+        try:
+            calibration = calibrate(index, groups)
+        except ValueError as exc:
+            unusable = f"重复件标注无法用于校准（{exc}）；"
+        else:
+            calibration["calibrated_in"] = version
+            index.config.duplicate_threshold = calibration["threshold"]
+            index.config.duplicate_calibration = calibration
+            return {"source": "calibrated", "threshold": calibration["threshold"], "note": (
+                f"并案阈值 {calibration['threshold']:.3f}：本次在 {calibration['groups']} 个标注重复组"
+                f"（{calibration['cases']} 件案件）上校准；在各标注件最相似的 {calibration['neighbours']} 件中，"
+                f"高于阈值的案件对 {calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
+                f"{calibration['recall']:.0%}")}
+    carried, why = _previous_calibration(index, previous)
+    if carried is not None:
+        index.config.duplicate_threshold = carried["threshold"]
+        index.config.duplicate_calibration = carried
+        source, first = carried["carried_from"], carried["calibrated_in"]
+        where = "" if first == source else f"最初在版本 {first} 上"
+        return {"source": "carried", "threshold": carried["threshold"], "from": source, "note": (
+            f"并案阈值 {carried['threshold']:.3f}：{unusable}沿用版本 {source} 的校准（{where}用 "
+            f"{carried.get('groups', '?')} 个标注重复组选定；两版本的向量相同：编码器与文本设置一致）")}
+    index.config.duplicate_threshold = SearchConfig().duplicate_threshold
+    index.config.duplicate_calibration = {}
+    no_labels = "" if groups else "未提供重复件标注（--duplicate-labels），"
+    return {"source": "default", "threshold": index.config.duplicate_threshold,
+            "note": f"并案阈值 {index.config.duplicate_threshold:.3f}：默认值，未校准（{unusable}{no_labels}{why}）"}
+
+
+def _previous_calibration(index: PrecedentIndex, previous: Path | None) -> tuple[dict | None, str]:
+    """The calibration of the version at ``previous`` marked as carried over, or None and why not (in Chinese)."""
+    if previous is None:
+        return None, "也没有可沿用其校准的上一版本"
+    try:
+        meta = read_meta(previous)
+    except BundleError:
+        return None, f"无法读取版本 {Path(previous).name}"
+    name = meta.get("version") or Path(previous).name
+    search = meta.get("search") or {}
+    calibration = (search.get("config") or {}).get("duplicate_calibration") or {}
+    if not calibration.get("threshold"):
+        return None, f"版本 {name} 的并案阈值也未校准"
+    if saved_vector_spec(search) != index_vector_spec(index):
+        return None, (f"版本 {name} 的校准阈值是在另一种向量上选定的（编码器或文本设置不同），不能沿用；"
+                      "请用 --duplicate-labels 重新校准")
+    return {**calibration, "carried_from": name, "calibrated_in": calibration.get("calibrated_in", name)}, ""

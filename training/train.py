@@ -33,7 +33,7 @@ from nlp.segment import Segmenter
 from training.compare import Comparison, champion_challenger, load_active
 from training.dataset import TrainingSet
 from training.diagnostics import mapped_labels
-from training.duplicates import calibrate
+from training.duplicates import set_duplicate_threshold
 from training.evaluate import EvalReport, evaluate, report_from
 from training.figures import build_figures
 from training.report import render_report
@@ -58,6 +58,7 @@ class TrainResult:
     promoted: bool
     promotion_note: str
     figures: dict = field(default_factory=dict)
+    duplicate_threshold: dict | None = None  # where the index's 并案 threshold came from (None: no index)
 
 
 class Steps:
@@ -150,7 +151,10 @@ def build_search_index(
         reuse_index: an index in memory whose vectors are reused the same way (``encode_cases``).
         add_to_existing: keep the bundle's current index and add ``cases`` to it (incremental).
         duplicate_groups: case number -> group id of known near-duplicates; when given, the duplicate threshold
-            is chosen on them (training.duplicates.calibrate) and recorded in the manifest.
+            is chosen on them (training.duplicates.calibrate) and recorded in the manifest; without them the
+            threshold of ``reuse_from`` is carried over when its vectors are of the same kind
+            (training.duplicates.set_duplicate_threshold), and the manifest returned says which under
+            ``search.duplicate_threshold``.
         files: written into the bundle beside the index (e.g. ``rejected_rows.csv``).
         weights: choose the fusion weights of each target on the cases' own pairs (``models.search_weights``).
     """
@@ -166,13 +170,11 @@ def build_search_index(
     encoded = index.add(cases, registry, reuse=reuse, progress=progress)
     if weights:
         calibrate_weights(index)
-    if duplicate_groups:
-        calibration = calibrate(index, duplicate_groups)
-        index.config.duplicate_threshold = calibration["threshold"]
-        index.config.duplicate_calibration = calibration
+    threshold = set_duplicate_threshold(index, duplicate_groups, version=Path(bundle_path).name,
+                                        previous=reuse_from)
     logger.info("search index: %d cases, %d encoded", len(index), encoded)
     meta = attach_search_index(bundle_path, index, files)
-    meta["search"]["encoded"] = encoded
+    meta["search"].update(encoded=encoded, duplicate_threshold=threshold)
     return meta
 
 
@@ -282,13 +284,14 @@ def train(
                "training_cases": {"file": TRAINING_CASES_FILE, "count": len(ts.cases)}},
         attachments=attachments,
     )
+    duplicates = None
     if embedder is not None:
         steps(f"建立相似案例检索索引（编码器 {embedder.name}）")
         with discarded_on_failure(path):
-            build_search_index(path, ts.cases, registry, embedder, reuse_from=reuse, reuse_index=pre,
-                               config=search_config,
-                               duplicate_groups=duplicate_groups,
-                               progress=lambda done, total: steps.detail(f"向量编码 {done}/{total}"))
+            meta = build_search_index(path, ts.cases, registry, embedder, reuse_from=reuse, reuse_index=pre,
+                                      config=search_config, duplicate_groups=duplicate_groups,
+                                      progress=lambda done, total: steps.detail(f"向量编码 {done}/{total}"))
+        duplicates = meta["search"]["duplicate_threshold"]
     promoted, note = False, "未上线（加 --promote 可在不显著劣于在用模型时上线）"
     if promote and (decision["allowed"] or force):
         why = decision["reason"] + ("；--force 强制上线" if decision["forced"] else "")
@@ -298,7 +301,7 @@ def train(
     elif promote:
         note = f"未上线：{decision['reason']}；确认后可用 `jiaoban promote {path.name} --why 理由` 或 --force 上线"
     return TrainResult(path=path, report=backtest, comparison=comparison, promoted=promoted, promotion_note=note,
-                       figures=figures)
+                       figures=figures, duplicate_threshold=duplicates)
 
 
 def certificate_note(cert: Certificate) -> str:

@@ -146,12 +146,8 @@ def train_cmd(
         say("训练完成")
     print_figures(result.figures)
     out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}，数字另见 report.json）")
-    calibration = (read_meta(result.path).get("search") or {}).get("config", {}).get("duplicate_calibration")
-    if calibration:
-        out.print(f"并案阈值 {calibration['threshold']:.3f}：在 {calibration['groups']} 个标注组各件的"
-                  f"最相似 {calibration.get('neighbours', 10)} 件中，高于阈值的案件对 "
-                  f"{calibration['precision']:.0%} 确属同一事项，覆盖这些近邻中同事项案件对的 "
-                  f"{calibration['recall']:.0%}")
+    if result.duplicate_threshold:
+        out.print(result.duplicate_threshold["note"], markup=False)
     out.print(result.promotion_note)
     if result_json:
         f = result.figures
@@ -159,7 +155,8 @@ def train_cmd(
                    "note": result.promotion_note, "decision": f["decision"], "evaluation":
                    {k: v for k, v in f["evaluation"].items() if k != "case_ids"},
                    "threshold": f["threshold"], "candidate": f["candidate"]["metrics"],
-                   "active": (f["active"] or {}).get("metrics"), "warnings": f["warnings"]}
+                   "active": (f["active"] or {}).get("metrics"), "warnings": f["warnings"],
+                   "duplicate_threshold": result.duplicate_threshold}
         result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
@@ -308,6 +305,7 @@ def index_cmd(
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
+    out.print(info["duplicate_threshold"]["note"], markup=False)
     rows = len({e.row for e in untrainable})
     if rows:
         out.print(f"其中 {rows} 条主办/协办单位为空或不在单位名录中：已编入索引供类案检索，但不能用于训练"
@@ -326,7 +324,7 @@ def index_cmd(
         out.print(f"新版本 {path.name} 未上线：{source.name} 不是在用版本（上线：jiaoban promote {path.name}）")
     if result_json:
         summary = {"version": path.name, "source": source.name, "promoted": promote and was_active,
-                   **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind")}}
+                   **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind", "duplicate_threshold")}}
         result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
