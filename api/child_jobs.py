@@ -38,6 +38,11 @@ POLL_S = 5.0  # seconds between checks for cancelling while the command is quiet
 Progress = Callable[[str], tuple[int, int] | None]
 
 
+def export_case_no(case: dict) -> str:
+    """A case's number in the export (its id where it has none), so labels of exported cases can name it."""
+    return case["case_no"] or f"#{case['id']}"
+
+
 def _pump(stream, lines: queue.Queue) -> None:
     for line in stream:
         lines.put(line)
@@ -93,7 +98,7 @@ class ChildJobs:
                 return reg.get(unit).name if unit in reg else unit
 
             records.append(CaseRecord(
-                row=i, case_no=c["case_no"] or f"#{c['id']}", kind=c["kind"], year=c["year"], title=c["title"],
+                row=i, case_no=export_case_no(c), kind=c["kind"], year=c["year"], title=c["title"],
                 body=c["body"], proposer=c["proposer"], lead=name(c["lead_id"] or ""),
                 co_handlers=[name(x) for x in c["co_ids"]], reply=c["reply"] or "", category=c["category"],
                 feedback=c["feedback"]))

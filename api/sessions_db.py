@@ -183,6 +183,21 @@ class SessionStore:
                 c.execute("UPDATE session_rows SET group_no = NULL, group_manual = 1 WHERE session_id = ? AND "
                           "group_no = ?", (session_id, number))
 
+    def staff_groups(self) -> dict[str, list[dict]]:
+        """The 并案 groups staff made or joined by hand (a group with a row put in it by hand; its other rows were
+        left in it), each as its closed cases (id, case_no), keyed ``<session>-<group>``."""
+        sql = """SELECT r.session_id, r.group_no, c.id, c.case_no FROM session_rows r JOIN cases c ON c.id = r.case_id
+                 WHERE r.group_no IS NOT NULL AND c.status = 'closed' AND EXISTS (SELECT 1 FROM session_rows m
+                   WHERE m.session_id = r.session_id AND m.group_no = r.group_no AND m.group_manual = 1)
+                 ORDER BY r.session_id, r.group_no, c.id"""
+        groups: dict[str, list[dict]] = {}
+        with self.store.reader() as c:
+            for row in c.execute(sql):
+                r = dict(row)
+                groups.setdefault(f"{r['session_id']}-{r['group_no']}", []).append(
+                    {"id": r["id"], "case_no": r["case_no"]})
+        return groups
+
     def next_group_no(self, session_id: int) -> int:
         with self.store.reader() as c:
             return int(c.execute("SELECT coalesce(max(group_no), 0) + 1 FROM session_rows WHERE session_id = ?",

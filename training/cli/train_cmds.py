@@ -147,7 +147,7 @@ def train_cmd(
     print_figures(result.figures)
     out.print(f"模型版本：{result.path}（评估报告：{result.path / 'report.html'}，数字另见 report.json）")
     if result.duplicate_threshold:
-        out.print(result.duplicate_threshold["note"], markup=False)
+        out.print(result.duplicate_threshold["note"], markup=False, soft_wrap=True)
     out.print(result.promotion_note)
     if result_json:
         f = result.figures
@@ -305,7 +305,7 @@ def index_cmd(
     info = meta["search"]
     out.print(f"索引完成：{info['size']} 条案件（新编码 {info['encoded']} 条），索引类型 {info['index_kind']}，"
               f"编码器 {info['encoder']}")
-    out.print(info["duplicate_threshold"]["note"], markup=False)
+    out.print(info["duplicate_threshold"]["note"], markup=False, soft_wrap=True)
     rows = len({e.row for e in untrainable})
     if rows:
         out.print(f"其中 {rows} 条主办/协办单位为空或不在单位名录中：已编入索引供类案检索，但不能用于训练"
