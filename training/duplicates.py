@@ -114,11 +114,14 @@ def set_duplicate_threshold(index: PrecedentIndex, groups: dict[str, str] | None
         return {"source": "carried", "threshold": carried["threshold"], "from": source, "note": (
             f"并案阈值 {carried['threshold']:.3f}：{unusable}沿用版本 {source} 的校准（{where}用 "
             f"{carried.get('groups', '?')} 个标注重复组选定；两版本的向量相同：编码器与文本设置一致）")}
-    index.config.duplicate_threshold = SearchConfig().duplicate_threshold
-    index.config.duplicate_calibration = {}
+    if index.config.duplicate_calibration:  # an index extended in place had one that does not apply
+        index.config.duplicate_threshold = SearchConfig().duplicate_threshold
+        index.config.duplicate_calibration = {}
+    t = index.config.duplicate_threshold
+    kind = "默认值" if t == SearchConfig().duplicate_threshold else "配置值"
     no_labels = "" if groups else "未提供重复件标注（--duplicate-labels），"
-    return {"source": "default", "threshold": index.config.duplicate_threshold,
-            "note": f"并案阈值 {index.config.duplicate_threshold:.3f}：默认值，未校准（{unusable}{no_labels}{why}）"}
+    return {"source": "default", "threshold": t,
+            "note": f"并案阈值 {t:.3f}：{kind}，未校准（{unusable}{no_labels}{why}）"}
 
 
 def _previous_calibration(index: PrecedentIndex, previous: Path | None) -> tuple[dict | None, str]:

@@ -59,6 +59,10 @@ def test_reindexing_carries_the_calibrated_threshold_over_on_the_same_vectors(tm
     assert calibration_of(again) == {**cal, "carried_from": carried.name}
     assert f"沿用版本 {carried.name} 的校准（最初在版本 {calibrated.name} 上用 4 个标注重复组选定" in flat
 
+    flat = index(ws, common, "--add")  # extending an index keeps its threshold, and says where it came from
+    assert calibration_of(store.active_path()) == {**cal, "carried_from": again.name}
+    assert f"沿用版本 {again.name} 的校准" in flat
+
 
 def test_other_vectors_get_the_default_threshold_and_say_why(tmp_path):
     ws, common = labelled_workspace(tmp_path)
