@@ -43,6 +43,7 @@ BENCHMARKS = {
     "finetune": ("bench_finetune.py", None, False),
     "finetune-tipdm": ("bench_finetune_tipdm.py", "--data", True),
     "encoder-ceiling": ("bench_encoder_ceiling.py", None, False),
+    "distill": ("bench_distill.py", "--data", False),
     "load": ("bench_load.py --scenario default", None, False),
     "writes": ("bench_writes.py", None, False),
     "load-report": ("load_report.py", None, False),

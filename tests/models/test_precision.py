@@ -98,30 +98,10 @@ def test_bfloat16_pools_and_normalises_in_float32():
 # -- a tiny sentence-transformers model made here (random weights, never downloaded) -------------------------------
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory) -> Path:
-    torch = pytest.importorskip("torch")
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import Tokenizer, pre_tokenizers, processors
-    from tokenizers import models as tok_models
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    pytest.importorskip("torch")
+    from tests.tiny_encoder import build_tiny_encoder
 
-    out = tmp_path_factory.mktemp("tiny-encoder")
-    chars = dict.fromkeys("".join(TEXTS) + "的建议关于")
-    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, **{c: i + 4 for i, c in enumerate(chars)}}
-    tok = Tokenizer(tok_models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2),
-                                                                                                ("[SEP]", 3)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", model_max_length=64)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    BertModel(config).save_pretrained(out / "hf")
-    fast.save_pretrained(out / "hf")
-    modules = [Transformer(str(out / "hf"), max_seq_length=64), Pooling(32, "mean"), Normalize()]
-    SentenceTransformer(modules=modules, device="cpu").save(str(out / "st"))
-    return out / "st"
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"), TEXTS)
 
 
 @pytest.mark.slow
