@@ -41,7 +41,17 @@ from _common import (
     setup_logging,
     table,
 )
-from bench_finetune_tipdm import CSV_NAME, DEFAULT_DATA, PUNCT, fmt_ci, fmt_diff, group_ids, grouped_folds, read_rows
+from bench_finetune_tipdm import (
+    CSV_NAME,
+    DEFAULT_DATA,
+    PUNCT,
+    fmt_ci,
+    fmt_diff,
+    group_ids,
+    grouped_folds,
+    ranked_rr,
+    read_rows,
+)
 
 logger = logging.getLogger("bench_distill")
 
@@ -104,25 +114,6 @@ def training_texts(train_rows, extra_rows, teacher) -> list[tuple[str, str]]:
     return list(dict.fromkeys(recorder.seen))
 
 
-def rank_tables(test, embedder) -> dict[str, np.ndarray]:
-    from bench_precedents import build, reciprocal_rank_table
-
-    index = build(test, embedder, "lead")
-    return {t: reciprocal_rank_table(index, test, target) for t, (_, target) in TASKS.items()}
-
-
-def scores(rr: dict[str, np.ndarray], test, seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Per task: per-query RR@10 of dense alone and of the hybrid with its weight chosen by 10-fold CV."""
-    from models.search_weights import cross_validate
-    from nlp.normalize import normalize
-
-    out = {}
-    for t, table_ in rr.items():
-        groups = [normalize(p[1 if t == "a" else 2]) for p in test]
-        out[t] = {"dense": table_[:, -1], "hybrid": cross_validate(table_, groups, 10, seed)}
-    return out
-
-
 def speed(encoders: dict, texts: list[str], rounds: int) -> dict[str, float]:
     """Texts per second of each encoder on ``texts``, encoders alternating, best round."""
     best = {name: 0.0 for name in encoders}
@@ -177,8 +168,8 @@ def run(args) -> dict:
         student.save(str(workdir / "student"))
         del student
         tuned = SentenceTransformerEmbedder(workdir / "student", num_threads=args.threads)
-        before = scores(rank_tables(test, teacher), test, args.seed)
-        after = scores(rank_tables(test, tuned), test, args.seed)
+        before = ranked_rr(test, teacher, args.seed)
+        after = ranked_rr(test, tuned, args.seed)
         teacher.save()
         rates = speed({"teacher": teacher.inner, "student": tuned}, sheet_texts(args.speed_texts), args.speed_rounds)
         probe = [body[:200] for _, body, _ in test[:200]]

@@ -8,8 +8,9 @@ subject or a near-identical body opening are one group, so a duplicate never sit
 encoder is fine-tuned (``training.finetune._train``: MultipleNegativesRankingLoss, word embeddings frozen) on the
 other folds' pairs, built as ``training.finetune.training_pairs`` builds them (title subject → body opening, message
 → reply opening), and ``--n-test`` pairs of the held-out fold are scored with the base and the tuned encoder by the
-ranking protocol of ``bench_precedents.py`` (``lead`` index, dense ranking alone): (a) title → its own body, (b)
-message → its own official reply, among the sampled pairs. Per-query reciprocal ranks give bootstrap intervals of
+ranking protocol of ``bench_precedents.py`` (``lead`` index; dense ranking alone, and the hybrid with BM25 whose
+weight is chosen by 10-fold cross-validation over the scored pairs): (a) title → its own body, (b) message → its own
+official reply, among the sampled pairs. Per-query reciprocal ranks give bootstrap intervals of
 MRR@10 and of the after − before difference, a paired bootstrap p and a Wilcoxon signed-rank p. Writes
 benchmarks/results/finetune_tipdm.json and the ``finetune-tipdm`` section of docs/search-quality.md. The tuned
 encoders go to a temporary folder and are deleted. Skipped (exit 0) when the data folder is absent.
@@ -99,13 +100,21 @@ def grouped_folds(groups: list[int], folds: int, seed: int) -> list[list[int]]:
     return [sorted(f) for f in out]
 
 
-def dense_rr(pairs, embedder) -> dict[str, np.ndarray]:
-    """Per-pair RR@10 of the dense ranking alone (the last grid column), tasks (a) and (b), as bench_precedents."""
+def ranked_rr(pairs, embedder, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Per task (a) and (b), per pair: RR@10 of the dense ranking alone and of the hybrid (BM25 + dense) with its
+    weight chosen by 10-fold cross-validation over the pairs (grouped by the target text), as bench_precedents."""
     from bench_precedents import build, reciprocal_rank_table
 
+    from models.search_weights import cross_validate
+    from nlp.normalize import normalize
+
     index = build(pairs, embedder, "lead")
-    return {task: reciprocal_rank_table(index, pairs, target)[:, -1]
-            for task, target in (("a", "items"), ("b", "replies"))}
+    out = {}
+    for task, target in (("a", "items"), ("b", "replies")):
+        grid = reciprocal_rank_table(index, pairs, target)
+        groups = [normalize(p[1 if task == "a" else 2]) for p in pairs]
+        out[task] = {"dense": grid[:, -1], "hybrid": cross_validate(grid, groups, 10, seed)}
+    return out
 
 
 def wilcoxon_p(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -154,8 +163,10 @@ def run_fold(k: int, rows, folds, args, embedder_base, workdir: Path) -> dict:
     logger.info("fold %d: %d training rows, %d pairs; %d held-out rows, %d scored", k, len(train_rows), len(pairs),
                 len(test_idx), len(test))
     t0 = time.perf_counter()
-    before = dense_rr(test, embedder_base)
+    ranked = ranked_rr(test, embedder_base, args.seed)
     embedder_base.save()
+    before = {t: ranked[t]["dense"] for t in TASKS}
+    before_h = {t: ranked[t]["hybrid"] for t in TASKS}
     eval_before_s = time.perf_counter() - t0
     logger.info("fold %d before: a %.4f, b %.4f (%.0f s)", k, before["a"].mean(), before["b"].mean(), eval_before_s)
     t0 = time.perf_counter()
@@ -170,24 +181,34 @@ def run_fold(k: int, rows, folds, args, embedder_base, workdir: Path) -> dict:
     del model
     t0 = time.perf_counter()
     tuned = CachedEmbedder(SentenceTransformerEmbedder(out, num_threads=args.threads), workdir / "cache")
-    after = dense_rr(test, tuned)
+    ranked = ranked_rr(test, tuned, args.seed)
+    after = {t: ranked[t]["dense"] for t in TASKS}
+    after_h = {t: ranked[t]["hybrid"] for t in TASKS}
     eval_after_s = time.perf_counter() - t0
     del tuned
     shutil.rmtree(out, ignore_errors=True)
-    logger.info("fold %d after: a %.4f, b %.4f (%.0f s)", k, after["a"].mean(), after["b"].mean(), eval_after_s)
+    logger.info("fold %d after: a %.4f, b %.4f (%.0f s); hybrid a %.4f → %.4f, b %.4f → %.4f", k, after["a"].mean(),
+                after["b"].mean(), eval_after_s, before_h["a"].mean(), after_h["a"].mean(), before_h["b"].mean(),
+                after_h["b"].mean())
     return {"fold": k, "train_rows": len(train_rows), "train_pairs": len(pairs), "heldout_rows": len(test_idx),
             "scored": len(test), "steps": len(history), "train_s": round(train_s, 1),
             "eval_before_s": round(eval_before_s, 1), "eval_after_s": round(eval_after_s, 1),
             "loss_first": history[:5], "loss_last": history[-5:],
             "tasks": {t: summarise(before[t], after[t], args.seed) for t in TASKS},
-            "rr": {t: {"before": before[t].round(4).tolist(), "after": after[t].round(4).tolist()} for t in TASKS}}
+            "rr": {t: {"before": before[t].round(4).tolist(), "after": after[t].round(4).tolist()} for t in TASKS},
+            "hybrid_tasks": {t: summarise(before_h[t], after_h[t], args.seed) for t in TASKS},
+            "hybrid_rr": {t: {"before": before_h[t].round(4).tolist(), "after": after_h[t].round(4).tolist()}
+                          for t in TASKS}}
 
 
-def pooled(fold_results: list[dict], seed: int) -> dict:
+def pooled(fold_results: list[dict], seed: int, key: str = "rr") -> dict:
+    """The folds' per-query figures (``key``: ``rr`` dense, ``hybrid_rr`` hybrid) pooled; {} if a fold lacks them."""
+    if not all(key in f for f in fold_results):
+        return {}
     out = {}
     for t in TASKS:
-        b = np.concatenate([np.array(f["rr"][t]["before"]) for f in fold_results])
-        a = np.concatenate([np.array(f["rr"][t]["after"]) for f in fold_results])
+        b = np.concatenate([np.array(f[key][t]["before"]) for f in fold_results])
+        a = np.concatenate([np.array(f[key][t]["after"]) for f in fold_results])
         out[t] = summarise(b, a, seed)
     return out
 
@@ -234,22 +255,44 @@ def markdown(r: dict) -> str:
         rows.append([f"fold {f['fold']}", f"{f['train_pairs']:,}", f"{f['train_s'] / 60:.1f} min",
                      f"{f['eval_before_s'] / 60:.1f} + {f['eval_after_s'] / 60:.1f} min"])
     lines += table(["fold", "training pairs", "fine-tuning", "scoring before + after"], rows) + [""]
+    columns = ["task", "held-out", "n", "MRR@10 before", "after", "after − before", "recall@10"]
+    lines += ["Dense alone:", ""] + table(columns, result_rows(folds, res["pooled"], "tasks"))
+    hybrid = [f for f in folds if "hybrid_tasks" in f]
+    if hybrid:
+        lines += ["", "Hybrid (BM25 + the same encoder, the service's default ranking; its weight chosen by 10-fold "
+                  "cross-validation over the scored pairs, as `bench_precedents.py`'s CV hybrid), before and after "
+                  "the same fine-tuning" + ("" if len(hybrid) == len(folds) else
+                                           f" (fold(s) {', '.join(str(f['fold']) for f in hybrid)} only: the "
+                                           "other folds were run before the hybrid was scored)") + ":", ""]
+        lines += table(columns, result_rows(hybrid, res.get("pooled_hybrid") or {}, "hybrid_tasks"))
+    lines += ["", verdict(res), ""]
+    return "\n".join(lines)
+
+
+def result_rows(folds: list[dict], pooled_: dict, key: str) -> list[list]:
     rows = []
-    sets = [(f"fold {f['fold']}", f["tasks"]) for f in folds]
-    if len(folds) > 1:
-        sets.append(("both folds (each query among its fold's pairs)", res["pooled"]))
+    sets = [(f"fold {f['fold']}", f[key]) for f in folds]
+    if len(folds) > 1 and pooled_:
+        sets.append(("both folds (each query among its fold's pairs)", pooled_))
     for t, name in TASKS.items():
         for label, tasks in sets:
             s = tasks[t]
             rows.append([name, label, s["n"], fmt_ci(s["before"]), fmt_ci(s["after"]), fmt_diff(s["diff"]),
                          f"{s['before']['recall10']:.3f} → {s['after']['recall10']:.3f}"])
-    lines += table(["task", "held-out", "n", "MRR@10 before", "after", "after − before", "recall@10"], rows)
-    lines += ["", verdict(res), ""]
-    return "\n".join(lines)
+    return rows
 
 
 def verdict(res: dict) -> str:
-    final = res["pooled"] if len(res["folds"]) > 1 else res["folds"][0]["tasks"]
+    text = target_verdict(res["pooled"] if len(res["folds"]) > 1 else res["folds"][0]["tasks"], res, "dense alone")
+    hybrid = [f for f in res["folds"] if "hybrid_tasks" in f]
+    if hybrid:
+        final = res.get("pooled_hybrid") if len(hybrid) > 1 else hybrid[0]["hybrid_tasks"]
+        where = "" if len(hybrid) == len(res["folds"]) else f" (fold {hybrid[0]['fold']} only)"
+        text += " " + target_verdict(final, res, "hybrid" + where)
+    return text
+
+
+def target_verdict(final: dict, res: dict, label: str) -> str:
     parts = []
     for t, name in TASKS.items():
         s = final[t]
@@ -261,7 +304,8 @@ def verdict(res: dict) -> str:
                      + (" (though inside the interval)" if not reached and hi >= TARGETS[t] else "")
                      + (" (though the interval reaches below it)" if reached and lo < TARGETS[t] else ""))
     n = sum(f["scored"] for f in res["folds"]) // len(res["folds"])
-    return (f"On unseen pairs ({n} per collection; the notes' baselines compare only at 600): " + "; ".join(parts) + "."
+    return (f"On unseen pairs, {label} ({n} per collection; the notes' baselines compare only at 600): "
+            + "; ".join(parts) + "."
             + ("" if n >= 600 else " A collection smaller than 600 pairs makes the task easier, so these figures "
                "do not show whether the target is met at 600."))
 
@@ -337,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             results = sorted([f for f in results if f["fold"] != k] + [fold], key=lambda f: f["fold"])
             partial = {**settings, "folds": results}
             partial["pooled"] = pooled(results, args.seed)
+            partial["pooled_hybrid"] = pooled(results, args.seed, "hybrid_rr")
             report["result"] = partial
             report["runtime_s"] = round(time.perf_counter() - started, 1)
             write_results("finetune_tipdm", report, args.json)

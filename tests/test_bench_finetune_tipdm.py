@@ -82,3 +82,37 @@ def test_a_single_fold_merges_only_into_the_same_split(tmp_path):
     assert earlier_folds(argparse.Namespace(json=saved, quick=True, n_test=600, fold=1), settings) == []
     assert earlier_folds(argparse.Namespace(json=tmp_path / "none.json", quick=False, n_test=600, fold=1),
                          settings) == []
+
+
+def test_the_hybrid_is_reported_beside_dense_and_pooled_only_when_every_fold_has_it():
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_finetune_tipdm import TASKS, markdown, pooled, summarise
+
+    rng = np.random.default_rng(0)
+
+    def fold(k: int, hybrid: bool) -> dict:
+        rr = {t: {"before": rng.choice([0, 0.5, 1.0], 50).tolist(), "after": rng.choice([0.5, 1.0], 50).tolist()}
+              for t in TASKS}
+        f = {"fold": k, "train_rows": 10, "train_pairs": 20, "heldout_rows": 50, "scored": 50, "steps": 1,
+             "train_s": 60.0, "eval_before_s": 6.0, "eval_after_s": 6.0, "rr": rr,
+             "tasks": {t: summarise(np.array(rr[t]["before"]), np.array(rr[t]["after"]), 0) for t in TASKS}}
+        if hybrid:
+            f["hybrid_rr"] = {t: {"before": [1.0] * 50, "after": [1.0] * 49 + [0.0]} for t in TASKS}
+            f["hybrid_tasks"] = {t: summarise(np.ones(50), np.array([1.0] * 49 + [0.0]), 0) for t in TASKS}
+        return f
+
+    folds = [fold(0, True), fold(1, False)]
+    assert pooled(folds, 0, "hybrid_rr") == {} and pooled(folds, 0)["a"]["n"] == 100
+    res = {"rows": 100, "groups": 90, "n_folds": 2, "seed": 0, "folds": folds, "pooled": pooled(folds, 0),
+           "pooled_hybrid": {}, "params": {"epochs": 1, "batch_size": 32, "learning_rate": 2e-5,
+                                           "max_seq_length": 128}}
+    machine = {"cpu": "cpu", "cores": 2, "memory_gib": 23.5, "platform": "linux", "python": "3.11"}
+    text = markdown({"result": res, "command": "x", "date": "2026-12-03", "machine": machine, "versions": {}})
+    dense, rest = text.split("Dense alone:")[1].split("Hybrid (BM25 + the same encoder")
+    hybrid, verdict = rest.split("On unseen pairs, dense alone")
+    assert dense.count("both folds") == 2  # pooled dense rows, one per task
+    assert "fold(s) 0 only" in hybrid and "both folds" not in hybrid  # one fold: nothing pooled
+    assert hybrid.count("| fold 0 | 50 | 1.000 [1.000, 1.000] | 0.980 [") == 2 and "| fold 1 |" not in hybrid
+    assert "On unseen pairs, hybrid (fold 0 only)" in verdict
