@@ -4,12 +4,14 @@
 The service does not import the training package (imports flow nlp <- models <- {training, api}): such a job runs the
 same command data staff run (``python -m training.cli ...``) on the store's closed cases, and reads what it prints and
 writes. Its files live under ``<models_dir>/jobs/<id>/``: params.json, log.txt (the command's timestamped lines),
-result.json; the exported cases are removed when the command ends. A cancelled job's command is stopped with SIGTERM,
-on which the command removes the version it was writing.
+result.json, and duplicate_labels.csv when staff merged closed cases by hand in sessions (the command calibrates
+the 并案 threshold on them); the exported cases are removed when the command ends. A cancelled job's command is
+stopped with SIGTERM, on which the command removes the version it was writing.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -33,6 +35,7 @@ from models.records import CaseRecord
 logger = logging.getLogger(__name__)
 
 POLL_S = 5.0  # seconds between checks for cancelling while the command is quiet
+LABELS = "duplicate_labels.csv"  # the 并案 groups staff made by hand, as a job passes them to the command
 
 # A line the command printed -> (done, total) when it tells the job's progress, else None.
 Progress = Callable[[str], tuple[int, int] | None]
@@ -107,6 +110,26 @@ class ChildJobs:
         departments = directory / "departments.json"
         reg.save(departments)
         return cases, departments, n
+
+    def staff_labels(self, path: Path) -> dict[str, int]:
+        """Write the 并案 groups staff made by hand as duplicate labels (编号, 重复组) when they can calibrate the
+        threshold (a group of two closed cases or more: what training.duplicates.calibrate needs); returns how many
+        groups and cases were written (empty when none), and says so in the job's log."""
+        groups = {g: {export_case_no(c) for c in cases} for g, cases in self.sdb.staff_groups().items()}
+        groups = {g: nos for g, nos in groups.items() if len(nos) >= 2}
+        with open(path.parent / "log.txt", "a", encoding="utf-8") as log:
+            if not groups:
+                log.write(f"{clock.stamp()} 并案阈值：会次中没有员工手动并案且已办结的案件组（至少两件一组），"
+                          "不重新校准\n")
+                return {}
+            with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["编号", "重复组"])
+                w.writerows([no, g] for g, nos in groups.items() for no in sorted(nos))
+            counts = {"groups": len(groups), "cases": sum(map(len, groups.values()))}
+            log.write(f"{clock.stamp()} 并案阈值：用员工在会次中手动并案的 {counts['groups']} 组"
+                      f"（{counts['cases']} 件已办结案件）作为重复件标注重新校准\n")
+        return counts
 
     def _run_on_export(self, job: dict, command: Callable[[Path, Path], list[str]], progress: Progress,
                        stopping: Callable[[], bool]) -> tuple[str, dict | None]:

@@ -11,19 +11,17 @@ promotion, recorded in the store, so every replica follows it (``api.model_sync`
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from api.child_jobs import ChildJobs, export_case_no
+from api.child_jobs import LABELS, ChildJobs
 from api.jobs import JobError
 from models import clock
 from models.bundle import index_encoder, read_meta
 
 KIND = "reindex_model"
-LABELS = "duplicate_labels.csv"
 ENCODED = re.compile(r"向量编码 (\d+)/(\d+)")
 
 
@@ -85,26 +83,6 @@ class ReindexJobs(ChildJobs):
         if self.staff_labels(directory / LABELS):
             cmd += ["--duplicate-labels", str(directory / LABELS)]
         return cmd
-
-    def staff_labels(self, path: Path) -> dict[str, int]:
-        """Write the 并案 groups staff made by hand as duplicate labels (编号, 重复组) when they can calibrate the
-        threshold (a group of two closed cases or more: what training.duplicates.calibrate needs); returns how many
-        groups and cases were written (empty when none), and says so in the job's log."""
-        groups = {g: {export_case_no(c) for c in cases} for g, cases in self.sdb.staff_groups().items()}
-        groups = {g: nos for g, nos in groups.items() if len(nos) >= 2}
-        with open(path.parent / "log.txt", "a", encoding="utf-8") as log:
-            if not groups:
-                log.write(f"{clock.stamp()} 并案阈值：会次中没有员工手动并案且已办结的案件组（至少两件一组），"
-                          "不重新校准\n")
-                return {}
-            with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(["编号", "重复组"])
-                w.writerows([no, g] for g, nos in groups.items() for no in sorted(nos))
-            counts = {"groups": len(groups), "cases": sum(map(len, groups.values()))}
-            log.write(f"{clock.stamp()} 并案阈值：用员工在会次中手动并案的 {counts['groups']} 组"
-                      f"（{counts['cases']} 件已办结案件）作为重复件标注重新校准\n")
-        return counts
 
     def run(self, job: dict, stopping: Callable[[], bool]) -> str:
         request = ReindexRequest(**self._params(job["id"]))

@@ -1,6 +1,7 @@
 """Training as a background job: export the closed cases from the store, run ``jiaoban train`` on them in a child
 process (``api.child_jobs``), follow its ``[n/N]`` steps, and switch the service to the new version when asked and
-the comparison allows.
+the comparison allows. As the re-index job does, it passes the 并案 groups staff merged by hand in sessions as
+``--duplicate-labels``, so the new version's 并案 threshold is calibrated on them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from api.child_jobs import ChildJobs
+from api.child_jobs import LABELS, ChildJobs
 from api.jobs import JobError
 from models import clock
 
@@ -53,7 +54,12 @@ class TrainingJobs(ChildJobs):
                "--tolerance", str(request.tolerance), "--by", created_by, "--tag", "job",
                "--result-json", str(directory / "result.json")]
         cmd += [] if request.knn_blend is None else ["--knn-blend" if request.knn_blend else "--no-knn-blend"]
-        return cmd + (["--encoder", s.encoder] if s.encoder else ["--no-index"])
+        if not s.encoder:
+            return cmd + ["--no-index"]
+        cmd += ["--encoder", s.encoder]
+        if self.staff_labels(directory / LABELS):  # else the command keeps the threshold of the version in service
+            cmd += ["--duplicate-labels", str(directory / LABELS)]
+        return cmd
 
     def run(self, job: dict, stopping: Callable[[], bool]) -> str:
         request = TrainingRequest(**self._params(job["id"]))

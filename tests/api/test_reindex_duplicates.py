@@ -100,3 +100,24 @@ def test_a_group_of_cases_not_yet_closed_is_not_a_label(client, tmp_path):
     job = reindex(client)
     assert job["result"]["duplicate_threshold"]["source"] == "default"
     assert "并案阈值 0.930：默认值，未校准" in "\n".join(job["log"])
+
+
+def test_a_training_job_calibrates_on_the_staff_merges_too(client, tmp_path):
+    from tests.api.test_training_job import wait_for as wait_for_training
+
+    pairs = import_with_pairs(client, tmp_path)
+    sid, rows = session_of(client, [no for pair in pairs for no in pair])
+    for pair in pairs:
+        r = client.post(f"/api/v1/sessions/{sid}/groups/merge", json={"rows": [rows[no] for no in pair]},
+                        headers=H["assigner"])
+        assert r.status_code == 200, r.text
+    r = client.post("/api/v1/training/jobs", json={"min_test": 5}, headers=H["admin"])
+    assert r.status_code == 202, r.text
+    job = wait_for_training(client, r.json()["id"])
+    assert job["status"] == "done", job
+    cal = calibration(client, job["result"]["version"])
+    assert cal["calibrated_in"] == job["result"]["version"] and cal["groups"] == 2 and cal["cases"] == 4
+    assert job["result"]["duplicate_threshold"]["source"] == "calibrated"
+    assert "用员工在会次中手动并案的 2 组（4 件已办结案件）" in "\n".join(job["log"])
+    with open(client.app.state.training.directory(job["id"]) / LABELS, encoding="utf-8-sig") as fh:
+        assert len({r["重复组"] for r in csv.DictReader(fh)}) == 2
