@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import random
 import shutil
@@ -45,6 +44,8 @@ from bench_finetune_tipdm import (
     CSV_NAME,
     DEFAULT_DATA,
     PUNCT,
+    add_output_options,
+    doc_only_or_skip,
     fmt_ci,
     fmt_diff,
     group_ids,
@@ -245,17 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", type=Path, default=RESULTS / "distill.json")
-    ap.add_argument("--doc", type=Path, default=DOC)
-    ap.add_argument("--doc-only", action="store_true", help="only rewrite the doc section from --json")
+    add_output_options(ap, RESULTS / "distill.json", DOC)
     args = ap.parse_args(argv)
     setup_logging()
-    if args.doc_only:
-        replace_section(args.doc, SECTION, markdown(json.loads(args.json.read_text(encoding="utf-8"))))
-        return 0
-    if not (args.data / CSV_NAME).is_file():
-        print(f"skipped: no {CSV_NAME} in {args.data} (pass --data DIR with the tipdm2020c files)")
-        return 0
+    if (done := doc_only_or_skip(args, SECTION, markdown)) is not None:
+        return done
     import torch
 
     torch.set_num_threads(args.threads)

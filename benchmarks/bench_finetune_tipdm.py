@@ -323,6 +323,24 @@ def earlier_folds(args, settings: dict) -> list[dict]:
     return [f for f in res["folds"] if f["fold"] != args.fold]
 
 
+def add_output_options(ap: argparse.ArgumentParser, json_default: Path, doc_default: Path) -> None:
+    ap.add_argument("--json", type=Path, default=json_default)
+    ap.add_argument("--doc", type=Path, default=doc_default)
+    ap.add_argument("--doc-only", action="store_true", help="only rewrite the doc section from --json")
+
+
+def doc_only_or_skip(args, section: str, markdown_) -> int | None:
+    """The exit code when there is nothing to measure: ``--doc-only`` rewrites the section from ``--json``, and a
+    missing data folder is a clean skip; else None."""
+    if args.doc_only:
+        replace_section(args.doc, section, markdown_(json.loads(args.json.read_text(encoding="utf-8"))))
+        return 0
+    if not (args.data / CSV_NAME).is_file():
+        print(f"skipped: no {CSV_NAME} in {args.data} (pass --data DIR with the tipdm2020c files)")
+        return 0
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder holding {CSV_NAME} (skipped if absent)")
@@ -341,17 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: one fold, 256 training pairs, 100 held-out pairs (figures not to quote)")
-    ap.add_argument("--json", type=Path, default=RESULTS / "finetune_tipdm.json")
-    ap.add_argument("--doc", type=Path, default=DOC)
-    ap.add_argument("--doc-only", action="store_true", help="only rewrite the doc section from --json")
+    add_output_options(ap, RESULTS / "finetune_tipdm.json", DOC)
     args = ap.parse_args(argv)
     setup_logging()
-    if args.doc_only:
-        replace_section(args.doc, SECTION, markdown(json.loads(args.json.read_text(encoding="utf-8"))))
-        return 0
-    if not (args.data / CSV_NAME).is_file():
-        print(f"skipped: no {CSV_NAME} in {args.data} (pass --data DIR with the tipdm2020c files)")
-        return 0
+    if (done := doc_only_or_skip(args, SECTION, markdown)) is not None:
+        return done
     if args.quick:
         args.run_folds, args.max_train_pairs, args.n_test = 1, args.max_train_pairs or 256, min(args.n_test, 100)
     import torch
