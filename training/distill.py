@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from training.finetune import _features, freeze_word_embeddings
+
 logger = logging.getLogger(__name__)
 
 
@@ -73,10 +75,7 @@ def distill(teacher_dir: str | Path, texts: Sequence[tuple[str, str]], targets: 
     student = shallow_copy(teacher_dir, params.keep)
     window = student.max_seq_length
     student.max_seq_length = min(params.max_seq_length, window or params.max_seq_length)
-    for module in student.modules():
-        embeddings = getattr(module, "word_embeddings", None)
-        if isinstance(embeddings, torch.nn.Embedding):
-            embeddings.weight.requires_grad = False
+    freeze_word_embeddings(student)
     trainable = [p for p in student.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=params.learning_rate)
     steps = params.epochs * (len(texts) // params.batch_size)
@@ -93,7 +92,7 @@ def distill(teacher_dir: str | Path, texts: Sequence[tuple[str, str]], targets: 
         rng.shuffle(order)
         for start in range(0, len(order) - params.batch_size + 1, params.batch_size):
             batch = order[start : start + params.batch_size]
-            features = student.tokenize([texts[i][0] + texts[i][1] for i in batch])
+            features = _features(student, [texts[i][0] + texts[i][1] for i in batch], "")  # each its own prompt
             out = student(features)["sentence_embedding"]
             loss = ((out - target[batch]) ** 2).sum(dim=1).mean()
             optimiser.zero_grad()

@@ -158,10 +158,7 @@ def _train(model_dir: Path, pairs: list[tuple[str, str]], prompts: tuple[str, st
     torch.manual_seed(params.seed)
     model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     model.max_seq_length = min(params.max_seq_length, model.max_seq_length or params.max_seq_length)
-    for module in model.modules():
-        embeddings = getattr(module, "word_embeddings", None)
-        if isinstance(embeddings, torch.nn.Embedding):
-            embeddings.weight.requires_grad = False
+    freeze_word_embeddings(model)
     loss_fn = MultipleNegativesRankingLoss(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=params.learning_rate)
@@ -186,6 +183,16 @@ def _train(model_dir: Path, pairs: list[tuple[str, str]], prompts: tuple[str, st
                 progress(len(history), steps)
     model.eval()
     return model, history
+
+
+def freeze_word_embeddings(model) -> None:
+    """Leave the word embeddings (250k pieces, most of the model) out of training."""
+    import torch
+
+    for module in model.modules():
+        embeddings = getattr(module, "word_embeddings", None)
+        if isinstance(embeddings, torch.nn.Embedding):
+            embeddings.weight.requires_grad = False
 
 
 def _features(model, texts: list[str], prompt: str) -> dict:
