@@ -78,6 +78,8 @@ class RoutingParams:
     # Blend a kNN vote over the training items' e5 vectors into the probabilities (models.knn_vote); needs the
     # vectors at fit and at routing time, else the text model and its own threshold serve.
     knn_blend: bool = False
+    # With the blend, a LogisticRegression on the same vectors may join the vote (its weight chosen out of fold too).
+    vector_head: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -204,7 +206,7 @@ class RoutingModel:
         self.knn_ = None
         if p.knn_blend and vectors is not None:
             self.knn_ = fit_blend(self, np.asarray(vectors, dtype=np.float32), y, cal, proba, y_cal,
-                                  vector_spec or {})
+                                  vector_spec or {}, head=p.vector_head)
         del self.oof_folds_
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)

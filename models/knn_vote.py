@@ -26,6 +26,9 @@ from models.certify import Certificate
 
 KS = (5, 10, 20, 40)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 9))
+MAX_WEIGHT = 0.9  # vote and head together: the text model keeps at least a tenth
+HEAD_C = 10.0  # the head's LogisticRegression: C 10 beat 100 on TipDM titles' inner folds (bench_e5_stack)
+HEAD_MAX_ITER = 300
 Item = tuple[str, str]
 
 
@@ -65,24 +68,64 @@ def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:
 
 
 def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], certify,
-                 ) -> tuple[int, float, float, float]:
-    """The (k, weight) whose out-of-fold blend auto-assigns the most items under its own certified threshold
-    (``certify(confidence, correct)``) without a lower macro-F1 than the text model alone; weight 0 when no blend
-    beats the text model on one of the two without losing on the other. Returns (k, weight, macro-F1, coverage)."""
+                 head: np.ndarray | None = None) -> tuple[int, float, float, float, float]:
+    """The (k, vote weight, head weight) whose out-of-fold blend ``(1 - w - h) proba + w votes[k] + h head``
+    auto-assigns the most items under its own certified threshold (``certify(confidence, correct)``) without a lower
+    macro-F1 than the text model alone; weights 0 when no blend beats the text model on one of the two without
+    losing on the other. ``head``: out-of-fold probabilities of the vector head (None: votes only).
+    Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
         cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
         return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
 
     base_cov, base_f1 = judged(proba)
-    best = (base_cov, base_f1, min(votes), 0.0)
-    for k, v in votes.items():
-        for w in WEIGHTS:
-            cov, f1 = judged((1 - w) * proba + w * v)
-            no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
-            gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
-            if no_loss and gains and (best[3] == 0 or (cov, f1) > best[:2]):
-                best = (cov, f1, k, w)
-    return best[2], best[3], best[1], best[0]
+    best = (base_cov, base_f1, min(votes), 0.0, 0.0)
+    head_weights = (0.0,) + (WEIGHTS if head is not None else ())
+    for h in head_weights:
+        for k, v in votes.items():
+            for w in (0.0,) + WEIGHTS:
+                if w + h > MAX_WEIGHT + 1e-9 or (w == 0 and (h == 0 or k != min(votes))):
+                    continue  # the text model must keep a share; without votes k does not matter
+                mixed = (1 - w - h) * proba + w * v + (h * head if head is not None and h else 0)
+                cov, f1 = judged(mixed)
+                no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
+                gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
+                if no_loss and gains and (best[3] + best[4] == 0 or (cov, f1) > best[:2]):
+                    best = (cov, f1, k, w, h)
+    return best[2], best[3], best[4], best[1], best[0]
+
+
+def fit_head(vectors: np.ndarray, y: np.ndarray, n_classes: int, C: float = HEAD_C) -> VectorHead:
+    """A LogisticRegression on the unit vectors, its coefficients laid out over all ``n_classes``."""
+    from sklearn.linear_model import LogisticRegression
+
+    vectors = _unit(np.asarray(vectors, dtype=np.float32))
+    coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
+    intercept = np.full(n_classes, -np.inf)
+    seen = np.unique(y)
+    if len(seen) == 1:  # one unit: it gets everything
+        intercept[seen[0]] = 0.0
+        return VectorHead(coef, intercept)
+    lr = LogisticRegression(C=C, max_iter=HEAD_MAX_ITER).fit(vectors, y)
+    if len(lr.classes_) == 2:  # binary: sklearn keeps one row (the second class's logit against the first's 0)
+        coef[lr.classes_[1]], intercept[lr.classes_] = lr.coef_[0], (0.0, lr.intercept_[0])
+    else:
+        coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
+    return VectorHead(coef, intercept)
+
+
+@dataclass
+class VectorHead:
+    """A linear classifier over the items' vectors (a second reader of the same vectors as the vote)."""
+
+    coef: np.ndarray  # (n_classes, dim)
+    intercept: np.ndarray  # (n_classes,); -inf for a unit it never saw
+
+    def proba(self, vectors: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+
+        logits = _unit(np.asarray(vectors, dtype=np.float32)) @ self.coef.T + self.intercept
+        return softmax(logits, axis=1)
 
 
 @dataclass
@@ -95,12 +138,19 @@ class KnnBlend:
     weight: float
     certificate: Certificate
     vector_spec: dict  # which vectors these are (encoder fingerprint, dense text, lead characters): rows must match
+    head: VectorHead | None = None  # a LogisticRegression on the same vectors (bundles before it: none)
+    head_weight: float = 0.0
 
     def votes(self, vectors: np.ndarray, n_classes: int) -> np.ndarray:
         return knn_votes(vectors, self.vectors, self.labels, n_classes, ks=(self.k,))[self.k]
 
     def blend(self, proba: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        return (1 - self.weight) * proba + self.weight * self.votes(vectors, proba.shape[1])
+        head = self.head
+        h = self.head_weight if head is not None else 0.0
+        mixed = (1 - self.weight - h) * proba
+        if self.weight:
+            mixed = mixed + self.weight * self.votes(vectors, proba.shape[1])
+        return mixed + h * head.proba(vectors) if head is not None and h else mixed
 
     def neighbours(self, vectors: np.ndarray, top: int = 3) -> list[list[tuple[int, float]]]:
         """The ``top`` closest training items (index, cosine) of each row."""
@@ -125,26 +175,43 @@ def out_of_fold_votes(vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, folds
     return out
 
 
+def out_of_fold_head(vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, folds: Iterable[np.ndarray],
+                     n_classes: int) -> np.ndarray:
+    """The vector head's probabilities for the calibration items ``cal``, each from a head fitted without its fold."""
+    out = np.zeros((len(cal), n_classes))
+    for val in folds:
+        keep = np.ones(len(vectors), bool)
+        keep[cal[val]] = False
+        out[val] = fit_head(vectors[keep], y[keep], n_classes).proba(vectors[cal[val]])
+    return out
+
+
 def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba: np.ndarray, y_cal: np.ndarray,
-              spec: dict) -> KnnBlend | None:
-    """Choose (k, weight) on the calibrated out-of-fold probabilities ``proba`` of the items ``cal`` and certify
-    the blend's threshold on the same items; None when no blend beats the text model (the text model serves).
-    Records what it found in ``model.validation_["knn"]``."""
+              spec: dict, head: bool = True) -> KnnBlend | None:
+    """Choose (k, vote weight, head weight) on the calibrated out-of-fold probabilities ``proba`` of the items
+    ``cal`` and certify the blend's threshold on the same items; None when no blend beats the text model (the text
+    model serves). ``head``: whether a LogisticRegression on the vectors may join the vote. Records what it found
+    in ``model.validation_["knn"]``."""
     if vectors.shape[0] != len(y):
         raise ValueError(f"knn_blend: {vectors.shape[0]} vectors for {len(y)} training items")
     n_classes = proba.shape[1]
     votes = out_of_fold_votes(vectors, y, cal, model.oof_folds_, n_classes)
-    k, weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold)
-    if weight == 0:
+    head_oof = out_of_fold_head(vectors, y, cal, model.oof_folds_, n_classes) if head else None
+    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold, head_oof)
+    if weight + head_weight == 0:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None
-    blended = (1 - weight) * proba + weight * votes[k]
+    blended = (1 - weight - head_weight) * proba + weight * votes[k]
+    if head_weight and head_oof is not None:
+        blended = blended + head_weight * head_oof
     cert = model._choose_threshold(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
-    model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "oof_macro_f1": f1,
-                                "text_oof_macro_f1": macro_f1(y_cal, proba),
+    model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "head_weight": head_weight,
+                                "oof_macro_f1": f1, "text_oof_macro_f1": macro_f1(y_cal, proba),
                                 "oof_top1": float((blended.argmax(axis=1) == y_cal).mean()),
                                 "certificate": cert.to_dict(), "vector_spec": dict(spec)}
-    return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec))
+    fitted_head = fit_head(vectors, y, n_classes) if head_weight else None
+    return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec),
+                    fitted_head, float(head_weight))
 
 
 def index_vector_spec(index) -> dict:
@@ -193,5 +260,6 @@ def served_certificate(model, vectors: VectorTable | None = None) -> Certificate
     return model.knn_.certificate if blends_with(model, vectors) else text_certificate(model)
 
 
-__all__ = ["KnnBlend", "VectorTable", "blends_with", "choose_blend", "fit_blend", "index_vector_spec", "knn_votes",
-           "out_of_fold_votes", "served_certificate", "text_certificate"]
+__all__ = ["KnnBlend", "VectorHead", "VectorTable", "blends_with", "choose_blend", "fit_blend", "fit_head",
+           "index_vector_spec", "knn_votes", "out_of_fold_head", "out_of_fold_votes", "served_certificate",
+           "text_certificate"]

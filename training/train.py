@@ -248,7 +248,9 @@ def train(
                  "certificate": served.to_dict(), "note": certificate_note(served),
                  "knn_blend": knn is not None}
     if knn is not None:
-        threshold["note"] = (f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）；"
+        head_weight = float(getattr(knn, "head_weight", 0.0)) if getattr(knn, "head", None) is not None else 0.0
+        head = f"和语义向量分类器（权重 {head_weight:.1f}）" if head_weight else ""
+        threshold["note"] = (f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）{head}；"
                              + certificate_note(served))
         threshold["text_only"] = {"threshold": float(model.threshold_), "certificate": model.certificate_.to_dict(),
                                   "note": "无法编码时（编码器不可用）只用文本模型，按此阈值复核："

@@ -128,8 +128,54 @@ def test_a_blend_that_costs_auto_assigned_items_is_not_chosen_even_if_more_accur
     hesitant = np.where(np.eye(2)[y] == 1, 0.6, 0.4)
     hesitant[wrong] = np.where(np.eye(2)[y[wrong]] == 1, 1.0, 0.0)
     # every blend that fixes the ten also pulls the confident items below 0.9: more accurate, nothing auto-assigned
-    k, w, f1, cov = choose_blend(y, proba, {5: hesitant}, _by_coverage_at(0.9))
-    assert w == 0 and cov == 0.9 and f1 == pytest.approx(0.9)
+    k, w, h, f1, cov = choose_blend(y, proba, {5: hesitant}, _by_coverage_at(0.9), head=hesitant)
+    assert w == 0 and h == 0 and cov == 0.9 and f1 == pytest.approx(0.9)
     sure = np.eye(2)[y]  # fixes the ten and keeps the rest confident: chosen
-    k, w, f1, cov = choose_blend(y, proba, {5: hesitant, 10: sure}, _by_coverage_at(0.9))
-    assert (k, cov, f1) == (10, 0.9, 1.0) and w >= 0.3
+    k, w, h, f1, cov = choose_blend(y, proba, {5: hesitant, 10: sure}, _by_coverage_at(0.9))
+    assert (k, cov, f1, h) == (10, 0.9, 1.0, 0.0) and w >= 0.3
+    # the same help from the head: it carries the blend (the hesitant votes at most a small share)
+    k, w, h, f1, cov = choose_blend(y, proba, {5: hesitant}, _by_coverage_at(0.9), head=sure)
+    assert f1 == 1.0 and cov >= 0.9 and h >= 0.3 and h > w
+
+
+def test_the_head_lays_its_classes_over_the_models_and_gives_nothing_to_units_it_never_saw():
+    from models.knn_vote import fit_head
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 8))
+    y = np.repeat([0, 2, 3], 20)  # class 1 has no items in this part
+    vectors = (centres[y] + 0.2 * rng.normal(size=(60, 8))).astype(np.float32)
+    head = fit_head(vectors, y, 4)
+    p = head.proba(centres[[0, 2, 3]])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert (p[:, 1] == 0).all() and p.argmax(axis=1).tolist() == [0, 2, 3]
+    two = fit_head(vectors[:40], y[:40], 4)  # binary: sklearn's single row becomes two classes' logits
+    assert two.proba(centres[[0, 2]]).argmax(axis=1).tolist() == [0, 2]
+    np.testing.assert_allclose(two.proba(vectors[:3]).sum(axis=1), 1.0)
+    one = fit_head(vectors[:20], y[:20], 4)  # a single unit gets everything
+    assert one.proba(vectors[:2]).tolist() == [[1.0, 0.0, 0.0, 0.0]] * 2
+
+
+def test_a_blend_with_a_head_serves_the_three_part_mix_it_certified(blended):
+    from models.knn_vote import KnnBlend
+
+    model, centres = blended
+    knn = model.knn_
+    vec = np.stack([centres["czj"], centres["zjj"]]).astype(np.float32)
+    proba = model.predict_proba([("关于物业管理的建议", "物业管理服务不规范。")] * 2)
+    expected = (1 - knn.weight - knn.head_weight) * proba + knn.weight * knn.votes(vec, proba.shape[1])
+    if knn.head is not None:
+        expected += knn.head_weight * knn.head.proba(vec)
+    np.testing.assert_allclose(knn.blend(proba, vec), expected)
+    assert model.validation_["knn"]["head_weight"] == knn.head_weight
+    old = KnnBlend(knn.vectors, knn.labels, knn.k, knn.weight, knn.certificate, knn.vector_spec)
+    del old.__dict__["head"], old.__dict__["head_weight"]  # as a bundle pickled before the head was unpickled
+    np.testing.assert_allclose(old.blend(proba, vec), (1 - knn.weight) * proba
+                               + knn.weight * knn.votes(vec, proba.shape[1]))
+
+
+def test_without_the_head_option_only_the_vote_is_blended():
+    items, leads, vectors, _ = twins()
+    model = RoutingModel(RoutingParams(knn_blend=True, vector_head=False)).fit(items, leads, vectors=vectors,
+                                                                                vector_spec=SPEC)
+    assert model.knn_ is not None and model.knn_.head is None and model.knn_.head_weight == 0
