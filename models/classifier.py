@@ -78,8 +78,7 @@ class RoutingParams:
     # Blend a kNN vote over the training items' e5 vectors into the probabilities (models.knn_vote); needs the
     # vectors at fit and at routing time, else the text model and its own threshold serve.
     knn_blend: bool = False
-    # With the blend, a LogisticRegression on the same vectors may join the vote (its weight chosen out of fold too).
-    vector_head: bool = True
+    vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
 
     def to_dict(self) -> dict:
         return asdict(self)
