@@ -75,8 +75,7 @@ class RoutingParams:
     unit_duties: tuple[tuple[str, str], ...] = ()
     duty_prototypes: bool = False
     duties_max_cases: int = 50
-    # Blend a kNN vote over the training items' e5 vectors into the probabilities (models.knn_vote); needs the
-    # vectors at fit and at routing time, else the text model and its own threshold serve.
+    # Blend a kNN vote over the training items' e5 vectors (models.knn_vote); needs them at fit and routing time.
     knn_blend: bool = False
     vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
 
