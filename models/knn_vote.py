@@ -67,6 +67,15 @@ def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:
     return float(f1_score(y, proba.argmax(axis=1), average="macro"))
 
 
+def mix(proba: np.ndarray, w: float, votes: np.ndarray | None, h: float = 0.0,
+        head: np.ndarray | None = None) -> np.ndarray:
+    """The blend ``(1 - w - h) proba + w votes + h head`` (a part with weight 0 may be None)."""
+    out = (1 - w - h) * proba
+    if w and votes is not None:
+        out = out + w * votes
+    return out + h * head if h and head is not None else out
+
+
 def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], certify,
                  head: np.ndarray | None = None) -> tuple[int, float, float, float, float]:
     """The (k, vote weight, head weight) whose out-of-fold blend ``(1 - w - h) proba + w votes[k] + h head``
@@ -86,8 +95,7 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
             for w in (0.0,) + WEIGHTS:
                 if w + h > MAX_WEIGHT + 1e-9 or (w == 0 and (h == 0 or k != min(votes))):
                     continue  # the text model must keep a share; without votes k does not matter
-                mixed = (1 - w - h) * proba + w * v + (h * head if head is not None and h else 0)
-                cov, f1 = judged(mixed)
+                cov, f1 = judged(mix(proba, w, v, h, head))
                 no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
                 gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
                 if no_loss and gains and (best[3] + best[4] == 0 or (cov, f1) > best[:2]):
@@ -147,10 +155,8 @@ class KnnBlend:
     def blend(self, proba: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         head = self.head
         h = self.head_weight if head is not None else 0.0
-        mixed = (1 - self.weight - h) * proba
-        if self.weight:
-            mixed = mixed + self.weight * self.votes(vectors, proba.shape[1])
-        return mixed + h * head.proba(vectors) if head is not None and h else mixed
+        votes = self.votes(vectors, proba.shape[1]) if self.weight else None
+        return mix(proba, self.weight, votes, h, head.proba(vectors) if head is not None and h else None)
 
     def neighbours(self, vectors: np.ndarray, top: int = 3) -> list[list[tuple[int, float]]]:
         """The ``top`` closest training items (index, cosine) of each row."""
@@ -201,9 +207,7 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
     if weight + head_weight == 0:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None
-    blended = (1 - weight - head_weight) * proba + weight * votes[k]
-    if head_weight and head_oof is not None:
-        blended = blended + head_weight * head_oof
+    blended = mix(proba, weight, votes[k], head_weight, head_oof)
     cert = model._choose_threshold(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
     model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "head_weight": head_weight,
                                 "oof_macro_f1": f1, "text_oof_macro_f1": macro_f1(y_cal, proba),
