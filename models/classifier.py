@@ -63,8 +63,7 @@ class RoutingParams:
     # co-handlers conditioned on the lead's usual partners too: no gain on the sample cases (bench_cohandlers)
     co_use_lead: bool = False
     max_iter: int = 200  # LinearSVC: converges well within this on real data; bounds the time on repetitive data
-    # Out-of-fold calibration (temperature, review and co-handler thresholds) uses at most this many items, drawn at
-    # random: a few thousand predictions fix those few numbers, and above this size the folds would dominate training.
+    # Out-of-fold calibration uses at most this many items (at random): a few thousand fix its few thresholds.
     calibration_max_items: int = 20_000
     random_state: int = 0
     # Whole words for the segmenter (the registry's names): part of the model, so backtest and final model agree.
@@ -78,6 +77,7 @@ class RoutingParams:
     # Blend a kNN vote over the training items' e5 vectors (models.knn_vote); needs them at fit and routing time.
     knn_blend: bool = False
     vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
+    blend_choice: str = "coverage"  # or "log_loss" (models.knn_vote.choose_blend: measured, rejected)
 
     def to_dict(self) -> dict:
         return asdict(self)

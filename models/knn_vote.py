@@ -4,8 +4,8 @@ Each item's e5 vector (the one the service already computes for its precedents, 
 nearest training items; their leads vote with their cosine similarity. The blend ``(1 - w) p + w votes`` is what the
 service ranks and thresholds when the vectors are available. ``k`` and ``w`` are chosen on out-of-fold predictions
 (the same grouped folds that calibrate the text model; a fold's votes come from its training part only): the blend
-of lowest log-loss without a lower macro-F1 than the text model, kept only when it certifies no fewer items than the
-text model (``choose_blend`` says why the choice does not maximise the certified coverage itself). The
+that auto-assigns the most items under its own certified threshold without a lower macro-F1 than the text model, or
+none when no blend gains on one without losing on the other (``choose_blend``: a log-loss choice, rejected). The
 blend's threshold is certified on those out-of-fold blends (models.certify). The text model keeps its
 own certificate: a service that cannot encode an item (no encoder, another encoder than the training vectors')
 routes on the text alone against the text threshold, never the blend's threshold on unblended scores.
@@ -81,39 +81,54 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
     return -float(np.log(np.clip(proba[np.arange(len(y)), y], 1e-9, 1.0)).mean())
 
 
-def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], certify,
-                 head: np.ndarray | None = None) -> tuple[int, float, float, float, float]:
-    """The (k, vote weight, head weight) whose out-of-fold blend ``(1 - w - h) proba + w votes[k] + h head`` has the
-    lowest log-loss among those with no lower macro-F1 than the text model alone, adopted only when its certified
-    coverage (``certify(confidence, correct)``) is no lower than the text model's either; weights 0 otherwise.
+def _grid(votes: dict, head) -> Iterable[tuple[int, float, float]]:
+    """Every (k, vote weight, head weight) tried; the text model keeps a share, and without votes k does not matter."""
+    for h in (0.0,) + (WEIGHTS if head is not None else ()):
+        for k in votes:
+            for w in (0.0,) + WEIGHTS:
+                if w + h <= MAX_WEIGHT + 1e-9 and (w > 0 or (h > 0 and k == min(votes))):
+                    yield k, w, h
 
-    The choice does not chase the certificate: picking, among ~180 blends, the one that certifies the most items on
-    the very items that certify it made the certificate optimistic (two of ten 30-per-unit sample proxies fell
-    below 94.5 % on unseen items). Log-loss is a smooth score of the whole ranking; the one comparison of certified
-    coverage left is between two candidates. ``head``: out-of-fold probabilities of the vector head (None: votes
-    only). Returns (k, vote weight, head weight, macro-F1, coverage)."""
+
+def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], certify,
+                 head: np.ndarray | None = None, by: str = "coverage") -> tuple[int, float, float, float, float]:
+    """The (k, vote weight, head weight) of the out-of-fold blend ``(1 - w - h) proba + w votes[k] + h head``.
+
+    ``by="coverage"`` (the default): the blend that auto-assigns the most items under its own certified threshold
+    (``certify(confidence, correct)``) without a lower macro-F1 than the text model alone; weights 0 when no blend
+    beats the text model on one of the two without losing on the other. The choice is made on the items that
+    certify it, which makes the certificate somewhat optimistic (bench_knn_blend: 2 of 10 sample proxies below
+    94.5 %). ``by="log_loss"``: the lowest log-loss without a lower macro-F1, kept only when it certifies no fewer
+    items than the text model; measured and rejected (fewer auto-assigned on TipDM, and still a proxy miss).
+    ``head``: out-of-fold probabilities of the vector head (None: votes only).
+    Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
         cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
         return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
 
     base_cov, base_f1 = judged(proba)
     kept = (min(votes), 0.0, 0.0, base_f1, base_cov)
-    best = (log_loss(y, proba), min(votes), 0.0, 0.0)
-    head_weights = (0.0,) + (WEIGHTS if head is not None else ())
-    for h in head_weights:
-        for k, v in votes.items():
-            for w in (0.0,) + WEIGHTS:
-                if w + h > MAX_WEIGHT + 1e-9 or (w == 0 and (h == 0 or k != min(votes))):
-                    continue  # the text model must keep a share; without votes k does not matter
-                p = mix(proba, w, v, h, head)
-                loss = log_loss(y, p)
-                if loss < best[0] - 1e-9 and macro_f1(y, p) >= base_f1 - 1e-9:
-                    best = (loss, k, w, h)
-    _, k, w, h = best
-    if w + h == 0:
-        return kept
-    cov, f1 = judged(mix(proba, w, votes[k], h, head))
-    return (k, w, h, f1, cov) if cov >= base_cov - 1e-9 else kept
+    if by == "log_loss":
+        best_loss, chosen = log_loss(y, proba), None
+        for k, w, h in _grid(votes, head):
+            p = mix(proba, w, votes[k], h, head)
+            loss = log_loss(y, p)
+            if loss < best_loss - 1e-9 and macro_f1(y, p) >= base_f1 - 1e-9:
+                best_loss, chosen = loss, (k, w, h)
+        if chosen is None:
+            return kept
+        cov, f1 = judged(mix(proba, chosen[1], votes[chosen[0]], chosen[2], head))
+        return (*chosen, f1, cov) if cov >= base_cov - 1e-9 else kept
+    if by != "coverage":
+        raise ValueError(f"blend_choice: {by!r} (coverage or log_loss)")
+    best = (base_cov, base_f1, *kept[:3])
+    for k, w, h in _grid(votes, head):
+        cov, f1 = judged(mix(proba, w, votes[k], h, head))
+        no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
+        gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
+        if no_loss and gains and (best[3] + best[4] == 0 or (cov, f1) > best[:2]):
+            best = (cov, f1, k, w, h)
+    return best[2], best[3], best[4], best[1], best[0]
 
 
 def fit_head(vectors: np.ndarray, y: np.ndarray, n_classes: int, C: float = HEAD_C) -> VectorHead:
@@ -216,7 +231,8 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
     n_classes = proba.shape[1]
     votes = out_of_fold_votes(vectors, y, cal, model.oof_folds_, n_classes)
     head_oof = out_of_fold_head(vectors, y, cal, model.oof_folds_, n_classes) if head else None
-    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold, head_oof)
+    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold, head_oof,
+                                                         getattr(model.params, "blend_choice", "coverage"))
     if weight + head_weight == 0:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None

@@ -181,9 +181,8 @@ def test_without_the_head_option_only_the_vote_is_blended():
     assert model.knn_ is not None and model.knn_.head is None and model.knn_.head_weight == 0
 
 
-def test_the_blend_is_chosen_by_log_loss_not_by_the_items_it_certifies():
-    """A blend that certifies more items on the very items that certify it is not preferred for that: the choice is
-    the lowest log-loss (a blend no better than the text model on log-loss is not taken)."""
+def test_the_log_loss_choice_takes_the_lowest_log_loss_not_the_most_items_certified():
+    """``by="log_loss"`` (measured, rejected): the lowest log-loss; a blend no better on log-loss is not taken."""
     from models.knn_vote import choose_blend, log_loss
 
     y = np.array([0] * 50 + [1] * 50)
@@ -191,12 +190,14 @@ def test_the_blend_is_chosen_by_log_loss_not_by_the_items_it_certifies():
     proba[:10] = np.where(np.eye(2)[y[:10]] == 1, 0.4, 0.6)  # ten wrong, 90 right at 0.8
     sure = np.eye(2)[y]
     noisy = np.where(np.eye(2)[y] == 1, 0.97, 0.03)  # right everywhere but less sharp than ``sure``
-    k, w, h, f1, cov = choose_blend(y, proba, {5: noisy, 10: sure}, _by_coverage_at(0.9))
+    k, w, h, f1, cov = choose_blend(y, proba, {5: noisy, 10: sure}, _by_coverage_at(0.9), by="log_loss")
     assert k == 10 and w == 0.8 and f1 == 1.0
     chosen = (1 - w) * proba + w * sure
     assert all(log_loss(y, chosen) <= log_loss(y, (1 - v) * proba + v * noisy) for v in (0.1, 0.5, 0.8))
     # a vote that only adds noise lowers no log-loss: nothing is blended
     rng = np.random.default_rng(0)
     noise = rng.dirichlet([1, 1], size=len(y))
-    k, w, h, f1, cov = choose_blend(y, proba, {5: noise}, _by_coverage_at(0.9))
+    k, w, h, f1, cov = choose_blend(y, proba, {5: noise}, _by_coverage_at(0.9), by="log_loss")
     assert (w, h) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="blend_choice"):
+        choose_blend(y, proba, {5: noise}, _by_coverage_at(0.9), by="best")
