@@ -29,6 +29,7 @@ from api.registry import RegistryHolder
 from api.sessions_db import SessionStore
 from api.store import Store
 from models import clock
+from models.atomic import write_json_atomic
 from models.casefile import write_cases
 from models.records import CaseRecord
 
@@ -88,8 +89,7 @@ class ChildJobs:
         return {"log": log[-200:], "result": result}
 
     def _write_result(self, job_id: int, result: dict) -> None:
-        (self.directory(job_id) / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1),
-                                                            encoding="utf-8")
+        write_json_atomic(self.directory(job_id) / "result.json", result)
 
     def export(self, directory: Path) -> tuple[Path, Path, int]:
         """Closed cases with each unit under the name it had then (training maps it through the lineage, and the

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import joblib
 
+from models.atomic import write_json_atomic
 from models.departments import DepartmentRegistry
 
 if TYPE_CHECKING:
@@ -169,9 +170,7 @@ def _checksums(path: Path) -> dict[str, str]:
 
 def _write_meta(path: Path, meta: dict) -> None:
     meta["files"] = _checksums(path)
-    tmp = path / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path / META_FILE)
+    write_json_atomic(path / META_FILE, meta, indent=2)
 
 
 def derive_version(source: str | Path, target: str | Path, *, reason: str) -> Path:

@@ -120,7 +120,7 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
         cov, f1 = judged(mix(proba, chosen[1], votes[chosen[0]], chosen[2], head))
         return (*chosen, f1, cov) if cov >= base_cov - 1e-9 else kept
     if by != "coverage":
-        raise ValueError(f"blend_choice: {by!r} (coverage or log_loss)")
+        raise ValueError(f"blend_choice: {by!r} (coverage, bonferroni or log_loss)")
     best = (base_cov, base_f1, *kept[:3])
     for k, w, h in _grid(votes, head):
         cov, f1 = judged(mix(proba, w, votes[k], h, head))
@@ -231,13 +231,15 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
     n_classes = proba.shape[1]
     votes = out_of_fold_votes(vectors, y, cal, model.oof_folds_, n_classes)
     head_oof = out_of_fold_head(vectors, y, cal, model.oof_folds_, n_classes) if head else None
-    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, model._choose_threshold, head_oof,
-                                                         getattr(model.params, "blend_choice", "coverage"))
+    choice, certify = getattr(model.params, "blend_choice", "coverage"), model._choose_threshold
+    if choice == "bonferroni":
+        choice, certify = "coverage", corrected(model, 1 + sum(1 for _ in _grid(votes, head_oof)))
+    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, certify, head_oof, choice)
     if weight + head_weight == 0:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None
     blended = mix(proba, weight, votes[k], head_weight, head_oof)
-    cert = model._choose_threshold(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
+    cert = certify(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
     model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "head_weight": head_weight,
                                 "oof_macro_f1": f1, "text_oof_macro_f1": macro_f1(y_cal, proba),
                                 "oof_top1": float((blended.argmax(axis=1) == y_cal).mean()),
@@ -245,6 +247,18 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
     fitted_head = fit_head(vectors, y, n_classes) if head_weight else None
     return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec),
                     fitted_head, float(head_weight))
+
+
+def corrected(model, tried: int):
+    """The model's certificate at ``certify_alpha / tried`` (``blend_choice="bonferroni"``): every blend tried is
+    certified at once with chance ``certify_alpha`` of any being wrong, so the one of most coverage keeps the
+    promise whatever the choice; the point rule has no alpha to share and stays as it is."""
+    from models.certify import certify_threshold
+
+    p = model.params
+    if p.threshold_rule != "certified":
+        return model._choose_threshold
+    return lambda conf, hit: certify_threshold(conf, hit, p.target_precision, p.certify_alpha / tried)
 
 
 def index_vector_spec(index) -> dict:

@@ -201,3 +201,21 @@ def test_the_log_loss_choice_takes_the_lowest_log_loss_not_the_most_items_certif
     assert (w, h) == (0.0, 0.0)
     with pytest.raises(ValueError, match="blend_choice"):
         choose_blend(y, proba, {5: noise}, _by_coverage_at(0.9), by="best")
+
+
+def test_the_bonferroni_choice_certifies_every_blend_tried_at_a_share_of_alpha(blended):
+    """``blend_choice="bonferroni"``: the chosen blend's certificate is at 0.05 / (blends tried + the text model), so
+    it holds whatever the choice; on 60 items that is too few to certify anything, and the model says so."""
+    from models.knn_vote import KS, _grid
+
+    shipped, _ = blended
+    items, leads, vectors, _ = twins()
+    model = RoutingModel(RoutingParams(knn_blend=True, co_min_count=3, blend_choice="bonferroni")).fit(
+        items, leads, vectors=vectors, vector_spec=SPEC)
+    tried = 1 + sum(1 for _ in _grid(dict.fromkeys(KS), np.zeros(1)))
+    cert = model.knn_.certificate
+    assert cert.alpha == pytest.approx(0.05 / tried) and shipped.knn_.certificate.alpha == 0.05
+    assert cert.min_items > len(items) and not cert.certified and cert.threshold == 1.0
+    assert model.validation_["knn"]["certificate"]["certified"] is False
+    # the text model's own certificate (its fallback) is not shared out
+    assert model.certificate_.alpha == 0.05

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from models.atomic import write_json_atomic
 from models.bundle import BundleStore, index_encoder, read_meta
 from models.knn_vote import VectorTable, index_vector_spec
 from models.precision import precision_of
@@ -157,7 +158,7 @@ def train_cmd(
                    "threshold": f["threshold"], "candidate": f["candidate"]["metrics"],
                    "active": (f["active"] or {}).get("metrics"), "warnings": f["warnings"],
                    "duplicate_threshold": result.duplicate_threshold}
-        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_json_atomic(result_json, summary)
 
 
 def evaluate_cmd(
@@ -325,6 +326,6 @@ def index_cmd(
     if result_json:
         summary = {"version": path.name, "source": source.name, "promoted": promote and was_active,
                    **{k: info.get(k) for k in ("size", "encoded", "encoder", "index_kind", "duplicate_threshold")}}
-        result_json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_json_atomic(result_json, summary)
 
 
