@@ -100,6 +100,8 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
     certify it, which makes the certificate somewhat optimistic (bench_knn_blend: 2 of 10 sample proxies below
     94.5 %). ``by="log_loss"``: the lowest log-loss without a lower macro-F1, kept only when it certifies no fewer
     items than the text model; measured and rejected (fewer auto-assigned on TipDM, and still a proxy miss).
+    ``blend_choice="bonferroni"`` (fit_blend: every blend certified at alpha / their number) was rejected too: no
+    proxy miss, but TipDM bodies 85.1 % → 81.5 % auto-assigned and every proxy sent to review.
     ``head``: out-of-fold probabilities of the vector head (None: votes only).
     Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
