@@ -30,6 +30,7 @@ BENCHMARKS = {
     "speed": ("bench_speed.py", "--data", True),
     "tipdm-cli": ("cli_tipdm.py", "arg", False),
     "threshold": ("bench_threshold.py", "--data", False),
+    "char-unigrams": ("bench_char_unigrams.py", "--data", True),
     "e5-stack": ("bench_e5_stack.py", "--data", False),
     "knn-blend": ("bench_knn_blend.py", "--data", False),
     "cohandlers": ("bench_cohandlers.py", None, True),
