@@ -69,12 +69,13 @@ class CachedEncoder:
         return self._inner.encode_queries(texts)
 
 
-def service_vectors(cases, encoder: Path, tag: str) -> tuple[np.ndarray, dict, float]:
-    """The service's vector of each case (pooled passages of ``lead`` mode) and their kind."""
+def service_vectors(cases, encoder: Path, tag: str, dense_text: str = "lead") -> tuple[np.ndarray, dict, float]:
+    """The service's vector of each case (its passages in the index's ``dense_text`` mode, pooled) and their kind."""
     from models.knn_vote import index_vector_spec
     from models.search import PrecedentIndex, SearchConfig
 
-    index = PrecedentIndex(CachedEncoder(encoder, tag), SearchConfig())
+    index = PrecedentIndex(CachedEncoder(encoder, tag if dense_text == "lead" else f"{tag}-{dense_text}"),
+                           SearchConfig(dense_text=dense_text))
     vectors = index.embed_items([(c.title, c.body) for c in cases])
     return vectors, index_vector_spec(index), index.embedder.seconds
 
@@ -110,7 +111,7 @@ def paired(truth, a, b) -> dict:
 
 
 def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[str],
-           extra: dict | None = None) -> dict:
+           extra: dict | None = None, dense_text: str = "lead") -> dict:
     from sklearn.model_selection import GroupKFold
 
     from models.classifier import RoutingParams
@@ -122,7 +123,7 @@ def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[
         cases = load_training_set(data / FILES[name], None).cases
         if limit:
             cases = random.Random(0).sample(cases, min(limit, len(cases)))
-        V, spec, enc_s = service_vectors(cases, encoder, f"knn-{name}")
+        V, spec, enc_s = service_vectors(cases, encoder, f"knn-{name}", dense_text)
         texts = jieba_texts(cases)
         parts: dict = defaultdict(list)
         per_fold = []
@@ -146,7 +147,8 @@ def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[
     return out
 
 
-def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: dict | None = None) -> dict:
+def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: dict | None = None,
+            dense_text: str = "lead") -> dict:
     from models.classifier import RoutingParams
     from models.departments import DepartmentRegistry
     from training.dataset import load_training_set
@@ -163,7 +165,8 @@ def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: 
                            with_registry_words(RoutingParams(knn_blend=True, **(extra or {})), registry))
     out = {}
     for name, (cases, params) in sets.items():
-        V, spec, _ = service_vectors(cases, encoder, "knn-bodies" if name == "tipdm_bodies" else f"knn-{name}")
+        V, spec, _ = service_vectors(cases, encoder, "knn-bodies" if name == "tipdm_bodies" else f"knn-{name}",
+                                     dense_text)
         row_of = {id(c): i for i, c in enumerate(cases)}
         texts = jieba_texts(cases)
         runs = []
@@ -294,10 +297,24 @@ def before(report: dict, name: str, title: str, blurb: str, labels: tuple[str, s
         return []
     prox = [f"{label}: {misses(run)}" for label, run in ((labels[0], earlier), (labels[1], report))
             if run.get("proxies")]
+    accuracy = [f"{label}: {proxy_accuracy(run)}" for label, run in ((labels[0], earlier), (labels[1], report))
+                if run.get("proxies")]
     return ([f"### {title}", "", f"{blurb} The earlier figures are the run of {earlier.get('date', '')}. Unpaired: "
              "each row is its own run.", ""]
             + table(["data", "blend", "auto-assigned (95% CI)", "precision", "macro-F1", "macro-F1 − SVC, points"],
-                    rows) + [""] + ([f"Proxies below the 94.5% floor — {'; '.join(prox)}.", ""] if prox else []))
+                    rows) + [""] + ([f"Proxies below the 94.5% floor — {'; '.join(prox)}.", ""] if prox else [])
+            + ([f"Proxy accuracy, mean over the seeds — {'; '.join(accuracy)}.", ""] if accuracy else []))
+
+
+def proxy_accuracy(report: dict) -> str:
+    """Each proxy's blend top-1 minus the SVC's (points) and top-3, averaged over its seeds."""
+    out = []
+    for name, r in (report.get("proxies") or {}).items():
+        d = [run["blend_vs_svc"]["diff"]["top1"]["value"] * 100 for run in r["runs"]]
+        top3 = [run["blend_vs_svc"]["candidate"]["top3"]["value"] for run in r["runs"]]
+        out.append(f"{name} top-1 − SVC {np.mean(d):+.1f} points (seeds {min(d):+.1f} to {max(d):+.1f}), "
+                   f"top-3 {np.mean(top3):.3f}")
+    return ", ".join(out)
 
 
 def pooled(prox: dict) -> list[str]:
@@ -362,6 +379,15 @@ def decision(report: dict) -> str:
     return f"Decision (generated from the figures above): **not adopted** as the default ({cov})."
 
 
+def results_name(no_head: bool, choice: str, chars: tuple[int, int], dense_text: str) -> str:
+    """The results file of a run: ``knn_blend`` for the shipped settings (and the doc section), else a variant's
+    own file (``knn_blend_vote_only``, ``knn_blend_by_log_loss``, ``knn_blend_char13_chunks`` …)."""
+    variant = (["vote_only"] if no_head else []) + ([f"by_{choice}"] if choice != "coverage" else []) \
+        + (["char{}{}".format(*chars)] if tuple(chars) != (2, 3) else []) \
+        + ([dense_text] if dense_text != "lead" else [])
+    return "_".join(["knn_blend", *variant])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the tipdm2020c CSV files")
@@ -378,6 +404,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="the vote alone (vector_head=False): writes knn_blend_vote_only.json (the 'before')")
     parser.add_argument("--choice", choices=("coverage", "bonferroni", "log_loss"), default="coverage",
                         help="RoutingParams.blend_choice; another than coverage writes knn_blend_by_CHOICE.json")
+    parser.add_argument("--char-ngrams", default="2,3",
+                        help="RoutingParams.char_ngrams LOW,HIGH; other than 2,3 writes knn_blend_charLOWHIGH.json")
+    parser.add_argument("--dense-text", choices=("lead", "chunks", "full"), default="lead",
+                        help="the index's SearchConfig.dense_text whose pooled vectors the blend uses; another than "
+                             "lead writes knn_blend_DENSE.json")
     args = parser.parse_args(argv)
     setup_logging()
     if args.render:
@@ -392,17 +423,22 @@ def main(argv: list[str] | None = None) -> None:
         return
     data = dataset_dir(args.data, tuple(FILES.values()))
     parts = set(args.parts.split(","))
-    extra = {"vector_head": not args.no_head, "blend_choice": args.choice}
+    chars = tuple(int(n) for n in args.char_ngrams.split(","))
+    if len(chars) != 2 or not 1 <= chars[0] <= chars[1]:
+        parser.error(f"--char-ngrams: expected LOW,HIGH such as 1,3, got {args.char_ngrams!r}")
+    extra = {"vector_head": not args.no_head, "blend_choice": args.choice, "char_ngrams": chars}
     report = report_header(("scikit-learn", "numpy", "jieba", "sentence-transformers", "torch"), bool(args.limit))
+    report["params"] = {**extra, "char_ngrams": list(chars), "dense_text": args.dense_text}
     with Stopwatch() as sw:
         if "nested" in parts and data is not None:
             report["nested"] = nested(data, args.encoder, args.folds, args.limit, args.sets.split(","),
-                                      extra)
+                                      extra, args.dense_text)
         if "proxies" in parts:
-            report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds, extra)
+            report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds, extra, args.dense_text)
     report["runtime_s"] = sw.seconds
-    if args.no_head or args.choice != "coverage":
-        write_results("knn_blend_vote_only" if args.no_head else f"knn_blend_by_{args.choice}", report)
+    name = results_name(args.no_head, args.choice, chars, args.dense_text)
+    if name != "knn_blend":
+        write_results(name, report)
         return
     write_results("knn_blend", report)
     if not args.no_doc:

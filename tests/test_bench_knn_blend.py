@@ -45,3 +45,24 @@ def test_tables_render_every_figure():
     assert "| titles (40) | `blend` | 100.0% " in md and "75.0%" in md
     assert "nothing auto-assigned" in md and "cannot certify" in md
     assert "k 5 w 0.5" in md and "+" in md
+
+
+def test_each_variant_writes_its_own_results_file():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_knn_blend as b
+
+    assert b.results_name(False, "coverage", (2, 3), "lead") == "knn_blend"
+    assert b.results_name(True, "coverage", (2, 3), "lead") == "knn_blend_vote_only"
+    assert b.results_name(False, "log_loss", (2, 3), "lead") == "knn_blend_by_log_loss"
+    assert b.results_name(False, "coverage", (1, 3), "chunks") == "knn_blend_char13_chunks"
+
+
+def test_proxy_accuracy_averages_the_seeds_against_the_svc():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_knn_blend as b
+
+    def run(diff: float, top3: float) -> dict:
+        return {"blend_vs_svc": {"diff": {"top1": {"value": diff}}, "candidate": {"top3": {"value": top3}}}}
+
+    report = {"proxies": {"samples": {"runs": [run(0.01, 0.90), run(-0.03, 1.0)]}}}
+    assert b.proxy_accuracy(report) == "samples top-1 − SVC -1.0 points (seeds -3.0 to +1.0), top-3 0.950"
