@@ -80,28 +80,42 @@ def service_vectors(cases, encoder: Path, tag: str, dense_text: str = "lead") ->
     return vectors, index_vector_spec(index), index.embedder.seconds
 
 
-def routed(train, test, V_tr, V_te, spec, texts_tr, texts_te, params) -> dict:
-    """One outer part: the blend and the text model of the same fitted model, and the SVC, on ``test``."""
+def routed(train, test, V_tr, V_te, spec, texts_tr, texts_te, params, shipped: tuple | None = None) -> dict:
+    """One outer part: the blend and the text model of the same fitted model, and the SVC, on ``test``; with
+    ``shipped`` = (params, V_tr, V_te, spec), also the shipped settings' blend on the same parts (side ``shipped``)."""
     from bench_e5_stack import WordCharSVC
 
+    with Stopwatch() as sw:
+        model = _fit(train, V_tr, spec, params)
+    truth = np.array([c.lead_id or c.lead for c in test])
+    out: dict = {"truth": truth, "fit_s": sw.seconds, "knn": model.validation_.get("knn", {})}
+    X = model.transform([(c.title, c.body) for c in test])
+    for side, vectors in (("blend", V_te), ("text", None)):
+        out[side] = _served(model, X, vectors, truth)
+    svc = WordCharSVC().fit(texts_tr, [c.lead_id or c.lead for c in train])
+    out["svc"] = {"ranked": svc.ranked(texts_te)}
+    if shipped is not None:
+        params_s, V_tr_s, V_te_s, spec_s = shipped
+        model = _fit(train, V_tr_s, spec_s, params_s)
+        out["shipped"] = _served(model, model.transform([(c.title, c.body) for c in test]), V_te_s, truth)
+    return out
+
+
+def _fit(train, V_tr, spec, params):
     from models.classifier import RoutingModel
     from models.knn_vote import VectorTable
 
-    with Stopwatch() as sw:
-        model = RoutingModel(params).fit_cases(train, VectorTable([(c.title, c.body) for c in train], V_tr, spec))
-    X = model.transform([(c.title, c.body) for c in test])
-    truth = np.array([c.lead_id or c.lead for c in test])
-    out: dict = {"truth": truth, "fit_s": sw.seconds, "knn": model.validation_.get("knn", {})}
-    for side, vectors in (("blend", V_te), ("text", None)):
-        proba, cert, blended = model.serving_proba(X, vectors)
-        order = np.argsort(-proba, axis=1)[:, :10]
-        out[side] = {"ranked": [[str(model.classes_[j]) for j in row] for row in order],
-                     "hit": model.classes_[order[:, 0]] == truth,
-                     "accepted": (proba.max(axis=1) >= cert.threshold) & bool(cert.certified),
-                     "threshold": float(cert.threshold), "certified": bool(cert.certified), "blended": blended}
-    svc = WordCharSVC().fit(texts_tr, [c.lead_id or c.lead for c in train])
-    out["svc"] = {"ranked": svc.ranked(texts_te)}
-    return out
+    return RoutingModel(params).fit_cases(train, VectorTable([(c.title, c.body) for c in train], V_tr, spec))
+
+
+def _served(model, X, vectors, truth) -> dict:
+    """What the service gives for these items: with their vectors (the blend) or without (the text model)."""
+    proba, cert, blended = model.serving_proba(X, vectors)
+    order = np.argsort(-proba, axis=1)[:, :10]
+    return {"ranked": [[str(model.classes_[j]) for j in row] for row in order],
+            "hit": model.classes_[order[:, 0]] == truth,
+            "accepted": (proba.max(axis=1) >= cert.threshold) & bool(cert.certified),
+            "threshold": float(cert.threshold), "certified": bool(cert.certified), "blended": blended}
 
 
 def paired(truth, a, b) -> dict:
@@ -110,8 +124,15 @@ def paired(truth, a, b) -> dict:
     return paired_comparison(list(truth), a, b, resamples=1000)
 
 
+def paired_p(truth, a, b) -> dict:
+    """``paired`` plus a two-sided paired-bootstrap p of the macro-F1 difference (``macro_f1_p``)."""
+    from bench_e5_stack import paired as with_p
+
+    return with_p(list(truth), a, b, 1000)
+
+
 def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[str],
-           extra: dict | None = None, dense_text: str = "lead") -> dict:
+           extra: dict | None = None, dense_text: str = "lead", against_shipped: bool = False) -> dict:
     from sklearn.model_selection import GroupKFold
 
     from models.classifier import RoutingParams
@@ -124,14 +145,17 @@ def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[
         if limit:
             cases = random.Random(0).sample(cases, min(limit, len(cases)))
         V, spec, enc_s = service_vectors(cases, encoder, f"knn-{name}", dense_text)
+        V_s, spec_s = (service_vectors(cases, encoder, f"knn-{name}")[:2] if dense_text != "lead" else (V, spec))
         texts = jieba_texts(cases)
         parts: dict = defaultdict(list)
         per_fold = []
         for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(cases, groups=group_keys(cases)), start=1):
+            shipped = (RoutingParams(knn_blend=True), V_s[tr], V_s[te], spec_s) if against_shipped else None
             r = routed([cases[i] for i in tr], [cases[i] for i in te], V[tr], V[te], spec,
-                       [texts[i] for i in tr], [texts[i] for i in te], RoutingParams(knn_blend=True, **(extra or {})))
+                       [texts[i] for i in tr], [texts[i] for i in te], RoutingParams(knn_blend=True, **(extra or {})),
+                       shipped)
             parts["truth"].extend(r["truth"])
-            for side in SIDES:
+            for side in (*SIDES, "shipped") if against_shipped else SIDES:
                 for key in ("ranked", "hit", "accepted"):
                     if key in r[side]:
                         parts[f"{side}_{key}"].extend(r[side][key])
@@ -144,11 +168,15 @@ def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[
                                for s in ("blend", "text")},
                      "blend_vs_text": paired(truth, parts["blend_ranked"], parts["text_ranked"]),
                      "blend_vs_svc": paired(truth, parts["blend_ranked"], parts["svc_ranked"])}
+        if against_shipped:
+            out[name]["shipped_rules"] = rule_summary(np.array(parts["shipped_hit"]),
+                                                      np.array(parts["shipped_accepted"]), 0.95)
+            out[name]["blend_vs_shipped"] = paired_p(truth, parts["blend_ranked"], parts["shipped_ranked"])
     return out
 
 
 def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: dict | None = None,
-            dense_text: str = "lead") -> dict:
+            dense_text: str = "lead", against_shipped: bool = False) -> dict:
     from models.classifier import RoutingParams
     from models.departments import DepartmentRegistry
     from training.dataset import load_training_set
@@ -157,16 +185,18 @@ def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: 
     sets = {}
     if data is not None:
         sets["tipdm_bodies"] = (load_training_set(data / FILES["bodies"], None).cases,
-                                RoutingParams(knn_blend=True, **(extra or {})))
+                                RoutingParams(knn_blend=True, **(extra or {})), RoutingParams(knn_blend=True))
     cases_file, registry_file = ROOT / "data/samples/closed_cases.csv", ROOT / "data/samples/departments.json"
     if cases_file.is_file() and registry_file.is_file():
         registry = DepartmentRegistry.load(registry_file)
         sets["samples"] = (load_training_set(cases_file, registry).cases,
-                           with_registry_words(RoutingParams(knn_blend=True, **(extra or {})), registry))
+                           with_registry_words(RoutingParams(knn_blend=True, **(extra or {})), registry),
+                           with_registry_words(RoutingParams(knn_blend=True), registry))
     out = {}
-    for name, (cases, params) in sets.items():
-        V, spec, _ = service_vectors(cases, encoder, "knn-bodies" if name == "tipdm_bodies" else f"knn-{name}",
-                                     dense_text)
+    for name, (cases, params, params_s) in sets.items():
+        tag = "knn-bodies" if name == "tipdm_bodies" else f"knn-{name}"
+        V, spec, _ = service_vectors(cases, encoder, tag, dense_text)
+        V_s, spec_s = service_vectors(cases, encoder, tag)[:2] if dense_text != "lead" else (V, spec)
         row_of = {id(c): i for i, c in enumerate(cases)}
         texts = jieba_texts(cases)
         runs = []
@@ -175,8 +205,16 @@ def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: 
             known = {t.lead_id or t.lead for t in train}
             test = [c for c in test if (c.lead_id or c.lead) in known]
             tr, te = [row_of[id(c)] for c in train], [row_of[id(c)] for c in test]
-            r = routed(train, test, V[tr], V[te], spec, [texts[i] for i in tr], [texts[i] for i in te], params)
-            runs.append({"seed": seed, "n_train": len(train), "n_test": len(test), "fit_s": r["fit_s"],
+            shipped = (params_s, V_s[tr], V_s[te], spec_s) if against_shipped else None
+            r = routed(train, test, V[tr], V[te], spec, [texts[i] for i in tr], [texts[i] for i in te], params,
+                       shipped)
+            if against_shipped:
+                runs_extra = {"shipped_rules": {**rule_summary(r["shipped"]["hit"], r["shipped"]["accepted"], 0.95),
+                                                "certified": r["shipped"]["certified"]},
+                              "blend_vs_shipped": paired_p(r["truth"], r["blend"]["ranked"], r["shipped"]["ranked"])}
+            else:
+                runs_extra = {}
+            runs.append({**runs_extra, "seed": seed, "n_train": len(train), "n_test": len(test), "fit_s": r["fit_s"],
                          "knn": r["knn"],
                          "rules": {s: {**rule_summary(r[s]["hit"], r[s]["accepted"], 0.95),
                                        "certified": r[s]["certified"]} for s in ("blend", "text")},
@@ -309,11 +347,37 @@ def before(report: dict, name: str, title: str, blurb: str, labels: tuple[str, s
             if run.get("proxies")]
     accuracy = [f"{label}: {proxy_accuracy(run)}" for label, run in ((labels[0], earlier), (labels[1], report))
                 if run.get("proxies")]
+    pairs = against_shipped(earlier, labels)
     return ([f"### {title}", "", f"{blurb} The earlier figures are the run of {earlier.get('date', '')}. Unpaired: "
-             "each row is its own run.", ""]
+             "each row is its own run" + (" (the paired comparison follows the table)." if pairs else "."), ""]
             + table(["data", "blend", "auto-assigned (95% CI)", "precision", "macro-F1", "macro-F1 − SVC, points"],
                     rows) + [""] + ([f"Proxies below the 94.5% floor — {'; '.join(prox)}.", ""] if prox else [])
-            + ([f"Proxy accuracy, mean over the seeds — {'; '.join(accuracy)}.", ""] if accuracy else []))
+            + ([f"Proxy accuracy, mean over the seeds — {'; '.join(accuracy)}.", ""] if accuracy else []) + pairs)
+
+
+def against_shipped(run: dict, labels: tuple[str, str]) -> list[str]:
+    """A variant run with ``--against-shipped``: its blend minus the shipped settings' blend, fitted on the same
+    parts and scored on the same items (paired bootstrap intervals, McNemar on top-1, bootstrap p on macro-F1)."""
+    rows = []
+    for data, r in (run.get("nested") or {}).items():
+        if "blend_vs_shipped" in r:
+            st, sh = r["blend_vs_shipped"], r["shipped_rules"]
+            rows.append([data, "nested", _diff(st, "top1"), _diff(st, "macro_f1"), f"{st['macro_f1_p']:.3g}",
+                         f"{st['mcnemar']['p_value']:.3g}", f"{sh['coverage']:.1%} at {fmt(sh['precision'], '.1%')}"])
+    for data, r in (run.get("proxies") or {}).items():
+        for one in r["runs"]:
+            if "blend_vs_shipped" in one:
+                st, sh = one["blend_vs_shipped"], one["shipped_rules"]
+                rows.append([data, f"seed {one['seed']}", _diff(st, "top1"), _diff(st, "macro_f1"),
+                             f"{st['macro_f1_p']:.3g}", f"{st['mcnemar']['p_value']:.3g}",
+                             f"{sh['coverage']:.1%} at {fmt(sh['precision'], '.1%')}" if sh["accepted"]
+                             else ("cannot certify" if not sh["certified"] else "–")])
+    if not rows:
+        return []
+    return ([f"Paired, {labels[0]} minus {labels[1]} refitted in the same run on the same parts and items "
+             "(`--against-shipped`):", ""]
+            + table(["data", "split", "top-1 diff, points", "macro-F1 diff, points", "macro-F1 p", "McNemar p",
+                     "shipped in that run: auto at precision"], rows) + [""])
 
 
 def proxy_accuracy(report: dict) -> str:
@@ -416,6 +480,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="RoutingParams.blend_choice; another than coverage writes knn_blend_by_CHOICE.json")
     parser.add_argument("--char-ngrams", default="2,3",
                         help="RoutingParams.char_ngrams LOW,HIGH; other than 2,3 writes knn_blend_charLOWHIGH.json")
+    parser.add_argument("--against-shipped", action="store_true",
+                        help="a variant: also fit the shipped settings on the same parts and compare them paired")
     parser.add_argument("--dense-text", choices=("lead", "chunks", "full"), default="lead",
                         help="the index's SearchConfig.dense_text whose pooled vectors the blend uses; another than "
                              "lead writes knn_blend_DENSE.json")
@@ -442,9 +508,10 @@ def main(argv: list[str] | None = None) -> None:
     with Stopwatch() as sw:
         if "nested" in parts and data is not None:
             report["nested"] = nested(data, args.encoder, args.folds, args.limit, args.sets.split(","),
-                                      extra, args.dense_text)
+                                      extra, args.dense_text, args.against_shipped)
         if "proxies" in parts:
-            report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds, extra, args.dense_text)
+            report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds, extra, args.dense_text,
+                                        args.against_shipped)
     report["runtime_s"] = sw.seconds
     name = results_name(args.no_head, args.choice, chars, args.dense_text)
     if name != "knn_blend":

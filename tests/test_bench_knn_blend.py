@@ -66,3 +66,22 @@ def test_proxy_accuracy_averages_the_seeds_against_the_svc():
 
     report = {"proxies": {"samples": {"runs": [run(0.01, 0.90), run(-0.03, 1.0)]}}}
     assert b.proxy_accuracy(report) == "samples top-1 − SVC -1.0 points (seeds -3.0 to +1.0), top-3 0.950"
+
+
+def test_a_paired_variant_renders_its_difference_against_the_shipped_blend():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_knn_blend as b
+    from bench_threshold import rule_summary
+
+    truth = ["a", "b", "a", "c"] * 10
+    good, worse = [[t, "x"] for t in truth], [["a", "x"]] * 40
+    st = b.paired_p(truth, good, worse)
+    shipped = rule_summary(np.array([True, False] * 20), np.ones(40, bool), 0.95)
+    run = {"nested": {"titles": {"blend_vs_shipped": st, "shipped_rules": shipped}},
+           "proxies": {"samples": {"runs": [{"seed": 3, "blend_vs_shipped": st,
+                                             "shipped_rules": {**shipped, "certified": False, "accepted": 0}}]}}}
+    text = "\n".join(b.against_shipped(run, ("new", "old")))
+    assert "Paired, new minus old" in text
+    assert "| titles | nested | +50.0 (" in text and "100.0% at 50.0%" in text
+    assert "| samples | seed 3 |" in text and "cannot certify" in text
+    assert b.against_shipped({"nested": {"titles": {}}}, ("new", "old")) == []
