@@ -313,6 +313,17 @@ def markdown(report: dict) -> str:
                     "over the SVC. The default stays (2, 3); adopting it would mean rerunning this section, "
                     "`threshold` and the README figures.",
                     ("char 1–3 (not adopted)", "char 2–3 (shipped)"))
+    lines += before(report, "knn_blend_chunks", "Rejected: whole-body vectors (`chunks`) for the blend",
+                    "The blend on each item's passages of the `chunks` index mode (sentence-aligned pieces of about "
+                    "256 characters over the whole text, pooled) instead of the `lead` mode's title and first 200 "
+                    "characters (`--dense-text chunks --sets bodies --against-shipped`; same folds and seeds). Half "
+                    "the TipDM bodies are longer than 214 characters, so the end of a long message reaches the vote "
+                    "only this way. Paired against the shipped vectors it gains nothing on the nested bodies, "
+                    "swings from clearly better to clearly worse between TipDM proxy draws, certifies a little less "
+                    "on the nested bodies (below the 85% target) and breaks the 94.5% floor on two TipDM proxy "
+                    "draws: not a reason to index in `chunks` mode (an index built so still serves the blend on "
+                    "its own vectors, the kind these rows measure).",
+                    ("chunks (rejected)", "lead (shipped)"))
     lines += before(report, "knn_blend_vote_only", "Before the head: the vote alone",
                     "The vote alone (`--no-head`, `RoutingParams(vector_head=False)`), chosen by coverage as then.",
                     ("vote alone (before)", "vote + head (this run)"))
