@@ -102,6 +102,8 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
     items than the text model; measured and rejected (fewer auto-assigned on TipDM, and still a proxy miss).
     ``blend_choice="bonferroni"`` (fit_blend: every blend certified at alpha / their number) was rejected too: no
     proxy miss, but TipDM bodies 85.1 % → 81.5 % auto-assigned and every proxy sent to review.
+    ``by="macro_f1"``: the same no-loss rule, ranked by out-of-fold macro-F1 first (bench_knn_blend
+    ``--choice macro_f1``).
     ``head``: out-of-fold probabilities of the vector head (None: votes only).
     Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
@@ -121,14 +123,18 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
             return kept
         cov, f1 = judged(mix(proba, chosen[1], votes[chosen[0]], chosen[2], head))
         return (*chosen, f1, cov) if cov >= base_cov - 1e-9 else kept
-    if by != "coverage":
-        raise ValueError(f"blend_choice: {by!r} (coverage, bonferroni or log_loss)")
+    if by not in ("coverage", "macro_f1"):
+        raise ValueError(f"blend_choice: {by!r} (coverage, macro_f1, bonferroni or log_loss)")
+
+    def rank(cov: float, f1: float) -> tuple[float, float]:
+        return (cov, f1) if by == "coverage" else (f1, cov)
+
     best = (base_cov, base_f1, *kept[:3])
     for k, w, h in _grid(votes, head):
         cov, f1 = judged(mix(proba, w, votes[k], h, head))
         no_loss = f1 >= base_f1 - 1e-9 and cov >= base_cov - 1e-9
         gains = f1 > base_f1 + 1e-9 or cov > base_cov + 1e-9
-        if no_loss and gains and (best[3] + best[4] == 0 or (cov, f1) > best[:2]):
+        if no_loss and gains and (best[3] + best[4] == 0 or rank(cov, f1) > rank(*best[:2])):
             best = (cov, f1, k, w, h)
     return best[2], best[3], best[4], best[1], best[0]
 

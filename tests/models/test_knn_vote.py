@@ -219,3 +219,23 @@ def test_the_bonferroni_choice_certifies_every_blend_tried_at_a_share_of_alpha(b
     assert model.validation_["knn"]["certificate"]["certified"] is False
     # the text model's own certificate (its fallback) is not shared out
     assert model.certificate_.alpha == 0.05
+
+
+def test_the_macro_f1_choice_ranks_accuracy_first_under_the_same_no_loss_rule():
+    from models.knn_vote import choose_blend
+
+    y = np.array([0] * 50 + [1] * 50)
+    proba = np.where(np.eye(2)[y] == 1, 0.95, 0.05)
+    wrong = np.r_[0:5, 50:55]
+    proba[wrong] = np.where(np.eye(2)[y[wrong]] == 1, 0.3, 0.7)  # ten items the text gets wrong
+    fixes_half = np.eye(2)[y]  # sure of five of the ten, undecided on the other five
+    fixes_half[[2, 3, 4, 53, 54]] = 0.5
+    fixes_all = np.eye(2)[y]  # right on all ten, but hesitant there: they stay below the threshold
+    fixes_all[wrong] = np.where(np.eye(2)[y[wrong]] == 1, 0.6, 0.4)
+    votes = {5: fixes_half, 10: fixes_all}
+    k, w, h, f1, cov = choose_blend(y, proba, votes, _by_coverage_at(0.85))
+    assert k == 5 and cov == pytest.approx(0.95) and f1 < 1.0
+    k, w, h, f1, cov = choose_blend(y, proba, votes, _by_coverage_at(0.85), by="macro_f1")
+    assert k == 10 and f1 == pytest.approx(1.0) and cov == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="blend_choice"):
+        choose_blend(y, proba, votes, _by_coverage_at(0.85), by="top1")
