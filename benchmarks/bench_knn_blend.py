@@ -303,6 +303,15 @@ def markdown(report: dict) -> str:
                     "lowest out-of-fold log-loss, kept only when it certifies no fewer items than the text model "
                     "(`--choice log_loss`, same folds, vectors and seeds).",
                     ("log-loss (rejected)", "coverage (shipped)"))
+    lines += before(report, "knn_blend_by_macro_f1", "Rejected: the blend chosen by out-of-fold macro-F1",
+                    "`RoutingParams(blend_choice=\"macro_f1\")`: the shipped no-loss rule (neither macro-F1 nor "
+                    "certified coverage below the text model's), ranked by out-of-fold macro-F1 first instead of "
+                    "coverage (`--choice macro_f1 --against-shipped`). Rule set before the run: adopt only with a "
+                    "paired macro-F1 gain (p < 0.05) on both nested TipDM sets, precision ≥ 94.5% on both, bodies "
+                    "coverage ≥ 85%, and no more proxy floor misses than the shipped choice in the same run. The "
+                    "paired gain is nil on both nested sets and bodies coverage falls below 85%; it has no proxy "
+                    "miss, but by certifying fewer proxy runs. Rejected.",
+                    ("macro-F1 (rejected)", "coverage (shipped)"))
     lines += before(report, "knn_blend_char13", "Measured, not adopted: character 1–3-grams under the blend",
                     "The text model with character 1–3-grams (`--char-ngrams 1,3 --against-shipped`, "
                     "`RoutingParams(char_ngrams=(1, 3))`; section `char_unigrams` measures it without the blend), "

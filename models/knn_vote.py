@@ -102,8 +102,8 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
     items than the text model; measured and rejected (fewer auto-assigned on TipDM, and still a proxy miss).
     ``blend_choice="bonferroni"`` (fit_blend: every blend certified at alpha / their number) was rejected too: no
     proxy miss, but TipDM bodies 85.1 % → 81.5 % auto-assigned and every proxy sent to review.
-    ``by="macro_f1"``: the same no-loss rule, ranked by out-of-fold macro-F1 first (bench_knn_blend
-    ``--choice macro_f1``).
+    ``by="macro_f1"``: the same no-loss rule, ranked by out-of-fold macro-F1 first; measured and rejected (no
+    paired macro-F1 gain on TipDM, bodies below 85 % auto-assigned; bench_knn_blend ``--choice macro_f1``).
     ``head``: out-of-fold probabilities of the vector head (None: votes only).
     Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
