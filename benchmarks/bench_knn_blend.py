@@ -80,6 +80,11 @@ def service_vectors(cases, encoder: Path, tag: str, dense_text: str = "lead") ->
     return vectors, index_vector_spec(index), index.embedder.seconds
 
 
+def shipped_vectors(cases, encoder: Path, tag: str, dense_text: str, V: np.ndarray, spec: dict):
+    """The vectors the shipped settings route on (``lead`` mode): the variant's own when it uses them too."""
+    return (V, spec) if dense_text == "lead" else service_vectors(cases, encoder, tag)[:2]
+
+
 def routed(train, test, V_tr, V_te, spec, texts_tr, texts_te, params, shipped: tuple | None = None) -> dict:
     """One outer part: the blend and the text model of the same fitted model, and the SVC, on ``test``; with
     ``shipped`` = (params, V_tr, V_te, spec), also the shipped settings' blend on the same parts (side ``shipped``)."""
@@ -145,7 +150,8 @@ def nested(data: Path, encoder: Path, folds: int, limit: int | None, sets: list[
         if limit:
             cases = random.Random(0).sample(cases, min(limit, len(cases)))
         V, spec, enc_s = service_vectors(cases, encoder, f"knn-{name}", dense_text)
-        V_s, spec_s = (service_vectors(cases, encoder, f"knn-{name}")[:2] if dense_text != "lead" else (V, spec))
+        V_s, spec_s = shipped_vectors(cases, encoder, f"knn-{name}", dense_text, V, spec) if against_shipped \
+            else (V, spec)
         texts = jieba_texts(cases)
         parts: dict = defaultdict(list)
         per_fold = []
@@ -196,7 +202,7 @@ def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: 
     for name, (cases, params, params_s) in sets.items():
         tag = "knn-bodies" if name == "tipdm_bodies" else f"knn-{name}"
         V, spec, _ = service_vectors(cases, encoder, tag, dense_text)
-        V_s, spec_s = service_vectors(cases, encoder, tag)[:2] if dense_text != "lead" else (V, spec)
+        V_s, spec_s = shipped_vectors(cases, encoder, tag, dense_text, V, spec) if against_shipped else (V, spec)
         row_of = {id(c): i for i, c in enumerate(cases)}
         texts = jieba_texts(cases)
         runs = []
@@ -208,12 +214,10 @@ def proxies(data: Path | None, encoder: Path, per_unit: int, seeds: int, extra: 
             shipped = (params_s, V_s[tr], V_s[te], spec_s) if against_shipped else None
             r = routed(train, test, V[tr], V[te], spec, [texts[i] for i in tr], [texts[i] for i in te], params,
                        shipped)
-            if against_shipped:
-                runs_extra = {"shipped_rules": {**rule_summary(r["shipped"]["hit"], r["shipped"]["accepted"], 0.95),
-                                                "certified": r["shipped"]["certified"]},
-                              "blend_vs_shipped": paired_p(r["truth"], r["blend"]["ranked"], r["shipped"]["ranked"])}
-            else:
-                runs_extra = {}
+            runs_extra = {} if not against_shipped else {
+                "shipped_rules": {**rule_summary(r["shipped"]["hit"], r["shipped"]["accepted"], 0.95),
+                                  "certified": r["shipped"]["certified"]},
+                "blend_vs_shipped": paired_p(r["truth"], r["blend"]["ranked"], r["shipped"]["ranked"])}
             runs.append({**runs_extra, "seed": seed, "n_train": len(train), "n_test": len(test), "fit_s": r["fit_s"],
                          "knn": r["knn"],
                          "rules": {s: {**rule_summary(r[s]["hit"], r[s]["accepted"], 0.95),
