@@ -499,7 +499,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--render", action="store_true", help="only rewrite the doc section from the saved JSON")
     parser.add_argument("--no-head", action="store_true",
                         help="the vote alone (vector_head=False): writes knn_blend_vote_only.json (the 'before')")
-    parser.add_argument("--choice", choices=("coverage", "macro_f1", "bonferroni", "log_loss"), default="coverage",
+    parser.add_argument("--choice", choices=("coverage", "macro_f1", "stack", "bonferroni", "log_loss"),
+                        default="coverage",
                         help="RoutingParams.blend_choice; another than coverage writes knn_blend_by_CHOICE.json")
     parser.add_argument("--char-ngrams", default="2,3",
                         help="RoutingParams.char_ngrams LOW,HIGH; other than 2,3 writes knn_blend_charLOWHIGH.json")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.certify import Certificate
+from models.knn_stack import LinearStack, fit_linear, fit_stack
 
 KS = (5, 10, 20, 40)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 9))
@@ -124,7 +125,7 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
         cov, f1 = judged(mix(proba, chosen[1], votes[chosen[0]], chosen[2], head))
         return (*chosen, f1, cov) if cov >= base_cov - 1e-9 else kept
     if by not in ("coverage", "macro_f1"):
-        raise ValueError(f"blend_choice: {by!r} (coverage, macro_f1, bonferroni or log_loss)")
+        raise ValueError(f"blend_choice: {by!r} (coverage, macro_f1, stack, bonferroni or log_loss)")
 
     def rank(cov: float, f1: float) -> tuple[float, float]:
         return (cov, f1) if by == "coverage" else (f1, cov)
@@ -141,21 +142,8 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
 
 def fit_head(vectors: np.ndarray, y: np.ndarray, n_classes: int, C: float = HEAD_C) -> VectorHead:
     """A LogisticRegression on the unit vectors, its coefficients laid out over all ``n_classes``."""
-    from sklearn.linear_model import LogisticRegression
-
-    vectors = _unit(np.asarray(vectors, dtype=np.float32))
-    coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
-    intercept = np.full(n_classes, -np.inf)
-    seen = np.unique(y)
-    if len(seen) == 1:  # one unit: it gets everything
-        intercept[seen[0]] = 0.0
-        return VectorHead(coef, intercept)
-    lr = LogisticRegression(C=C, max_iter=HEAD_MAX_ITER).fit(vectors, y)
-    if len(lr.classes_) == 2:  # binary: sklearn keeps one row (the second class's logit against the first's 0)
-        coef[lr.classes_[1]], intercept[lr.classes_] = lr.coef_[0], (0.0, lr.intercept_[0])
-    else:
-        coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
-    return VectorHead(coef, intercept)
+    coef, intercept = fit_linear(_unit(np.asarray(vectors, dtype=np.float32)), y, n_classes, C, HEAD_MAX_ITER)
+    return VectorHead(coef.astype(np.float32), intercept)
 
 
 @dataclass
@@ -184,12 +172,16 @@ class KnnBlend:
     vector_spec: dict  # which vectors these are (encoder fingerprint, dense text, lead characters): rows must match
     head: VectorHead | None = None  # a LogisticRegression on the same vectors (bundles before it: none)
     head_weight: float = 0.0
+    stack: LinearStack | None = None  # blend_choice="stack": a meta-model over the three in place of the weights
 
     def votes(self, vectors: np.ndarray, n_classes: int) -> np.ndarray:
         return knn_votes(vectors, self.vectors, self.labels, n_classes, ks=(self.k,))[self.k]
 
     def blend(self, proba: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        head = self.head
+        head, stack = self.head, getattr(self, "stack", None)
+        if stack is not None:
+            every_k = knn_votes(vectors, self.vectors, self.labels, proba.shape[1], ks=stack.ks)
+            return stack.proba(proba, every_k, head.proba(vectors) if head is not None and stack.uses_head else None)
         h = self.head_weight if head is not None else 0.0
         votes = self.votes(vectors, proba.shape[1]) if self.weight else None
         return mix(proba, self.weight, votes, h, head.proba(vectors) if head is not None and h else None)
@@ -240,21 +232,47 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
     votes = out_of_fold_votes(vectors, y, cal, model.oof_folds_, n_classes)
     head_oof = out_of_fold_head(vectors, y, cal, model.oof_folds_, n_classes) if head else None
     choice, certify = getattr(model.params, "blend_choice", "coverage"), model._choose_threshold
+    stacking = choice == "stack"
     if choice == "bonferroni":
         choice, certify = "coverage", corrected(model, 1 + sum(1 for _ in _grid(votes, head_oof)))
-    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, certify, head_oof, choice)
-    if weight + head_weight == 0:
+    k, weight, head_weight, f1, coverage = choose_blend(y_cal, proba, votes, certify, head_oof,
+                                                        "coverage" if stacking else choice)
+    stack, blended = None, mix(proba, weight, votes[k], head_weight, head_oof)
+    if stacking:
+        stack, stacked = _stack_if_better(y_cal, proba, votes, head_oof, model.oof_folds_, certify,
+                                          f1 if weight + head_weight else macro_f1(y_cal, proba))
+        blended = stacked if stack is not None else blended
+    if weight + head_weight == 0 and stack is None:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
         return None
-    blended = mix(proba, weight, votes[k], head_weight, head_oof)
     cert = certify(blended.max(axis=1), blended.argmax(axis=1) == y_cal)
     model.validation_["knn"] = {"adopted": True, "k": k, "weight": weight, "head_weight": head_weight,
-                                "oof_macro_f1": f1, "text_oof_macro_f1": macro_f1(y_cal, proba),
+                                "oof_macro_f1": macro_f1(y_cal, blended), "text_oof_macro_f1": macro_f1(y_cal, proba),
                                 "oof_top1": float((blended.argmax(axis=1) == y_cal).mean()),
                                 "certificate": cert.to_dict(), "vector_spec": dict(spec)}
-    fitted_head = fit_head(vectors, y, n_classes) if head_weight else None
+    if stacking:
+        model.validation_["knn"]["stack"] = {"adopted": stack is not None, "blend_oof_macro_f1": f1,
+                                             **({"C": stack.C} if stack is not None else {})}
+    uses_head = head_weight or (stack is not None and stack.uses_head)
+    fitted_head = fit_head(vectors, y, n_classes) if uses_head else None
     return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec),
-                    fitted_head, float(head_weight))
+                    fitted_head, float(head_weight), stack)
+
+
+def _stack_if_better(y, proba, votes, head, folds, certify, reference_f1: float):
+    """(meta-model, its cross-fitted probabilities) when its out-of-fold macro-F1 beats ``reference_f1`` (the chosen
+    blend's, or the text model's when no blend was chosen) and neither its macro-F1 nor its certified coverage is
+    below the text model's; else (None, None)."""
+    stack, oof = fit_stack(y, proba, votes, head, folds)
+
+    def judged(p: np.ndarray) -> tuple[float, float]:
+        cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
+        return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
+
+    (text_cov, text_f1), (cov, f1) = judged(proba), judged(oof)
+    if f1 > reference_f1 + 1e-9 and f1 >= text_f1 - 1e-9 and cov >= text_cov - 1e-9:
+        return stack, oof
+    return None, None
 
 
 def corrected(model, tried: int):

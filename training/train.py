@@ -250,8 +250,11 @@ def train(
     if knn is not None:
         head_weight = float(getattr(knn, "head_weight", 0.0)) if getattr(knn, "head", None) is not None else 0.0
         head = f"和语义向量分类器（权重 {head_weight:.1f}）" if head_weight else ""
-        threshold["note"] = (f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）{head}；"
-                             + certificate_note(served))
+        stack = getattr(knn, "stack", None)
+        how = (f"主办建议由文本模型、最相似往年案件的投票{'和语义向量分类器' if stack.uses_head else ''}"
+               "经按单位加权的合成模型给出" if stack is not None else
+               f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）{head}")
+        threshold["note"] = f"{how}；" + certificate_note(served)
         threshold["text_only"] = {"threshold": float(model.threshold_), "certificate": model.certificate_.to_dict(),
                                   "note": "无法编码时（编码器不可用）只用文本模型，按此阈值复核："
                                           + certificate_note(model.certificate_)}

@@ -239,3 +239,73 @@ def test_the_macro_f1_choice_ranks_accuracy_first_under_the_same_no_loss_rule():
     assert k == 10 and f1 == pytest.approx(1.0) and cov == pytest.approx(0.9)
     with pytest.raises(ValueError, match="blend_choice"):
         choose_blend(y, proba, votes, _by_coverage_at(0.85), by="top1")
+
+
+def _unit_specific_readers(n: int = 300):
+    """Three units: the text finds units 0 and 1 but never unit 2; the vote finds unit 2 but swaps units 0 and 1.
+    No single vote weight gets all three right; a meta-model that weighs each reader per unit does."""
+    from models.knn_vote import KS
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], n // 3)
+    eye = np.eye(3)
+    text = np.where(eye[y] == 1, 0.6, 0.2)
+    text[y == 2] = [0.48, 0.48, 0.04]
+    votes = np.where(eye[y] == 1, 0.9, 0.05)
+    pair = np.flatnonzero(y < 2)
+    votes[pair] = 0.05
+    votes[pair, 1 - y[pair]] = 0.9
+    return y, text, {k: votes + 0.01 * rng.random((n, 3)) for k in KS}, [np.arange(i, n, 5) for i in range(5)]
+
+
+def test_the_stack_weighs_each_reader_per_unit_where_no_single_blend_weight_can():
+    from models.knn_stack import fit_stack
+    from models.knn_vote import WEIGHTS, macro_f1, mix
+
+    y, text, votes, folds = _unit_specific_readers()
+    best_blend = max(macro_f1(y, mix(text, w, votes[k])) for k in votes for w in WEIGHTS)
+    stack, oof = fit_stack(y, text, votes, None, folds)
+    assert best_blend < 0.6 and macro_f1(y, text) < 0.6
+    assert macro_f1(y, oof) == pytest.approx(1.0)  # cross-fitted: each fold scored by a meta-model without it
+    assert macro_f1(y, stack.proba(text, votes, None)) == pytest.approx(1.0)
+    assert stack.C in (0.1, 1.0) and stack.ks == tuple(sorted(votes)) and not stack.uses_head
+
+
+def test_the_stack_replaces_the_blend_only_when_it_beats_it_out_of_fold():
+    from models.knn_vote import _stack_if_better, macro_f1
+
+    y, text, votes, folds = _unit_specific_readers()
+    stack, oof = _stack_if_better(y, text, votes, None, folds, _by_coverage_at(0.6), reference_f1=0.55)
+    assert stack is not None and macro_f1(y, oof) == pytest.approx(1.0)
+    assert _stack_if_better(y, text, votes, None, folds, _by_coverage_at(0.6), reference_f1=1.0) == (None, None)
+
+
+def test_a_served_stack_reads_the_votes_of_the_stored_cases(blended):
+    """A blend holding a stack serves the meta-model's probabilities over its own cases' votes at the stack's k."""
+    from models.knn_stack import fit_stack
+    from models.knn_vote import KS, KnnBlend, knn_votes
+
+    model, centres = blended
+    knn = model.knn_
+    n = len(model.classes_)
+    rng = np.random.default_rng(3)
+    y = knn.labels
+    text = rng.dirichlet(np.ones(n), size=len(y))
+    votes = knn_votes(knn.vectors, knn.vectors, y, n)
+    stack, _ = fit_stack(y, text, votes, None, [np.arange(i, len(y), 5) for i in range(5)])
+    served = KnnBlend(knn.vectors, y, knn.k, knn.weight, knn.certificate, knn.vector_spec, None, 0.0, stack)
+    query = (centres["czj"] + 0.3 * rng.normal(size=(4, 16))).astype(np.float32)
+    q_text = rng.dirichlet(np.ones(n), size=4)
+    expected = stack.proba(q_text, knn_votes(query, knn.vectors, y, n, ks=KS), None)
+    np.testing.assert_allclose(served.blend(q_text, query), expected)
+
+
+def test_the_stack_choice_keeps_the_blend_when_the_blend_is_already_right_everywhere(blended):
+    shipped, _ = blended
+    items, leads, vectors, _ = twins()
+    model = RoutingModel(RoutingParams(knn_blend=True, co_min_count=3, blend_choice="stack")).fit(
+        items, leads, vectors=vectors, vector_spec=SPEC)
+    info = model.validation_["knn"]
+    assert info["oof_macro_f1"] == pytest.approx(1.0) and info["stack"] == {"adopted": False,
+                                                                          "blend_oof_macro_f1": info["oof_macro_f1"]}
+    assert model.knn_.stack is None and (model.knn_.k, model.knn_.weight) == (shipped.knn_.k, shipped.knn_.weight)
