@@ -316,6 +316,17 @@ def markdown(report: dict) -> str:
                     "paired gain is nil on both nested sets and bodies coverage falls below 85%; it has no proxy "
                     "miss, but by certifying fewer proxy runs. Rejected.",
                     ("macro-F1 (rejected)", "coverage (shipped)"))
+    lines += before(report, "knn_blend_by_stack", "The stack: a meta-model in place of the blend weights",
+                    "`RoutingParams(blend_choice=\"stack\")` (`models/knn_stack.py`): a multinomial "
+                    "LogisticRegression over the text model's log-probabilities, the votes at every k and the head's "
+                    "log-probabilities, so each reader counts per unit rather than by one global weight; cross-fitted "
+                    "on the same out-of-fold rows (C 0.1 or 1 by log-loss), it replaces the coverage-chosen blend "
+                    "only when its cross-fitted macro-F1 beats the blend's with no loss against the text model, and "
+                    "its threshold is certified on its cross-fitted rows (`--choice stack --against-shipped`). Rule "
+                    "set before the run: adopt as the default only with a paired macro-F1 gain (p < 0.05) on at "
+                    "least one nested TipDM set and no lower point estimate on the other, precision ≥ 94.5% on both, "
+                    "bodies coverage ≥ 85%, and no more proxy floor misses than the shipped choice in the same run.",
+                    ("stack", "coverage (shipped)"))
     lines += before(report, "knn_blend_char13", "Measured, not adopted: character 1–3-grams under the blend",
                     "The text model with character 1–3-grams (`--char-ngrams 1,3 --against-shipped`, "
                     "`RoutingParams(char_ngrams=(1, 3))`; section `char_unigrams` measures it without the blend), "

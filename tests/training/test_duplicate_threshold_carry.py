@@ -111,3 +111,26 @@ def test_retraining_without_labels_keeps_the_threshold_of_the_version_it_reuses(
     assert threshold_of(version) == calibration_of(calibrated)["threshold"]
     assert calibration_of(version)["carried_from"] == calibrated.name
     assert f"沿用版本 {calibrated.name} 的校准" in res.output.replace("\n", "")
+
+
+def test_an_index_repair_marks_the_calibrated_threshold_as_carried_over(tmp_path):
+    from models.casefile import read_cases, write_cases
+    from models.records import CaseRecord
+
+    ws, common = labelled_workspace(tmp_path)
+    store = BundleStore(ws / "models")
+    index(ws, common, "--duplicate-labels", str(ws / "dups.csv"))
+    calibrated = store.active_path()
+    cal = calibration_of(calibrated)
+    grown = ws / "grown.csv"
+    records = read_cases(ws / "cases.csv").records
+    records.append(CaseRecord(row=0, case_no="JY2025-0999", year=2025, title="关于新建公交站台的建议",
+                              body="高新区缺少公交站台。", lead="江州市交通运输局", reply="已办理。", category="A"))
+    write_cases(records, grown)
+    res = runner.invoke(app, ["index-check", str(grown), *common, "--encoder", "hashing", "--repair"])
+    assert res.exit_code == 0, res.output
+    repaired = store.active_path()
+    assert repaired != calibrated and threshold_of(repaired) == cal["threshold"]
+    assert calibration_of(repaired) == {**cal, "carried_from": calibrated.name}
+    assert calibration_of(calibrated) == cal  # the source version is untouched
+    assert f"并案阈值 {cal['threshold']:.3f}：沿用版本 {calibrated.name} 的校准" in res.output.replace("\n", "")

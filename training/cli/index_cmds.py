@@ -66,12 +66,27 @@ def index_check_cmd(
     path = derive_version(source, store.new_version_path("sync"), reason="index-check --repair")
     with discarded_on_failure(path), progress("修复索引") as say:  # the version is guarded before the line shows
         fixed, _, encoded = repaired(index, ts.cases, registry, progress=lambda d, t: say(f"向量编码 {d}/{t}"))
+        carried = _carried_calibration(fixed, source.name)
         attach_search_index(path, fixed)
     out.print(f"已修复：新版本 {path.name}，索引 {len(fixed)} 件，新编码 {encoded} 件（其余沿用原向量）")
+    if carried:
+        out.print(carried)
     active = store.active()
     if promote and active is not None and store.path(active).resolve() == source.resolve():
         store.promote(path.name, reason="promote (index repaired)", why=f"索引修复：{diff.to_dict()}")
         out.print(f"新版本 {path.name} 已上线（原版本 {source.name} 保持不变）")
+
+
+def _carried_calibration(index, source: str) -> str:
+    """Mark a calibrated 并案 threshold as carried over from ``source`` (the repair keeps the vectors' kind, so the
+    threshold still applies) and say so; an empty line when the threshold was never calibrated."""
+    cal = index.config.duplicate_calibration
+    if not cal:
+        return ""
+    index.config.duplicate_calibration = {**cal, "carried_from": source,
+                                          "calibrated_in": cal.get("calibrated_in", source)}
+    return (f"并案阈值 {index.config.duplicate_threshold:.3f}：沿用版本 {source} 的校准（最初在版本 "
+            f"{index.config.duplicate_calibration['calibrated_in']} 上选定；修复不改变向量的种类）")
 
 
 def _print(d: dict, size: int) -> None:
