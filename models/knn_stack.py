@@ -10,7 +10,7 @@ macro-F1 nor its certified coverage is below the text model's (``fit_blend``); o
 
 Measured paired against the shipped coverage choice (``bench_knn_blend.py --choice stack --against-shipped``,
 docs/benchmarks.md): nested TipDM bodies macro-F1 +0.8 (p 0.003), titles +0.1 (p 0.51), no new proxy floor miss;
-it passed the adoption rule set before the run and is the default since 2026-12-07 (``RoutingParams``).
+it passes the adoption rule set before the run but is not yet the default (the shipped section is to be rerun).
 """
 
 from __future__ import annotations
