@@ -329,8 +329,13 @@ def markdown(report: dict) -> str:
                     "It passes: a significant gain on the nested bodies, level on titles, the same two sample-proxy "
                     "misses as the shipped choice (the stack is never adopted on the sample proxies), though on one "
                     "TipDM proxy draw it is adopted and certifies nothing where the shipped blend certified a third. "
-                    "It stays below +2 points over the SVC. Not yet the default: making it so means rerunning this "
-                    "section's shipped run under it (next step).",
+                    "It stays below +2 points over the SVC. Not the default all the same: it breaks the training "
+                    "budget on many units. Its cross-fitted LogisticRegression over 6 features per unit is slow to "
+                    "converge on raw log-probabilities: per fit (see `fit_s` in the results file), 928 sample "
+                    "cases over 45 units took 147–186 s against 22–24 s with the coverage choice (earlier run), "
+                    "TipDM titles 49–69 s against 20–27 s. Next: standardised features (one fit on the sample "
+                    "proxy's 928 rows: 85 iterations, 3 s, against 435 and 18 s raw) or a per-unit diagonal "
+                    "weighting, and this run repeated.",
                     ("stack", "coverage (shipped)"))
     lines += before(report, "knn_blend_char13", "Measured, not adopted: character 1–3-grams under the blend",
                     "The text model with character 1–3-grams (`--char-ngrams 1,3 --against-shipped`, "
