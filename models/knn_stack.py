@@ -46,10 +46,8 @@ class LinearStack:
     C: float
 
     def proba(self, proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None) -> np.ndarray:
-        from scipy.special import softmax
-
-        features = stack_features(proba, votes, head if self.uses_head else None, self.ks)
-        return softmax(features @ self.coef.T + self.intercept, axis=1)
+        return _apply(stack_features(proba, votes, head if self.uses_head else None, self.ks), self.coef,
+                      self.intercept)
 
 
 def fit_linear(features: np.ndarray, y: np.ndarray, n_classes: int, C: float,
@@ -89,6 +87,7 @@ def cross_fitted(features: np.ndarray, y: np.ndarray, folds: Iterable[np.ndarray
 
 
 def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (clipped at 1e-9)."""
     return -float(np.log(np.clip(proba[np.arange(len(y)), y], 1e-9, 1.0)).mean())
 
 
@@ -116,4 +115,4 @@ def fit_stack(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], he
     return LinearStack(coef, intercept, ks, head is not None, float(C)), oof
 
 
-__all__ = ["LinearStack", "STACK_CS", "cross_fitted", "fit_linear", "fit_stack", "stack_features"]
+__all__ = ["LinearStack", "STACK_CS", "cross_fitted", "fit_linear", "fit_stack", "log_loss", "stack_features"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.certify import Certificate
-from models.knn_stack import LinearStack, fit_linear, fit_stack
+from models.knn_stack import LinearStack, fit_linear, fit_stack, log_loss
 
 KS = (5, 10, 20, 40)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 9))
@@ -77,9 +77,10 @@ def mix(proba: np.ndarray, w: float, votes: np.ndarray | None, h: float = 0.0,
     return out + h * head if h and head is not None else out
 
 
-def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
-    """Mean negative log-probability of the true lead (clipped at 1e-9)."""
-    return -float(np.log(np.clip(proba[np.arange(len(y)), y], 1e-9, 1.0)).mean())
+def _judged(y: np.ndarray, proba: np.ndarray, certify) -> tuple[float, float]:
+    """(certified coverage, 0 when nothing certifies; macro-F1) of out-of-fold probabilities."""
+    cert = certify(proba.max(axis=1), proba.argmax(axis=1) == y)
+    return (cert.coverage if cert.certified else 0.0), macro_f1(y, proba)
 
 
 def _grid(votes: dict, head) -> Iterable[tuple[int, float, float]]:
@@ -108,8 +109,7 @@ def choose_blend(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray],
     ``head``: out-of-fold probabilities of the vector head (None: votes only).
     Returns (k, vote weight, head weight, macro-F1, coverage)."""
     def judged(p: np.ndarray) -> tuple[float, float]:
-        cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
-        return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
+        return _judged(y, p, certify)
 
     base_cov, base_f1 = judged(proba)
     kept = (min(votes), 0.0, 0.0, base_f1, base_cov)
@@ -264,12 +264,7 @@ def _stack_if_better(y, proba, votes, head, folds, certify, reference_f1: float)
     blend's, or the text model's when no blend was chosen) and neither its macro-F1 nor its certified coverage is
     below the text model's; else (None, None)."""
     stack, oof = fit_stack(y, proba, votes, head, folds)
-
-    def judged(p: np.ndarray) -> tuple[float, float]:
-        cert = certify(p.max(axis=1), p.argmax(axis=1) == y)
-        return (cert.coverage if cert.certified else 0.0), macro_f1(y, p)
-
-    (text_cov, text_f1), (cov, f1) = judged(proba), judged(oof)
+    (text_cov, text_f1), (cov, f1) = _judged(y, proba, certify), _judged(y, oof, certify)
     if f1 > reference_f1 + 1e-9 and f1 >= text_f1 - 1e-9 and cov >= text_cov - 1e-9:
         return stack, oof
     return None, None
