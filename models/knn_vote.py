@@ -252,7 +252,7 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
                                 "certificate": cert.to_dict(), "vector_spec": dict(spec)}
     if stacking:
         model.validation_["knn"]["stack"] = {"adopted": stack is not None, "blend_oof_macro_f1": f1,
-                                             **({"C": stack.C} if stack is not None else {})}
+                                             **({"weights": stack.channel_weights()} if stack is not None else {})}
     uses_head = head_weight or (stack is not None and stack.uses_head)
     fitted_head = fit_head(vectors, y, n_classes) if uses_head else None
     return KnnBlend(_unit(vectors).astype(np.float32), y.astype(np.int32), int(k), float(weight), cert, dict(spec),
