@@ -77,7 +77,7 @@ class RoutingParams:
     # Blend a kNN vote over the training items' e5 vectors (models.knn_vote); needs them at fit and routing time.
     knn_blend: bool = False
     vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
-    blend_choice: str = "coverage"  # "macro_f1", "stack", "bonferroni", "log_loss" (models.knn_vote.fit_blend)
+    blend_choice: str = "stack"  # "coverage", "macro_f1", "bonferroni", "log_loss" (models.knn_vote.fit_blend)
 
     def to_dict(self) -> dict:
         return asdict(self)

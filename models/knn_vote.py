@@ -5,7 +5,9 @@ nearest training items; their leads vote with their cosine similarity. The blend
 service ranks and thresholds when the vectors are available. ``k`` and ``w`` are chosen on out-of-fold predictions
 (the same grouped folds that calibrate the text model; a fold's votes come from its training part only): the blend
 that auto-assigns the most items under its own certified threshold without a lower macro-F1 than the text model, or
-none when no blend gains on one without losing on the other (``choose_blend``: a log-loss choice, rejected). The
+none when no blend gains on one without losing on the other (``choose_blend``: a log-loss choice, rejected); by
+default (``blend_choice="stack"``) a meta-model over the three readers replaces the weights when it beats them on
+those predictions (models.knn_stack). The
 blend's threshold is certified on those out-of-fold blends (models.certify). The text model keeps its
 own certificate: a service that cannot encode an item (no encoder, another encoder than the training vectors')
 routes on the text alone against the text threshold, never the blend's threshold on unblended scores.

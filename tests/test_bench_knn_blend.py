@@ -51,10 +51,11 @@ def test_each_variant_writes_its_own_results_file():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_knn_blend as b
 
-    assert b.results_name(False, "coverage", (2, 3), "lead") == "knn_blend"
-    assert b.results_name(True, "coverage", (2, 3), "lead") == "knn_blend_vote_only"
+    assert b.results_name(False, "stack", (2, 3), "lead") == "knn_blend"
+    assert b.results_name(False, "coverage", (2, 3), "lead") == "knn_blend_by_coverage"
+    assert b.results_name(True, "stack", (2, 3), "lead") == "knn_blend_vote_only"
     assert b.results_name(False, "log_loss", (2, 3), "lead") == "knn_blend_by_log_loss"
-    assert b.results_name(False, "coverage", (1, 3), "chunks") == "knn_blend_char13_chunks"
+    assert b.results_name(False, "stack", (1, 3), "chunks") == "knn_blend_char13_chunks"
 
 
 def test_proxy_accuracy_averages_the_seeds_against_the_svc():
