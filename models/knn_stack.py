@@ -52,9 +52,9 @@ class LinearStack:
 
     def channel_weights(self) -> dict[str, float]:
         """Each reader's weight, averaged over the units (for the training report)."""
-        n = len(self.intercept)
+        units = np.arange(len(self.intercept))
         names = ["text", *[f"votes@{k}" for k in self.ks], *(["head"] if self.uses_head else [])]
-        return {name: round(float(np.mean([self.coef[c, j * n + c] for c in range(n)])), 4)
+        return {name: round(float(self.coef[units, j * len(units) + units].mean()), 4)
                 for j, name in enumerate(names)}
 
     def proba(self, proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None) -> np.ndarray:

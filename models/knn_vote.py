@@ -7,10 +7,10 @@ service ranks and thresholds when the vectors are available. ``k`` and ``w`` are
 that auto-assigns the most items under its own certified threshold without a lower macro-F1 than the text model, or
 none when no blend gains on one without losing on the other (``choose_blend``: a log-loss choice, rejected); by
 default (``blend_choice="stack"``) a meta-model over the three readers replaces the weights when it beats them on
-those predictions (models.knn_stack). The
-blend's threshold is certified on those out-of-fold blends (models.certify). The text model keeps its
-own certificate: a service that cannot encode an item (no encoder, another encoder than the training vectors')
-routes on the text alone against the text threshold, never the blend's threshold on unblended scores.
+those predictions (models.knn_stack). The blend's threshold is certified on those out-of-fold blends
+(models.certify). The text model keeps its own certificate: a service that cannot encode an item (no encoder,
+another encoder than the training vectors') routes on the text alone against the text threshold, never the blend's
+threshold on unblended scores.
 
 Measured on grouped outer folds of TipDM (benchmarks/bench_e5_stack.py, docs/benchmarks.md): macro-F1 +1.3 points
 on titles and +0.8 on bodies over the text model alone (p ≤ 0.003), and more items auto-assigned at the same
