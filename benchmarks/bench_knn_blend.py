@@ -510,16 +510,26 @@ def decision(report: dict) -> str:
     return f"Decision (generated from the figures above): **not adopted** as the default ({cov})."
 
 
-def results_name(no_head: bool, choice: str, chars: tuple[int, int], dense_text: str) -> str:
+def results_name(no_head: bool, choice: str, chars: tuple[int, int], dense_text: str,
+                 readers: tuple[str, ...] | None = None) -> str:
     """The results file of a run: ``knn_blend`` for the shipped settings (and the doc section), else a variant's
-    own file (``knn_blend_vote_only``, ``knn_blend_by_log_loss``, ``knn_blend_char13_chunks`` …)."""
+    own file (``knn_blend_vote_only``, ``knn_blend_by_log_loss``, ``knn_blend_char13_chunks``,
+    ``knn_blend_readers_words_rest_cnb_rbf`` …)."""
+    from models.classifier import RoutingParams
+
+    shipped = tuple(RoutingParams().stack_readers)
+    readers = shipped if readers is None else tuple(readers)
     variant = (["vote_only"] if no_head else []) + ([f"by_{choice}"] if choice != "stack" else []) \
         + (["char{}{}".format(*chars)] if tuple(chars) != (2, 3) else []) \
-        + ([dense_text] if dense_text != "lead" else [])
+        + ([dense_text] if dense_text != "lead" else []) \
+        + (["readers", *(readers or ("none",))] if readers != shipped else [])
     return "_".join(["knn_blend", *variant])
 
 
 def main(argv: list[str] | None = None) -> None:
+    from models.classifier import RoutingParams
+    from models.stack_readers import READERS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the tipdm2020c CSV files")
     parser.add_argument("--encoder", type=Path, default=DEFAULT_ENCODER)
@@ -538,6 +548,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="RoutingParams.blend_choice; another than stack writes knn_blend_by_CHOICE.json")
     parser.add_argument("--char-ngrams", default="2,3",
                         help="RoutingParams.char_ngrams LOW,HIGH; other than 2,3 writes knn_blend_charLOWHIGH.json")
+    parser.add_argument("--stack-readers", default=",".join(RoutingParams().stack_readers),
+                        help="RoutingParams.stack_readers, comma-separated (models.stack_readers.READERS; 'none': "
+                             "none); other than the default writes knn_blend_readers_NAMES.json")
     parser.add_argument("--against-shipped", action="store_true",
                         help="a variant: also fit the shipped settings on the same parts and compare them paired")
     parser.add_argument("--dense-text", choices=("lead", "chunks", "full"), default="lead",
@@ -560,9 +573,15 @@ def main(argv: list[str] | None = None) -> None:
     chars = tuple(int(n) for n in args.char_ngrams.split(","))
     if len(chars) != 2 or not 1 <= chars[0] <= chars[1]:
         parser.error(f"--char-ngrams: expected LOW,HIGH such as 1,3, got {args.char_ngrams!r}")
-    extra = {"vector_head": not args.no_head, "blend_choice": args.choice, "char_ngrams": chars}
+    readers = tuple(n for n in args.stack_readers.split(",") if n and n != "none")
+    unknown = sorted(set(readers) - set(READERS))
+    if unknown:
+        parser.error(f"--stack-readers: unknown {', '.join(unknown)}; choose from {', '.join(READERS)}")
+    extra = {"vector_head": not args.no_head, "blend_choice": args.choice, "char_ngrams": chars,
+             "stack_readers": readers}
     report = report_header(("scikit-learn", "numpy", "jieba", "sentence-transformers", "torch"), bool(args.limit))
-    report["params"] = {**extra, "char_ngrams": list(chars), "dense_text": args.dense_text}
+    report["params"] = {**extra, "char_ngrams": list(chars), "stack_readers": list(readers),
+                        "dense_text": args.dense_text}
     with Stopwatch() as sw:
         if "nested" in parts and data is not None:
             report["nested"] = nested(data, args.encoder, args.folds, args.limit, args.sets.split(","),
@@ -571,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
             report["proxies"] = proxies(data, args.encoder, args.per_unit, args.seeds, extra, args.dense_text,
                                         args.against_shipped)
     report["runtime_s"] = sw.seconds
-    name = results_name(args.no_head, args.choice, chars, args.dense_text)
+    name = results_name(args.no_head, args.choice, chars, args.dense_text, readers)
     if name != "knn_blend":
         write_results(name, report)
         return

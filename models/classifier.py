@@ -60,8 +60,7 @@ class RoutingParams:
     cv_folds: int = 5
     co_min_count: int = 3
     co_C: float = 0.5
-    # co-handlers conditioned on the lead's usual partners too: no gain on the sample cases (bench_cohandlers)
-    co_use_lead: bool = False
+    co_use_lead: bool = False  # co-handlers conditioned on the lead's usual partners too: no gain (bench_cohandlers)
     max_iter: int = 200  # LinearSVC: converges well within this on real data; bounds the time on repetitive data
     # Out-of-fold calibration uses at most this many items (at random): a few thousand fix its few thresholds.
     calibration_max_items: int = 20_000
@@ -78,6 +77,7 @@ class RoutingParams:
     knn_blend: bool = False
     vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
     blend_choice: str = "stack"  # "coverage", "macro_f1", "bonferroni", "log_loss" (models.knn_vote.fit_blend)
+    stack_readers: tuple[str, ...] = ()  # further readers for the stack (models.stack_readers.READERS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +85,7 @@ class RoutingParams:
     @classmethod
     def from_dict(cls, data: dict) -> RoutingParams:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("word_ngrams", "char_ngrams", "user_words"):
+        for key in ("word_ngrams", "char_ngrams", "user_words", "stack_readers"):
             if key in known:
                 known[key] = tuple(known[key])
         if "unit_duties" in known:
@@ -204,7 +204,7 @@ class RoutingModel:
         self.knn_ = None
         if p.knn_blend and vectors is not None:
             self.knn_ = fit_blend(self, np.asarray(vectors, dtype=np.float32), y, cal, proba, y_cal,
-                                  vector_spec or {}, head=p.vector_head)
+                                  vector_spec or {}, head=p.vector_head, X=X)
         del self.oof_folds_
         self.lead_ = _linear(p).fit(X, y)
         self.terms_ = feature_terms(self.features_)
@@ -310,7 +310,7 @@ class RoutingModel:
         proba, knn = self.predict_proba(X=X), getattr(self, "knn_", None)
         if knn is None or vectors is None:
             return proba, text_certificate(self), False
-        return knn.blend(proba, vectors), knn.certificate, True
+        return knn.blend(proba, vectors, X), knn.certificate, True
 
     def full_proba(self, items: Sequence[Item] | None = None, *, X=None) -> np.ndarray:
         """Probabilities of the model refitted on all the training data."""

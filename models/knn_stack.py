@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.stack_readers import Readers
+
 STACK_PENALTY = 1e-2  # L2 on each unit's departure from the shared weights (TipDM nested scratch: 1e-3 to 1e-2 level)
 SHARED_PENALTY = 1e-4  # L2 on the shared weights themselves
 STACK_MAX_ITER = 500
@@ -32,12 +34,13 @@ EPS = 1e-6
 
 
 def stack_features(proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None,
-                   ks: Sequence[int]) -> np.ndarray:
-    """The meta-model's row for each item: log text probabilities, the votes at each k, log head probabilities."""
+                   ks: Sequence[int], extra: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The meta-model's row for each item: log text probabilities, the votes at each k, log head probabilities,
+    then the further readers' scores (models.stack_readers), each an (n, n_classes) block."""
     parts = [np.log(proba + EPS), *[votes[k] for k in ks]]
     if head is not None:
         parts.append(np.log(head + EPS))
-    return np.hstack(parts)
+    return np.hstack([*parts, *extra])
 
 
 @dataclass
@@ -49,16 +52,24 @@ class LinearStack:
     ks: tuple[int, ...]
     uses_head: bool
     penalty: float
+    readers: Readers | None = None  # further readers (RoutingParams.stack_readers); bundles before them: none
 
     def channel_weights(self) -> dict[str, float]:
         """Each reader's weight, averaged over the units (for the training report)."""
-        units = np.arange(len(self.intercept))
-        names = ["text", *[f"votes@{k}" for k in self.ks], *(["head"] if self.uses_head else [])]
+        units, readers = np.arange(len(self.intercept)), getattr(self, "readers", None)
+        names = ["text", *[f"votes@{k}" for k in self.ks], *(["head"] if self.uses_head else []),
+                 *(readers.names if readers is not None else ())]
         return {name: round(float(self.coef[units, j * len(units) + units].mean()), 4)
                 for j, name in enumerate(names)}
 
-    def proba(self, proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None) -> np.ndarray:
-        return _apply(stack_features(proba, votes, head if self.uses_head else None, self.ks), self.coef,
+    def proba(self, proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None, X=None,
+              vectors: np.ndarray | None = None) -> np.ndarray:
+        """The stacked probabilities; ``X`` (text features) and ``vectors``: the rows, for the further readers."""
+        readers = getattr(self, "readers", None)
+        if readers is not None and X is None:
+            raise ValueError("the stack's further readers need the items' text features")
+        extra = readers.scores(X, vectors) if readers is not None else ()
+        return _apply(stack_features(proba, votes, head if self.uses_head else None, self.ks, extra), self.coef,
                       self.intercept)
 
 
@@ -144,17 +155,20 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
 
 
 def fit_stack(y: np.ndarray, proba: np.ndarray, votes: dict[int, np.ndarray], head: np.ndarray | None,
-              folds: Sequence[np.ndarray], penalty: float = STACK_PENALTY) -> tuple[LinearStack, np.ndarray]:
+              folds: Sequence[np.ndarray], penalty: float = STACK_PENALTY, extra: Sequence[np.ndarray] = (),
+              ) -> tuple[LinearStack, np.ndarray]:
     """The meta-model fitted on all the rows and its cross-fitted probabilities of them.
 
     Args:
         y: the rows' true classes; proba, votes, head: their out-of-fold text probabilities, votes per k and head
             probabilities (head None: the meta-model reads the text model and the votes only).
         folds: the rows' folds (index arrays into the rows), the ones their out-of-fold rows came from.
+        extra: the further readers' out-of-fold scores of the rows; the caller sets the returned stack's
+            ``readers`` to the same readers fitted on every training item, which serve them.
     """
     ks = tuple(sorted(votes))
     n_classes = proba.shape[1]
-    features = stack_features(proba, votes, head, ks)
+    features = stack_features(proba, votes, head, ks, extra)
     oof = cross_fitted(features, y, folds, n_classes, penalty)
     coef, intercept = fit_channels(features, y, n_classes, penalty)
     return LinearStack(coef, intercept, ks, head is not None, float(penalty)), oof

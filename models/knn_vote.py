@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.certify import Certificate
+from models.features import blocks
 from models.knn_stack import LinearStack, fit_linear, fit_stack, log_loss
+from models.stack_readers import fit_readers, out_of_fold_readers
 
 KS = (5, 10, 20, 40)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 9))
@@ -179,11 +181,14 @@ class KnnBlend:
     def votes(self, vectors: np.ndarray, n_classes: int) -> np.ndarray:
         return knn_votes(vectors, self.vectors, self.labels, n_classes, ks=(self.k,))[self.k]
 
-    def blend(self, proba: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    def blend(self, proba: np.ndarray, vectors: np.ndarray, X=None) -> np.ndarray:
+        """The served probabilities of rows with text probabilities ``proba``, ``vectors`` and text features ``X``
+        (read only by a stack with further readers)."""
         head, stack = self.head, getattr(self, "stack", None)
         if stack is not None:
             every_k = knn_votes(vectors, self.vectors, self.labels, proba.shape[1], ks=stack.ks)
-            return stack.proba(proba, every_k, head.proba(vectors) if head is not None and stack.uses_head else None)
+            return stack.proba(proba, every_k, head.proba(vectors) if head is not None and stack.uses_head else None,
+                               X, vectors)
         h = self.head_weight if head is not None else 0.0
         votes = self.votes(vectors, proba.shape[1]) if self.weight else None
         return mix(proba, self.weight, votes, h, head.proba(vectors) if head is not None and h else None)
@@ -223,11 +228,12 @@ def out_of_fold_head(vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, folds:
 
 
 def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba: np.ndarray, y_cal: np.ndarray,
-              spec: dict, head: bool = True) -> KnnBlend | None:
+              spec: dict, head: bool = True, X=None) -> KnnBlend | None:
     """Choose (k, vote weight, head weight) on the calibrated out-of-fold probabilities ``proba`` of the items
     ``cal`` and certify the blend's threshold on the same items; None when no blend beats the text model (the text
-    model serves). ``head``: whether a LogisticRegression on the vectors may join the vote. Records what it found
-    in ``model.validation_["knn"]``."""
+    model serves). ``head``: whether a LogisticRegression on the vectors may join the vote. ``X``: the training
+    items' text features, for the stack's further readers (``params.stack_readers``). Records what it found in
+    ``model.validation_["knn"]``."""
     if vectors.shape[0] != len(y):
         raise ValueError(f"knn_blend: {vectors.shape[0]} vectors for {len(y)} training items")
     n_classes = proba.shape[1]
@@ -241,8 +247,15 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
                                                         "coverage" if stacking else choice)
     stack, blended = None, mix(proba, weight, votes[k], head_weight, head_oof)
     if stacking:
+        p = model.params
+        names = tuple(getattr(p, "stack_readers", ())) if X is not None else ()
+        fit_kw = {"C": p.C, "max_iter": p.max_iter, "random_state": p.random_state}
+        bounds = blocks(model.features_) if names else []
+        extra = out_of_fold_readers(names, X, y, cal, model.oof_folds_, bounds, vectors, n_classes, **fit_kw)
         stack, stacked = _stack_if_better(y_cal, proba, votes, head_oof, model.oof_folds_, certify,
-                                          f1 if weight + head_weight else macro_f1(y_cal, proba))
+                                          f1 if weight + head_weight else macro_f1(y_cal, proba), extra)
+        if stack is not None and names:
+            stack.readers = fit_readers(names, X, y, vectors, n_classes, bounds[0][1], **fit_kw)
         blended = stacked if stack is not None else blended
     if weight + head_weight == 0 and stack is None:
         model.validation_["knn"] = {"adopted": False, "oof_macro_f1": f1, "oof_coverage": coverage}
@@ -261,11 +274,11 @@ def fit_blend(model, vectors: np.ndarray, y: np.ndarray, cal: np.ndarray, proba:
                     fitted_head, float(head_weight), stack)
 
 
-def _stack_if_better(y, proba, votes, head, folds, certify, reference_f1: float):
+def _stack_if_better(y, proba, votes, head, folds, certify, reference_f1: float, extra=()):
     """(meta-model, its cross-fitted probabilities) when its out-of-fold macro-F1 beats ``reference_f1`` (the chosen
     blend's, or the text model's when no blend was chosen) and neither its macro-F1 nor its certified coverage is
-    below the text model's; else (None, None)."""
-    stack, oof = fit_stack(y, proba, votes, head, folds)
+    below the text model's; else (None, None). ``extra``: the further readers' out-of-fold scores."""
+    stack, oof = fit_stack(y, proba, votes, head, folds, extra=extra)
     (text_cov, text_f1), (cov, f1) = _judged(y, proba, certify), _judged(y, oof, certify)
     if f1 > reference_f1 + 1e-9 and f1 >= text_f1 - 1e-9 and cov >= text_cov - 1e-9:
         return stack, oof

@@ -51,11 +51,19 @@ def test_each_variant_writes_its_own_results_file():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_knn_blend as b
 
+    from models.classifier import RoutingParams
+
     assert b.results_name(False, "stack", (2, 3), "lead") == "knn_blend"
     assert b.results_name(False, "coverage", (2, 3), "lead") == "knn_blend_by_coverage"
     assert b.results_name(True, "stack", (2, 3), "lead") == "knn_blend_vote_only"
     assert b.results_name(False, "log_loss", (2, 3), "lead") == "knn_blend_by_log_loss"
     assert b.results_name(False, "stack", (1, 3), "chunks") == "knn_blend_char13_chunks"
+    shipped = RoutingParams().stack_readers
+    assert b.results_name(False, "stack", (2, 3), "lead", shipped) == "knn_blend"
+    other = ("words",) if shipped != ("words",) else ("rbf",)
+    assert b.results_name(False, "stack", (2, 3), "lead", other) == f"knn_blend_readers_{other[0]}"
+    if shipped:
+        assert b.results_name(False, "stack", (2, 3), "lead", ()) == "knn_blend_readers_none"
 
 
 def test_proxy_accuracy_averages_the_seeds_against_the_svc():
