@@ -77,7 +77,7 @@ class RoutingParams:
     knn_blend: bool = False
     vector_head: bool = True  # with the blend, a LogisticRegression on the vectors may join the vote
     blend_choice: str = "stack"  # "coverage", "macro_f1", "bonferroni", "log_loss" (models.knn_vote.fit_blend)
-    stack_readers: tuple[str, ...] = ()  # further readers for the stack (models.stack_readers.READERS)
+    stack_readers: tuple[str, ...] = ("words", "rest", "cnb", "rbf")  # more for the stack (models.stack_readers)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,8 @@ columns, and on captured inputs of the same nested folds matched it (pooled macr
 bodies 90.86 against 91.02) in about a second. The default since 2026-12-07: paired against the coverage choice
 (``bench_knn_blend.py --against-shipped``, docs/benchmarks.md), nested TipDM bodies macro-F1 +0.7 (p 0.001),
 titles +0.4 (p 0.08), no new proxy floor miss; a fit 14–17 s on TipDM titles, 24–30 s on the sample proxies.
+Since 2026-12-08 it also reads the further readers of models.stack_readers (``RoutingParams.stack_readers``), one
+more block of per-unit columns each (``stack_features``' ``extra``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from models.provenance import TRAINING_CASES_FILE, cases_digest, training_cases_
 from models.records import CaseRecord
 from models.search import PrecedentIndex, SearchConfig, SearchIndexError
 from models.search_weights import calibrate_weights
+from models.stack_readers import stack_sources
 from nlp.segment import Segmenter
 from training.compare import Comparison, champion_challenger, load_active
 from training.dataset import TrainingSet
@@ -251,8 +252,7 @@ def train(
         head_weight = float(getattr(knn, "head_weight", 0.0)) if getattr(knn, "head", None) is not None else 0.0
         head = f"和语义向量分类器（权重 {head_weight:.1f}）" if head_weight else ""
         stack = getattr(knn, "stack", None)
-        how = (f"主办建议由文本模型、最相似往年案件的投票{'和语义向量分类器' if stack.uses_head else ''}"
-               "经按单位加权的合成模型给出" if stack is not None else
+        how = (f"主办建议由{stack_sources(stack)}经按单位加权的合成模型给出" if stack is not None else
                f"主办建议结合最相似的 {knn.k} 件往年案件的投票（权重 {knn.weight:.1f}）{head}")
         threshold["note"] = f"{how}；" + certificate_note(served)
         threshold["text_only"] = {"threshold": float(model.threshold_), "certificate": model.certificate_.to_dict(),

@@ -114,3 +114,12 @@ def test_a_model_with_readers_serves_them_and_keeps_them_in_its_bundle(stacked_w
     loaded = joblib.load(buffer)
     np.testing.assert_allclose(loaded.serving_proba(X, vectors[:6])[0], served)
     assert RoutingParams.from_dict(model.params.to_dict()).stack_readers == READERS
+
+
+def test_the_training_report_names_what_the_stack_reads(stacked_with_readers):
+    from models.stack_readers import stack_sources
+
+    model, _, _ = stacked_with_readers
+    text = stack_sources(model.knn_.stack)
+    assert text.startswith("文本模型、最相似往年案件的投票") and text.endswith("和语义向量核模型")
+    assert "补集朴素贝叶斯" in text
