@@ -104,8 +104,8 @@ def profile_section(profile: dict) -> list[str]:
     phases = list(dict.fromkeys(p for r in runs.values() for p in r["phases"]))
     rows = ["| phase, seconds | " + " | ".join(f"`{lab}`" for lab in labels) + " |",
             "|---|" + "---:|" * len(labels)]
-    rows += [f"| {phase} | " + " | ".join(f"{runs[lab]['phases'].get(phase, 0):.1f}" for lab in labels) + " |"
-             for phase in phases]
+    rows += [f"| {phase} | " + " | ".join(f"{runs[lab]['phases'][phase]:.1f}" if phase in runs[lab]['phases']
+                                          else "–" for lab in labels) + " |" for phase in phases]
     rows.append("| **total** | " + " | ".join(f"**{runs[lab]['total_s']:.1f}**" for lab in labels) + " |")
     rows.append("| *precedents as before: one `search` per row* | " + " | ".join(
         f"*{runs[lab]['precedents_one_search_per_row_s']:.1f}*" for lab in labels) + " |")
@@ -115,7 +115,12 @@ def profile_section(profile: dict) -> list[str]:
                 f"`{lab}` ({r['date']}, {r['machine'].get('cpu', '')}): encoder {r['encoder']}, "
                 f"{r['encoder_texts']:,} distinct encoder texts, busy "
                 f"{r['machine'].get('busy_before', 0):.0%} before / {r['machine'].get('busy_after', 0):.0%} after, "
-                f"`{r['command']}`" for lab, r in runs.items()) + ".", "", *rows, ""]
+                f"`{r['command']}`" for lab, r in runs.items()) + ".", "", *rows, "",
+            "Runs before 2026-12-08 timed the classifier without the vectors (the text model alone), which is not "
+            "what the service does for a model that blends them; `classifier with the vectors` is the service's "
+            "step. The `sample-bundle-COMMIT-…` runs serve, with this code, the bundle that `jiaoban train "
+            "data/samples/closed_cases.csv --models-dir DIR` trained at that commit (the stack without, then with, "
+            "the readers of `models/stack_readers.py`).", ""]
 
 
 def ceiling_rows(ceiling: dict) -> list[str]:
@@ -171,6 +176,32 @@ def precision_note() -> str:
             "AVX512-BF16), as the sheet table above measures; elsewhere the index stays float32. ")
 
 
+# Measured by other benchmarks (bench_lead_chars.py, bench_distill.py); kept here so a re-render keeps them.
+ENCODER_NOTES = (
+    'Reading less of each body is not a way out. `benchmarks/bench_lead_chars.py` (section `lead-chars` '
+    'of [benchmarks-encoder.md](benchmarks-encoder.md), 2026-12-02, AMD EPYC) measured title + 100 or 128'
+    ' body characters against the 200 used now. At 100 the encoder is 1.8 times faster (52.6 against 28.8'
+    ' texts/s, 73 against 141 tokens), but dense retrieval loses 0.047 MRR@10 on TipDM title → body (p < '
+    '0.001) and 0.062 on message → reply. 并案 is hit harder: with the threshold calibrated on its own '
+    'vectors, 4 of the 10 planted near-duplicates are grouped, against 8 of 10 at 200, and calibration '
+    'recall falls from 36 % to 24 %. At 128 every loss is smaller but still there (dense −0.019 and '
+    '−0.034; 3 of 10 planted 并案). So the default stays 200, and `jiaoban train|index --lead-chars N` is '
+    'there for a site that chooses speed knowing this cost. On this CPU the encoder alone needs about '
+    '2,000 / 29 ≈ 69 s for 2,000 distinct rows, so no change to the job around it can bring a sheet of '
+    'distinct rows under 60 s here. Two things were also tried and gave nothing: `torch.compile` of the '
+    'encoder (bfloat16 at 22.5–24.2 against 24.6–24.9 texts/s eager) and bfloat16 batches of 32–64 (see '
+    'above).',
+    'A smaller encoder was measured too (`benchmarks/bench_distill.py`, section `distill` of '
+    '[benchmarks-encoder.md](benchmarks-encoder.md), 2026-12-03, AMD EPYC with AVX2 only): e5-small '
+    "keeping 6 of its 12 layers, distilled toward the full model's vectors on 14,254 TipDM texts of the "
+    'training fold (`training/distill.py`, 63 min on 2 cores). It encodes 1.84 times as fast (33.2 '
+    "against 18.0 texts/s on the sheet's texts), yet even so 2,000 distinct rows would take about 2,000 /"
+    ' 33 ≈ 60 s of encoding alone on this CPU; and on the 600 held-out pairs it loses 0.042 MRR@10 dense '
+    'on title → body and 0.031 on message → reply (p < 0.001; 0.007 and 0.020 in the hybrid), far beyond '
+    'the 0.005 allowed, so it is not offered.',
+)
+
+
 def main() -> int:
     load = json.loads((RESULTS / "load.json").read_text(encoding="utf-8"))["scenarios"]
     profile_file = RESULTS / "sheet_profile.json"
@@ -213,7 +244,7 @@ def main() -> int:
                   "(docs/search-quality.md), "
                   "beyond the 0.005 allowed. " + precision_note() + "What would meet them: more cores (throughput "
                   "scales with cores for the encoder), or a smaller encoder, which the precedent-search work must "
-                  "measure first."]
+                  "measure first.", "", *"\n\n".join(ENCODER_NOTES).split("\n")]
     writes_file = RESULTS / "writes.json"
     if writes_file.is_file():
         lines += ["", *writes_section(json.loads(writes_file.read_text(encoding="utf-8")))]
