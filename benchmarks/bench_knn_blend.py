@@ -235,6 +235,16 @@ def _chosen(knn: dict) -> str:
     return f"stack over {weights}" if stack.get("adopted") else weights
 
 
+def fit_ranges(parts) -> str:
+    """'name lo–hi s' per (name, runs) from the runs' ``fit_s``; runs without one (older results) are left out."""
+    out = []
+    for name, runs in parts:
+        secs = [run["fit_s"] for run in runs if "fit_s" in run]
+        if secs:
+            out.append(f"{name} {min(secs):.0f}–{max(secs):.0f} s")
+    return ", ".join(out) or "not recorded"
+
+
 def _ci(ci) -> str:
     return f"{ci[0]:.1%}–{ci[1]:.1%}"
 
@@ -281,7 +291,8 @@ def markdown(report: dict) -> str:
         lines += [""] + table(["data", "pair", "blend top-1", "top-1 diff, points", "blend macro-F1",
                                "macro-F1 diff, points", "McNemar p"], rows)
         chosen = "; ".join(f"{n}: " + ", ".join(_chosen(f["knn"]) for f in r["per_fold"]) for n, r in nest.items())
-        lines += ["", f"Chosen per outer fold: {chosen}.", ""]
+        lines += ["", f"Chosen per outer fold: {chosen}.", "", f"Fit per outer fold (the whole routing fit, "
+                  f"`fit_s`): {fit_ranges((n, r['per_fold']) for n, r in nest.items())}.", ""]
     prox = report.get("proxies")
     if prox:
         rows = []
@@ -300,7 +311,8 @@ def markdown(report: dict) -> str:
         lines += [f"### Small-data proxies: {next(iter(prox.values()))['per_unit']} training items per unit", ""]
         lines += table(["data", "seed", "train/test", "blend threshold", "blend: auto at precision",
                         "text: auto at precision", "blend top-1", "− text, points", "− SVC, points", "blend top-3"],
-                       rows) + [""] + pooled(prox) + [""]
+                       rows) + [""] + pooled(prox) + ["", f"Fit per draw (`fit_s`): "
+                                                      f"{fit_ranges((n, r['runs']) for n, r in prox.items())}.", ""]
     readers_before = before(
         report, "knn_blend_readers_none", "Before the readers: the stack over the text model, the votes and the head",
         "Until 2026-12-08 the stack read the text model, the votes at each k and the head only. "

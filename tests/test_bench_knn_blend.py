@@ -94,3 +94,12 @@ def test_a_paired_variant_renders_its_difference_against_the_shipped_blend():
     assert "| titles | nested | +50.0 (" in text and "100.0% at 50.0%" in text
     assert "| samples | seed 3 |" in text and "cannot certify" in text
     assert b.against_shipped({"nested": {"titles": {}}}, ("new", "old")) == []
+
+
+def test_fit_ranges_give_each_part_its_fastest_and_slowest_fit():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_knn_blend as b
+
+    parts = [("titles", [{"fit_s": 25.4}, {"fit_s": 34.6}]), ("old", [{}]), ("samples", [{"fit_s": 40.0}])]
+    assert b.fit_ranges(parts) == "titles 25–35 s, samples 40–40 s"
+    assert b.fit_ranges([("old", [{}])]) == "not recorded"
