@@ -55,7 +55,7 @@ class Readers:
         out = []
         for name in self.names:
             if name in ("words", "rest"):
-                cols = slice(0, self.word_stop) if name == "words" else slice(self.word_stop, None)
+                cols = _columns(name, self.word_stop)
                 fitted = self.linear.get(name)
                 s = np.full((n, self.n_classes), ABSENT)
                 if fitted is not None:
@@ -95,9 +95,15 @@ def stack_sources(stack) -> str:
     return "、".join(parts[:-1]) + "和" + parts[-1]
 
 
+def _columns(name: str, word_stop: int) -> slice:
+    """The feature columns a linear reader reads: ``words`` the first block, ``rest`` the others."""
+    return slice(0, word_stop) if name == "words" else slice(word_stop, None)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float32)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    from models.knn_vote import _unit as unit_rows  # knn_vote imports this module: the shared helper, at call time
+
+    return unit_rows(np.asarray(v, dtype=np.float32))
 
 
 def fit_readers(names: Sequence[str], X, y: np.ndarray, vectors: np.ndarray | None, n_classes: int,
@@ -115,7 +121,7 @@ def fit_readers(names: Sequence[str], X, y: np.ndarray, vectors: np.ndarray | No
 
     for name in ("words", "rest"):
         if name in names:
-            cols = slice(0, word_stop) if name == "words" else slice(word_stop, None)
+            cols = _columns(name, word_stop)
             if X[:, cols].shape[1] == 0:
                 continue
             est = LinearSVC(C=C, max_iter=max_iter, random_state=random_state).fit(X[:, cols], y)
