@@ -4,8 +4,10 @@ Every routed item is encoded once (title's subject + the opening of its body, as
 every search query once, so the encoder's throughput bounds the service's. Measured for the torch float32 encoder
 the service uses, by batch size and torch thread count, on the open sample batch; and, when onnxruntime is
 installed (``pip install onnxruntime onnx``), for the same weights exported to ONNX and run by ONNX Runtime, with
-the agreement of its vectors with torch's (min cosine over the texts); and, where the CPU computes bfloat16 natively,
-for the bfloat16 encoder that ``JIAOBAN_ENCODER_PRECISION=auto`` builds indexes with there.
+the agreement of its vectors with torch's (min cosine over the texts); where the CPU computes bfloat16 natively,
+for the bfloat16 encoder that ``JIAOBAN_ENCODER_PRECISION=auto`` builds indexes with there; and for the OpenVINO
+backend the service runs by default where openvino is installed (``JIAOBAN_ENCODER_BACKEND``,
+models/openvino_backend.py) at both precisions, with its vectors' cosine to torch float32's.
 
     .venv/bin/python benchmarks/bench_encoder_ceiling.py            # writes benchmarks/results/encoder_ceiling.json
 """
@@ -101,18 +103,33 @@ def main(argv: list[str] | None = None) -> int:
     from models.embeddings import load_embedder
 
     texts = sample_texts(args.texts)
-    report = report_header(("torch", "sentence-transformers", "onnxruntime"), False)
+    report = report_header(("torch", "sentence-transformers", "openvino", "onnxruntime"), False)
     report.update(texts=len(texts), median_chars=int(np.median([len(t) for t in texts])), torch={}, onnx={})
     for threads in (1, 2):
-        embedder = load_embedder(str(args.encoder), num_threads=threads)
+        embedder = load_embedder(str(args.encoder), num_threads=threads, backend="torch")
         report["torch"][str(threads)] = [throughput(embedder.encode_passages, texts, b) for b in BATCHES]
         logger.info("torch, %d thread(s): %s", threads, report["torch"][str(threads)])
+    reference = embedder.encode_passages(texts)  # torch float32, 2 threads
+    from models import openvino_backend
     from models.precision import native_bfloat16
 
     if native_bfloat16():  # what JIAOBAN_ENCODER_PRECISION=auto picks on this CPU
-        half = load_embedder(str(args.encoder), num_threads=2, precision="bfloat16")
+        half = load_embedder(str(args.encoder), num_threads=2, precision="bfloat16", backend="torch")
         report["torch_bf16"] = {"2": [throughput(half.encode_passages, texts, b) for b in BATCHES]}
         logger.info("torch bfloat16, 2 threads: %s", report["torch_bf16"]["2"])
+    report["openvino"] = {}
+    if not openvino_backend.available():
+        report["openvino"] = {"skipped": "openvino not installed"}
+    for precision in ("float32", "bfloat16") if openvino_backend.available() else ():
+        if precision == "bfloat16" and not native_bfloat16():
+            continue
+        ov = load_embedder(str(args.encoder), num_threads=2, precision=precision, backend="openvino")
+        agreement = (ov.encode_passages(texts) * reference).sum(1)
+        report["openvino"][precision] = {
+            "threads": 2, "min_cosine_vs_torch_float32": round(float(agreement.min()), 6),
+            "mean_cosine_vs_torch_float32": round(float(agreement.mean()), 6),
+            "runs": [throughput(ov.encode_passages, texts, b) for b in BATCHES]}
+        logger.info("openvino %s, 2 threads: %s", precision, report["openvino"][precision])
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

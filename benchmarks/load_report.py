@@ -124,13 +124,21 @@ def profile_section(profile: dict) -> list[str]:
 
 
 def ceiling_rows(ceiling: dict) -> list[str]:
-    rows = ["| encoder | batch 1 | batch 4 | batch 8 | batch 16 |", "|---|---:|---:|---:|---:|"]
+    batches = [r["batch"] for r in next(iter(ceiling.get("torch", {}).values()), [])]
+    rows = ["| encoder | " + " | ".join(f"batch {b}" for b in batches) + " |", "|---|" + "---:|" * len(batches)]
+
+    def cells(runs: list[dict]) -> str:
+        return " | ".join(f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |"
+
     for threads, runs in sorted(ceiling.get("torch", {}).items()):
-        rows.append(f"| torch float32, {threads} thread(s) | " + " | ".join(
-            f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
+        rows.append(f"| torch float32, {threads} thread(s) | " + cells(runs))
     for threads, runs in sorted(ceiling.get("torch_bf16", {}).items()):
-        rows.append(f"| torch bfloat16, {threads} thread(s) | " + " | ".join(
-            f"{r['texts_per_s']} texts/s ({r['ms_per_call']:.0f} ms)" for r in runs) + " |")
+        rows.append(f"| torch bfloat16, {threads} thread(s) | " + cells(runs))
+    for precision, ov in (ceiling.get("openvino") or {}).items():
+        if isinstance(ov, dict) and ov.get("runs"):
+            rows.append(f"| **OpenVINO {precision}**, {ov['threads']} threads (cosine to torch float32: min "
+                        f"{ov['min_cosine_vs_torch_float32']:.5f}, mean {ov['mean_cosine_vs_torch_float32']:.6f}) | "
+                        + cells(ov["runs"]))
     onnx = ceiling.get("onnx") or {}
     if onnx.get("runs"):
         rows.append(f"| ONNX Runtime float32, {onnx['threads']} threads (min cosine to torch "

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
                     "float32, no measurable retrieval or 并案 loss, docs/benchmarks-encoder.md), else float32; "
                     "int8 loses retrieval quality. The service always encodes queries at the precision the "
                     "model's index was built with")
+    encoder_backend: Literal["auto", "torch", "openvino"] = Field(
+        "auto", description="what runs the encoder's transformer: auto (OpenVINO where it is installed, for float32 "
+                            "and bfloat16: about 1.3 times as fast as torch on the 2-core CPUs measured, the same "
+                            "vectors to a cosine of 0.99999, docs/benchmarks.md), torch, or openvino (an error where "
+                            "it cannot run); read by every encoder the service, `jiaoban` and the benchmarks load")
     encoder_batching: bool = Field(
         True, description="queue concurrent encoder calls into one worker thread that encodes them in batches "
                           "(the service under load); false: every request calls the encoder itself")

@@ -108,8 +108,9 @@ def tiny_encoder(tmp_path_factory) -> Path:
 def test_bfloat16_vectors_are_close_unit_float32_rows_with_their_own_fingerprint(tiny_encoder):
     from models.embeddings import SentenceTransformerEmbedder
 
-    full = SentenceTransformerEmbedder(tiny_encoder)
-    half = SentenceTransformerEmbedder(tiny_encoder, precision="bfloat16")
+    # torch's own bfloat16 (OpenVINO's is tests/models/test_openvino_backend.py)
+    full = SentenceTransformerEmbedder(tiny_encoder, backend="torch")
+    half = SentenceTransformerEmbedder(tiny_encoder, precision="bfloat16", backend="torch")
     a, b = full.encode_passages(TEXTS), half.encode_passages(TEXTS)
     assert b.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-6)  # normalised in float32
