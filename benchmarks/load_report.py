@@ -194,11 +194,16 @@ ENCODER_NOTES = (
     'vectors, 4 of the 10 planted near-duplicates are grouped, against 8 of 10 at 200, and calibration '
     'recall falls from 36 % to 24 %. At 128 every loss is smaller but still there (dense −0.019 and '
     '−0.034; 3 of 10 planted 并案). So the default stays 200, and `jiaoban train|index --lead-chars N` is '
-    'there for a site that chooses speed knowing this cost. On this CPU the encoder alone needs about '
-    '2,000 / 29 ≈ 69 s for 2,000 distinct rows, so no change to the job around it can bring a sheet of '
-    'distinct rows under 60 s here. Two things were also tried and gave nothing: `torch.compile` of the '
-    'encoder (bfloat16 at 22.5–24.2 against 24.6–24.9 texts/s eager) and bfloat16 batches of 32–64 (see '
-    'above).',
+    'there for a site that chooses speed knowing this cost. With torch on this CPU the encoder alone needed '
+    'about 2,000 / 29 ≈ 69 s for 2,000 distinct rows; on OpenVINO it takes 46.6 s in process (the '
+    '`sample-bundle-b3d5712-openvino` run above, the whole sheet 56.4 s), and the sheet through `POST /sessions` '
+    '67.7 s against 75.3 s with `JIAOBAN_ENCODER_BACKEND=torch` in the same session (the session section). '
+    'What is left beyond the encoder is about 10 s of Python per 2,000 rows (jieba, the features, the '
+    'admissibility screen routing every numbered part, BM25), which the job overlaps with the encoder only '
+    'partly on two cores: chunks of 32 or 64 with one to three in flight, OpenVINO with or without CPU '
+    'pinning, or with the throughput hint, all route the sheet in 60.5–65 s in process. Two things were also '
+    'tried and gave nothing: `torch.compile` of the encoder (bfloat16 at 22.5–24.2 against 24.6–24.9 texts/s '
+    'eager) and bfloat16 batches of 32–64 (see above).',
     'A smaller encoder was measured too (`benchmarks/bench_distill.py`, section `distill` of '
     '[benchmarks-encoder.md](benchmarks-encoder.md), 2026-12-03, AMD EPYC with AVX2 only): e5-small '
     "keeping 6 of its 12 layers, distilled toward the full model's vectors on 14,254 TipDM texts of the "
@@ -218,14 +223,18 @@ def main() -> int:
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
     default = load.get("default") or next(v for k, v in load.items() if k not in SHEET_NOTES)
     best = max(r["texts_per_s"] for runs in ceiling.get("torch", {}).values() for r in runs) if ceiling else None
+    fastest = max(([r["texts_per_s"] for runs in ceiling.get(k, {}).values() for r in runs]
+                   for k in ("torch_bf16",)), default=[])
+    ov_bf16 = ((ceiling.get("openvino") or {}).get("bfloat16") or {}).get("runs") or []
     onnx_runs = (ceiling.get("onnx") or {}).get("runs") or []
     torch_one = min((runs[0]["ms_per_call"] for runs in ceiling.get("torch", {}).values()), default=None)
     onnx_note = ""
     if onnx_runs and torch_one:
         onnx_note = (f"ONNX Runtime gives the same vectors, {onnx_runs[0]['ms_per_call']:.0f} ms for one text against "
                      f"torch's {torch_one:.0f} ms, and at best {max(r['texts_per_s'] for r in onnx_runs)} texts/s "
-                     f"against {best}: it would shorten a single route but not lift the ceiling, so it is not adopted "
-                     "here (a second inference path to keep; see the note in the issue). ")
+                     f"against {best}: it would shorten a single route but not lift the ceiling, and it runs "
+                     "float32 only, below OpenVINO at either precision, so OpenVINO is the second inference path "
+                     "kept. ")
     lines = ["## Load (the HTTP service on loopback)", "",
              f"`benchmarks/bench_load.py` ({default['date']}, {default['machine']['cores']} cores): the service under "
              "uvicorn with the sample bundle (e5-small index), 20 closed-loop clients for 30 s on loopback, 45 % "
@@ -244,10 +253,14 @@ def main() -> int:
                   "2026-12-01; an AMD EPYC with AVX512-BF16 and no AMX about 30), so every sheet and load figure "
                   "above is only comparable with those of the same CPU.", "",
                   *ceiling_rows(ceiling), "",
-                  f"Every routed item and every search query is encoded once; on these two cores the encoder "
-                  f"embeds at most about {best:.0f} item texts a second whatever the batching, so 20 routes/s "
-                  "with a third as many searches beside them is beyond it: the load and sheet targets miss by "
-                  "that ceiling, not by queueing (micro-batching keeps the encoder busy and the cores "
+                  f"Every routed item and every search query is encoded once; on these two cores torch embeds "
+                  f"at most about {best:.0f} item texts a second in float32 whatever the batching"
+                  + (f", {max(fastest):.0f} in bfloat16" if fastest else "")
+                  + (f", and OpenVINO, the default backend since 2026-12-08 (`JIAOBAN_ENCODER_BACKEND`, "
+                     f"models/openvino_backend.py), {max(r['texts_per_s'] for r in ov_bf16):.0f} in bfloat16 "
+                     "with the same vectors (the cosines in its row)" if ov_bf16 else "")
+                  + ", so 20 routes/s with a third as many searches beside them is beyond it: the load targets "
+                  "miss by that ceiling, not by queueing (micro-batching keeps the encoder busy and the cores "
                   "unshared). " + onnx_note + "Torch's dynamic int8 is faster but loses 0.02 MRR on the public data "
                   "(docs/search-quality.md), "
                   "beyond the 0.005 allowed. " + precision_note() + "What would meet them: more cores (throughput "
