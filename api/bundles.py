@@ -33,7 +33,9 @@ class ModelHolder:
         self._options = options or ServiceOptions()
         self._encoder, self._threads, self._with_search = encoder, encoder_threads, with_search
         self._batching = encoder_batching
-        self._lock = threading.Lock()
+        # Held while the version served changes and the change is recorded (re-entrant: api.model_sync holds it
+        # around a whole check, so a check never acts on a record read before a promotion here finished).
+        self._lock = threading.RLock()
         # Told of every switch made here, (version, action, by, why): api.model_sync records it for the replicas.
         self.on_switch: Callable[[str, str, str, str], None] | None = None
 
@@ -80,9 +82,9 @@ class ModelHolder:
             bundle = load_bundle(self.store.path(version))  # refuses a broken bundle before anything changes
             self.store.promote(version, by=by, why=why)
             self._install(bundle)
+            if self.on_switch:
+                self.on_switch(version, "promote", by, why)
         logger.info("model %s promoted and loaded", version)
-        if self.on_switch:
-            self.on_switch(version, "promote", by, why)
         return bundle
 
     def follow(self, version: str) -> Bundle:
@@ -105,10 +107,15 @@ class ModelHolder:
                     self.store.promote(current, reason="rollback-undone")
                 raise
             self._install(bundle)
+            if self.on_switch:
+                self.on_switch(version, "rollback", by, why)
         logger.info("rolled back to model %s", version)
-        if self.on_switch:
-            self.on_switch(version, "rollback", by, why)
         return bundle
+
+    @property
+    def switch_lock(self) -> threading.RLock:
+        """The lock a switch of the served version holds, with its record (see ``__init__``)."""
+        return self._lock
 
     def versions(self) -> list[dict]:
         active = self.store.active()

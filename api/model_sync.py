@@ -32,6 +32,10 @@ class ModelSync:
 
     def check(self) -> str | None:
         """Load the version the store names if this process serves another. Returns the version switched to."""
+        with self.models.switch_lock:  # a promotion here is either all before this check or all after it
+            return self._check()
+
+    def _check(self) -> str | None:
         wanted = self.store.active_model()
         on_file = self.models.store.active()
         if on_file != self._seen_file:  # ACTIVE changed under us: `jiaoban promote` on the shared models path

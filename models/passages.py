@@ -160,6 +160,12 @@ def pooled(vectors: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
+@lru_cache(maxsize=16384)
+def result_spans(text: str, chunk_chars: int) -> tuple[tuple[int, int], ...]:
+    """``chunk_spans`` of a result's field, cut once: a sheet's precedents show the same past cases again and again."""
+    return tuple(chunk_spans(text, chunk_chars))
+
+
 def lexical_span(text: str, spans: Sequence[tuple[int, int]], weight: dict[str, float]) -> tuple[int, int] | None:
     """The span holding the most query weight (``weight``: a shared word -> its idf), for a result found by words.
 

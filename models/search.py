@@ -23,7 +23,7 @@ from models.departments import DepartmentRegistry
 from models.duplicates import group_by_similarity
 from models.embeddings import Embedder
 from models.index import VectorIndex, index_kind
-from models.passages import FIELDS, PassageField, case_meta, chunk_spans, dense_spans, field_text, lexical_span, pooled
+from models.passages import FIELDS, PassageField, case_meta, dense_spans, field_text, lexical_span, pooled, result_spans
 from models.records import CaseRecord
 from models.vector_cache import RecentVectors
 from nlp.normalize import normalize, title_subject
@@ -225,7 +225,7 @@ class PrecedentIndex:
         texts = [case_text("", q, self.config) for q in queries]
         if self.config.dense_text != "chunks":
             return self.embedder.encode_queries(texts)
-        spans = [chunk_spans(t, self.config.chunk_chars) or [(0, len(t))] for t in texts]
+        spans = [list(result_spans(t, self.config.chunk_chars)) or [(0, len(t))] for t in texts]
         vecs = self.embedder.encode_queries([t[s:e] for t, sp in zip(texts, spans) for s, e in sp])
         bounds = np.cumsum([0] + [len(sp) for sp in spans])
         return np.array([pooled(vecs[a:b], sp) for a, b, sp in zip(bounds[:-1], bounds[1:], spans)], dtype=np.float32)
@@ -336,8 +336,8 @@ class PrecedentIndex:
             best = self.fields[target].best_span(p, qvec)
             span = best[0] if best else None
         if span is None:
-            span = lexical_span(text, chunk_spans(text, self.config.chunk_chars), idf)
-        start, end = span or chunk_spans(text, self.config.chunk_chars)[0]
+            span = lexical_span(text, result_spans(text, self.config.chunk_chars), idf)
+        start, end = span or result_spans(text, self.config.chunk_chars)[0]
         return {"field": target, "text": text[start:end], "start": start, "end": end, "length": len(text)}
 
     def get(self, case_id: int) -> dict | None:

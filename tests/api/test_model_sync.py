@@ -60,3 +60,28 @@ def test_a_version_that_will_not_load_is_left_and_the_old_one_kept(replicas):
     store.record_promotion("no-such-version", action="promote")
     assert sync_a.check() is None and _serving(a) == first
     assert sync_a.check() is None  # not retried every round
+
+
+def test_a_check_never_undoes_a_promotion_made_while_it_ran(replicas, models_dir, monkeypatch):
+    """The race the re-index browser test once lost: a check read the store's record, a promotion on this replica
+    then finished and recorded itself, and the check went on to 'follow' the stale record back to the old version."""
+    import threading
+
+    store, [(a, sync_a), _] = replicas
+    first = _serving(a)
+    other = next(v for v in BundleStore(models_dir).versions() if v != first)
+    read = store.active_model
+    promoting = threading.Thread(target=a.promote, args=(other,))
+
+    def read_then_promote():
+        record = read()
+        promoting.start()
+        promoting.join(2)  # without the switch lock the promotion finishes here, behind the check's back
+        return record
+
+    monkeypatch.setattr(store, "active_model", read_then_promote)
+    sync_a.check()
+    monkeypatch.setattr(store, "active_model", read)
+    promoting.join(30)
+    assert _serving(a) == other and store.active_model() == other
+    assert sync_a.check() is None and _serving(a) == other
