@@ -37,6 +37,26 @@ def test_each_reader_scores_every_class_and_marks_the_unseen_one(toy):
     np.testing.assert_allclose(np.exp(cnb).sum(axis=1), 1.0, rtol=1e-5)  # log probabilities over the seen units
 
 
+def test_scores_are_the_weights_product_and_the_serving_copies_are_never_saved(toy):
+    from scipy.special import log_softmax
+
+    model, X, y, vectors = toy
+    readers = fit_readers(("words", "rest", "cnb"), X, y, None, len(model.classes_), blocks(model.features_)[0][1])
+    words, rest, cnb = readers.scores(X, None)  # the first call makes the column-first copies
+    classes, coef, b = readers.linear["words"]
+    np.testing.assert_allclose(words[:, classes], X[:, : readers.word_stop] @ coef.T.astype(np.float64) + b)
+    nb_classes, flp = readers.nb
+    np.testing.assert_allclose(cnb[:, nb_classes], np.maximum(log_softmax(X @ flp.T.astype(np.float64), axis=1),
+                                                              LOG_FLOOR))
+    assert set(readers._columns_first) == {"words", "rest", "cnb"}
+    buffer = io.BytesIO()
+    joblib.dump(readers, buffer)
+    reloaded = joblib.load(io.BytesIO(buffer.getvalue()))
+    assert reloaded._columns_first == {}  # not in the bundle: made again where it serves
+    for a, b_ in zip(reloaded.scores(X, None), (words, rest, cnb)):
+        np.testing.assert_array_equal(a, b_)
+
+
 def test_words_reads_only_the_first_block_and_rest_the_others(toy):
     model, X, y, vectors = toy
     stop = blocks(model.features_)[0][1]
