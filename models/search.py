@@ -204,7 +204,8 @@ class PrecedentIndex:
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores)[:n]
-        return [(int(p), float(scores[p])) for p in top if scores[p] > 0]
+        hit = scores[top] > 0
+        return list(zip(top[hit].tolist(), scores[top][hit].tolist()))
 
     def dense_ranking(self, query_vec: np.ndarray, mask: np.ndarray | None, n: int,
                       target: str = "items") -> list[tuple[int, float]]:
