@@ -4,7 +4,7 @@ Uploads the distinct ``--rows``-row sheet of ``bench_load.py`` into a throw-away
 back), then runs the job in this process with ``JobRunner.ahead`` = each of ``--ahead`` and prints the seconds as
 JSON. No text is printed or logged. Example::
 
-    .venv/bin/python benchmarks/bench_job_ahead.py --ahead 1,2 --rows 2000
+    .venv/bin/python benchmarks/bench_job_ahead.py --ahead 1,2 --chunk 32,64 --rows 2000
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from _common import DEFAULT_ENCODER, ROOT, busy_fraction
 from bench_load import KEYS, read_rows, sheet_csv
 
 
-def run(ahead: int, rows: int, models_dir: Path, encoder: str) -> float:
+def run(ahead: int, rows: int, models_dir: Path, encoder: str, chunk: int) -> float:
     with tempfile.TemporaryDirectory(prefix="jiaoban-ahead-") as tmp:
         os.environ.update({
             "JIAOBAN_ENV": "development", "JIAOBAN_MODELS_DIR": str(models_dir), "JIAOBAN_ENCODER": encoder,
@@ -39,7 +39,7 @@ def run(ahead: int, rows: int, models_dir: Path, encoder: str) -> float:
                             files={"file": ("sheet.csv", sheet_csv(read_rows(), rows, True), "text/csv")})
             r.raise_for_status()
             sessions = app.state.sessions
-            runner = JobRunner(sessions, app.state.models.current, ahead=ahead)
+            runner = JobRunner(sessions, app.state.models.current, ahead=ahead, chunk=chunk)
             job = sessions.claim_job("bench")
             started = time.perf_counter()
             runner.run(job)
@@ -53,13 +53,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ahead", default="1,2")
     ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--chunk", default="32", help="rows per routing call (api.jobs.CHUNK), comma-separated")
     ap.add_argument("--models-dir", type=Path, default=ROOT / "var" / "models")
     ap.add_argument("--encoder", default=str(DEFAULT_ENCODER))
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     out = {"rows": args.rows, "busy_before": busy_fraction(), "seconds": {}}
-    for ahead in (int(a) for a in args.ahead.split(",")):
-        out["seconds"][ahead] = round(run(ahead, args.rows, args.models_dir, args.encoder), 1)
+    for chunk in (int(c) for c in args.chunk.split(",")):
+        for ahead in (int(a) for a in args.ahead.split(",")):
+            seconds = run(ahead, args.rows, args.models_dir, args.encoder, chunk)
+            out["seconds"][f"chunk {chunk}, ahead {ahead}"] = round(seconds, 1)
     out["busy_after"] = busy_fraction()
     print(json.dumps(out))
 

@@ -268,7 +268,33 @@ def test_cancel_keeps_what_was_routed_and_the_rest_can_follow(client):
     assert again["job"]["status"] == "queued" and again["job"]["id"] != job["id"]
 
 
-def test_chunks_routed_ahead_are_saved_in_sheet_order_as_one_at_a_time_would(client):
+def test_rows_are_routed_by_encoder_text_length_and_each_keeps_its_own_result(client):
+    from models.search import case_text
+
+    client.app.state.jobs.stop()
+    rows = sheet_rows(11, prefix="L-")
+    for i, row in enumerate(rows):  # bodies of very different lengths, in no order of length
+        row[3] = row[3][: 20 + (i * 37) % 180]
+    r = upload(client, csv_bytes(rows))
+    service = client.app.state.models.current()
+    routed, real_route = [], service.route
+
+    def recording(items, **kw):
+        routed.extend(items)
+        return real_route(items, **kw)
+
+    service.route = recording
+    jobs = JobRunner(client.app.state.sessions, lambda: service, chunk=3, ahead=2)
+    jobs.run(client.app.state.sessions.claim_job("test"))
+    lengths = [len(case_text(t, b, service.index.config)) for t, b in routed]
+    assert len(routed) == 11 and lengths == sorted(lengths)
+    alone = real_route([(row[2], row[3]) for row in rows]).items  # the whole sheet at once, in sheet order
+    data = sorted(rows_of(client, r.json()["id"], limit=100)["data"], key=lambda d: d["row"])
+    assert [d["suggestion"]["lead"][0]["id"] for d in data] == [item.lead[0].unit.id for item in alone]
+    assert [d["confidence"] for d in data] == pytest.approx([item.lead[0].probability for item in alone], abs=1e-4)
+
+
+def test_chunks_routed_ahead_give_what_one_at_a_time_would(client):
     client.app.state.jobs.stop()  # the jobs run here, one way and the other
     results = {}
     for ahead in (1, 3):
