@@ -200,7 +200,7 @@ class SentenceTransformerEmbedder:
         self._model = _load_sentence_transformer(self.path, device, num_threads)
         try:
             self.backend = "torch" if device != "cpu" else openvino_backend.attach(
-                self._model, self.precision, num_threads or _available_cores(), backend)
+                self._model, self.precision, num_threads or available_cores(), backend)
         except openvino_backend.BackendError as exc:
             raise EmbedderError(str(exc)) from exc
         if self.quantize:
@@ -335,7 +335,7 @@ def _load_sentence_transformer(path: Path, device: str, num_threads: int | None)
     import torch
     from sentence_transformers import SentenceTransformer
 
-    threads = num_threads or _available_cores()
+    threads = num_threads or available_cores()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     try:
@@ -347,7 +347,8 @@ def _load_sentence_transformer(path: Path, device: str, num_threads: int | None)
     return model
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
+    """The cores this process may use (what torch and OpenVINO get unless told otherwise)."""
     if hasattr(os, "sched_getaffinity"):
         return max(len(os.sched_getaffinity(0)), 1)
     return os.cpu_count() or 1

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from models.embeddings import available_cores
 from training.finetune import _features, freeze_word_embeddings
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def distill(teacher_dir: str | Path, texts: Sequence[tuple[str, str]], targets: 
     if len(texts) < params.batch_size:
         raise ValueError(f"only {len(texts)} texts, fewer than one batch ({params.batch_size})")
     torch.manual_seed(params.seed)
+    # An encoder on OpenVINO loaded earlier in this process leaves torch one thread (models.openvino_backend).
+    torch.set_num_threads(available_cores())
     student = shallow_copy(teacher_dir, params.keep)
     window = student.max_seq_length
     student.max_seq_length = min(params.max_seq_length, window or params.max_seq_length)

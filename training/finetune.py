@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.embeddings import SentenceTransformerEmbedder
+from models.embeddings import SentenceTransformerEmbedder, available_cores
 from models.records import CaseRecord
 from models.search import SearchConfig, case_text
 from nlp.normalize import normalize, title_subject
@@ -156,6 +156,8 @@ def _train(model_dir: Path, pairs: list[tuple[str, str]], prompts: tuple[str, st
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     torch.manual_seed(params.seed)
+    # An encoder on OpenVINO loaded earlier in this process leaves torch one thread (models.openvino_backend).
+    torch.set_num_threads(available_cores())
     model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     model.max_seq_length = min(params.max_seq_length, model.max_seq_length or params.max_seq_length)
     freeze_word_embeddings(model)

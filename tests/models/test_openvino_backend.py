@@ -97,3 +97,21 @@ def test_a_model_openvino_cannot_convert_stays_on_torch_unless_openvino_is_requi
     assert embedder.backend == "torch" and embedder.encode_passages(SHORT).shape[0] == 3
     with pytest.raises(EmbedderError, match="JIAOBAN_ENCODER_BACKEND=torch"):
         load_embedder(str(tiny_encoder), backend="openvino")
+
+
+@pytest.mark.slow
+def test_fine_tuning_after_an_openvino_encoder_gets_every_core_back(tiny_encoder):
+    import torch
+
+    from models.embeddings import available_cores
+    from training.finetune import FineTuneParams, _train
+
+    before = torch.get_num_threads()
+    try:
+        load_embedder(str(tiny_encoder), backend="openvino")
+        assert torch.get_num_threads() == 1  # torch only pools beside OpenVINO
+        pairs = [(SHORT[0], SHORT[1]), (SHORT[2], LONG[:30])]
+        _train(tiny_encoder, pairs, ("", ""), FineTuneParams(batch_size=2), None)
+        assert torch.get_num_threads() == available_cores()
+    finally:
+        torch.set_num_threads(before)
