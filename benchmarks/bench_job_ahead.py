@@ -32,8 +32,9 @@ def run(ahead: int, rows: int, models_dir: Path, encoder: str, chunk: int) -> fl
 
         from api.jobs import JobRunner
         from api.main import create_app
+        from models.settings import Settings
 
-        app = create_app()
+        app = create_app(Settings())  # this run's environment (get_settings() keeps the first run's store)
         with TestClient(app) as client:
             r = client.post("/api/v1/sessions", headers={"X-API-Key": KEYS["assigner"]},
                             files={"file": ("sheet.csv", sheet_csv(read_rows(), rows, True), "text/csv")})

@@ -167,6 +167,8 @@ function filters() {
   return q.toString();
 }
 
+let textTimer = null; // the search box's pause before it filters (applyText)
+
 async function loadRows() {
   const table = $("session-table");
   table.dataset.state = "loading";
@@ -174,6 +176,9 @@ async function loadRows() {
   table.dataset.state = "ready";
   ws.all = data.data;
   ws.shown = Math.max(PAGE, ws.shown);
+  // applyText reads the search box as it is now: a search still waiting out its pause would only draw the table
+  // again later, closing a row staff have opened meanwhile.
+  clearTimeout(textTimer);
   applyText();
 }
 
@@ -184,7 +189,6 @@ function applyText() {
   renderRows();
 }
 
-let textTimer = null;
 $("f-text").addEventListener("input", () => {
   clearTimeout(textTimer);
   textTimer = setTimeout(() => {
