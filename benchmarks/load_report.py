@@ -20,6 +20,9 @@ NOTES = {
     "batched-threads1": "as `batched`, with `JIAOBAN_ENCODER_THREADS=1`",
     "workers2-threads1": "as `batched`, two uvicorn workers with one torch thread each",
     "default": "the shipped defaults (micro-batching, every core for torch), co-handler margins in one product",
+    "openvino": "the shipped defaults since 2026-12-08: as `default`, the encoder's transformer on OpenVINO "
+                "(`JIAOBAN_ENCODER_BACKEND=auto`), bfloat16 index; AMD EPYC (the rows above: 2026-12-01, another "
+                "2-core machine)",
 }
 # Sheet-only runs (`--clients 0 --single 0`) of issue #10, in this order.
 SHEET_ORDER = ("sheet-before", "sheet-before-distinct", "sheet-float32", "sheet-float32-distinct", "sheet-bf16",
@@ -227,7 +230,8 @@ def main() -> int:
     profile = json.loads(profile_file.read_text(encoding="utf-8")) if profile_file.is_file() else {}
     ceiling_file = RESULTS / "encoder_ceiling.json"
     ceiling = json.loads(ceiling_file.read_text(encoding="utf-8")) if ceiling_file.is_file() else {}
-    default = load.get("default") or next(v for k, v in load.items() if k not in SHEET_NOTES)
+    shipped = "openvino" if "openvino" in load else "default"  # the scenario of the shipped defaults
+    default = load.get(shipped) or next(v for k, v in load.items() if k not in SHEET_NOTES)
     best = max(r["texts_per_s"] for runs in ceiling.get("torch", {}).values() for r in runs) if ceiling else None
     fastest = max(([r["texts_per_s"] for runs in ceiling.get(k, {}).values() for r in runs]
                    for k in ("torch_bf16",)), default=[])
@@ -248,7 +252,7 @@ def main() -> int:
              "precedents); then 50 sequential single routes, and a 2,000-row sheet through `/route/upload` "
              "(every row with precedents, repeat check and 并案). Each scenario is one run "
              "(`--scenario NAME`, `--env KEY=VALUE`, `--workers N`).", "", *scenario_rows(load), "",
-             "Targets (the `default` scenario): " + "; ".join(
+             f"Targets (the `{shipped}` scenario): " + "; ".join(
                  f"{t['target']}: {t['value']} ({'met' if t['met'] else 'missed'})" for t in default["targets"]),
              "", *sheet_section(load), *profile_section(profile)]
     if ceiling:
