@@ -205,7 +205,7 @@ ENCODER_NOTES = (
     'converted at every chunk), and the job routes a sheet\'s rows in order of their encoder texts\' length in '
     'chunks of 64, so batches pad little (`benchmarks/bench_job_ahead.py --ahead 1,2 --chunk 32,64`, the job in '
     'process: 55.5 s for 64 rows with 2 in flight against 59.2–62.3 s for the other pairs; the whole sheet in '
-    'process 54.9 s, `sample-bundle-207530c-openvino`). Through the API four runs of this code took 62.0–64.4 s: '
+    'process 54.9 s, `sample-bundle-207530c-openvino`). Through the API four runs of this code took 62.1–64.4 s: '
     'still above 60 s. What is left beyond the encoder is about 9 s of Python per 2,000 rows (jieba, the '
     'features, the admissibility screen routing every numbered part, BM25), which two cores overlap only partly '
     'with the encoder, and 6–9 s between the job in process and the same job behind the HTTP service, not '
