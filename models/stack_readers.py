@@ -51,7 +51,7 @@ class Readers:
     # (features, classes) C-ordered float64 copies of the weights, made at first use and never saved: ``X @ coef.T``
     # with a transposed float32 view converts the whole matrix at every call (tens of MB for each chunk of a sheet;
     # 17 ms against 0.6 ms for 32 rows of the sample bundle's ComplementNB).
-    _columns_first: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _columns_first: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_columns_first"}
